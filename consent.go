@@ -1,0 +1,32 @@
+package lindung
+
+import "time"
+
+// Consent is a victim's recorded permission to share categories of their data, modelled on FHIR Consent.
+// It is given by the victim or, for a child, by the mother; it is never inferred and never rewritten:
+// withdrawal is recorded beside it, and expiry follows from the provisions' periods.
+type Consent struct {
+	Owned
+	ID                   string
+	GrantorVictimID      string // the victim, or the mother of a child victim
+	GrantorRelation      string // SELF or MOTHER
+	RecordedByUserID     string
+	RecordedAt           time.Time
+	Language             string
+	InterpreterPartnerID *string
+	Method               string // VERBAL or WRITTEN
+	DocumentRef          *string
+	WithdrawnAt          *time.Time
+	Provisions           []ConsentProvision
+}
+
+// ConsentProvision grants one partner, or every partner of a type, some categories for some purposes
+// during a period.
+type ConsentProvision struct {
+	GranteePartnerID *string
+	GranteeType      *PartnerType
+	Categories       CategorySet
+	Purposes         []Purpose
+	PeriodStart      time.Time
+	PeriodEnd        *time.Time // nil: until withdrawn
+}

@@ -1,0 +1,56 @@
+package lindung
+
+import "time"
+
+// Service is an entry of the service catalogue: health and treatment, counselling, legal and court
+// support, interpreter, family communication, work permission, repatriation.
+type Service struct {
+	Code        string
+	Name        string
+	Description string
+}
+
+// ServiceRecord is a service requested for, scheduled for or delivered to a victim by a provider partner.
+type ServiceRecord struct {
+	Owned
+	ID                string
+	ServiceCode       string
+	ProviderPartnerID string
+	Status            string // REQUESTED, SCHEDULED, DELIVERED or CANCELLED
+	RequestedOn       time.Time
+	ScheduledFor      *time.Time
+	DeliveredOn       *time.Time
+}
+
+// Referral asks another partner to provide a service to a victim. While it is accepted and open, the
+// receiving partner may see the case.
+type Referral struct {
+	Owned
+	ID              string
+	FromPartnerID   string
+	ToPartnerID     string
+	ServiceCode     string
+	Categories      CategorySet // the categories the referral asks to share
+	Status          string      // IN_PROGRESS, ACCEPTED, REJECTED, COMPLETED or WITHDRAWN
+	Reason          string
+	RejectionReason *string
+	DueOn           time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// ReferralFilter narrows a referral listing.
+type ReferralFilter struct {
+	Status *string
+}
+
+// WorkEligibility is an officer's decision on whether a victim may work, and until when.
+type WorkEligibility struct {
+	Owned
+	ProtectionOrderHeld    bool
+	MedicalScreeningPassed bool
+	RiskAssessmentPassed   bool
+	Decision               string // ELIGIBLE, NOT_ELIGIBLE or PENDING
+	DecidedOn              *time.Time
+	ValidUntil             *time.Time
+}
