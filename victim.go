@@ -8,6 +8,9 @@ import "time"
 type Owned struct {
 	VictimID  string
 	Consented CategorySet
+	// Referred holds the categories asked for by accepted, open referrals of the victim to the viewer's
+	// partner: an NGO sees no more than its referrals ask for, even where consent would allow more.
+	Referred CategorySet
 }
 
 // Owner returns the ownership of the record.
