@@ -1,0 +1,177 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/lindung/lindung"
+)
+
+// roleName is what a role may be called. It keeps names free of the cache key's separator and of
+// anything a log or a client message would have to escape.
+var roleName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Check lints the loaded policy and returns every problem found, each naming the row at fault; none for a
+// sound policy. A misspelt name in a policy would otherwise deny silently (or, worse, leave a role
+// without a row scope), so Load refuses a policy with any problem.
+//
+// It checks that every role, base role, category, purpose, scope and attribute a row names exists; that
+// every role has exactly one row scope and one default purpose among its purposes; and that no rule
+// names a purpose its role may not declare, or contradicts another rule of the same role.
+func (p *Policy) Check() []string {
+	_, problems := p.lint()
+	return append(slices.Clone(p.loadErrs), problems...)
+}
+
+// lint reads the p2/p3 rows into roles and collects the policy's problems.
+func (p *Policy) lint() (map[string]*role, []string) {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	row := func(ptype string, r []string) string { return ptype + ", " + strings.Join(r, ", ") }
+	read := func(ptype string, get func(string) ([][]string, error)) [][]string {
+		rows, err := get(ptype)
+		if err != nil {
+			add("%s rows cannot be read: %v", ptype, err)
+		}
+		return rows
+	}
+	rules := read("p", p.enf.GetNamedPolicy)
+	uses := read("p2", p.enf.GetNamedPolicy)
+	attrs := read("p3", p.enf.GetNamedPolicy)
+	links := read("g", p.enf.GetNamedGroupingPolicy)
+
+	roles := map[string]*role{}
+	get := func(name string) *role {
+		r := roles[name]
+		if r == nil {
+			r = &role{}
+			roles[name] = r
+		}
+		return r
+	}
+
+	for _, u := range uses {
+		r, pur := get(u[0]), lindung.Purpose(u[1])
+		if !pur.Valid() {
+			add("%s: unknown purpose %q", row("p2", u), u[1])
+			continue
+		}
+		if r.allows(pur) {
+			add("%s: purpose %s is listed twice for role %s", row("p2", u), pur, u[0])
+			continue
+		}
+		switch u[2] {
+		case useDefault:
+			r.purposes = append(r.purposes, pur)
+			r.defaults = append(r.defaults, pur)
+		case useAllowed:
+			r.purposes = append(r.purposes, pur)
+		default:
+			add("%s: unknown purpose use %q (want %s or %s)", row("p2", u), u[2], useDefault, useAllowed)
+		}
+	}
+
+	for _, a := range attrs {
+		r := get(a[0])
+		switch a[1] {
+		case attrScope:
+			if s := lindung.RowScope(a[2]); s.Valid() {
+				r.scopes = append(r.scopes, s)
+			} else {
+				add("%s: unknown row scope %q (want none, partner, linked or referred)", row("p3", a), a[2])
+			}
+		case attrTraining:
+			if a[2] == trainingNeeded {
+				r.training = true
+			} else {
+				add("%s: unknown training value %q (want %s)", row("p3", a), a[2], trainingNeeded)
+			}
+		case attrLimit:
+			if a[2] == limitToReferral {
+				r.referral = true
+			} else {
+				add("%s: unknown limit %q (want %s)", row("p3", a), a[2], limitToReferral)
+			}
+		default:
+			add("%s: unknown role attribute %q (want %s, %s or %s)", row("p3", a), a[1],
+				attrScope, attrTraining, attrLimit)
+		}
+	}
+
+	// A base role is one that roles inherit from and that no user holds: it has rules but no p2/p3 rows.
+	ruled := map[string]bool{}
+	for _, r := range rules {
+		ruled[r[0]] = true
+	}
+	bases := map[string]bool{}
+	for _, l := range links {
+		if _, isRole := roles[l[1]]; !isRole {
+			bases[l[1]] = true
+		}
+	}
+	for _, l := range links {
+		if len(l) != 2 {
+			add("%s: a g row links exactly two roles", row("g", l))
+			continue
+		}
+		if _, isRole := roles[l[0]]; !isRole && !bases[l[0]] {
+			add("%s: unknown role %q (it has no p2/p3 rows)", row("g", l), l[0])
+		}
+		if bases[l[1]] && !ruled[l[1]] {
+			add("%s: unknown base role %q (it has no p rules)", row("g", l), l[1])
+		}
+	}
+
+	seen := map[string]string{} // subject|category|purpose -> basis, to find contradictions
+	for _, r := range rules {
+		subject, ri := r[0], roles[r[0]]
+		if ri == nil && !bases[subject] {
+			add("%s: unknown role %q (no p2/p3 rows, and no role inherits from it)", row("p", r), subject)
+		}
+		if _, err := lindung.ParseCategory(r[1]); err != nil {
+			add("%s: unknown data category %q", row("p", r), r[1])
+		}
+		pur := lindung.Purpose(r[2])
+		if !pur.Valid() {
+			add("%s: unknown purpose %q", row("p", r), r[2])
+		} else if ri != nil && !ri.allows(pur) {
+			add("%s: role %s may not declare purpose %s (add a p2 row or remove the rule)", row("p", r),
+				subject, pur)
+		}
+		if !slices.Contains(basisNames[:], r[3]) {
+			add("%s: unknown basis %q (want legal, consent or deny)", row("p", r), r[3])
+		}
+		k := r[0] + "|" + r[1] + "|" + r[2]
+		if prev, ok := seen[k]; ok && prev != r[3] {
+			add("%s: contradicts the %s rule for the same role, category and purpose; keep one", row("p", r), prev)
+		}
+		seen[k] = r[3]
+	}
+
+	names := make([]string, 0, len(roles))
+	for name := range roles {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		r := roles[name]
+		if !roleName.MatchString(name) {
+			add("role %q: a role name is lower case letters, digits and underscores", name)
+		}
+		switch len(r.scopes) {
+		case 0:
+			add("role %s has no row scope (add a row: p3, %s, scope, none|partner|linked|referred)", name, name)
+		case 1:
+		default:
+			add("role %s has %d row scopes; it must have exactly one", name, len(r.scopes))
+		}
+		if len(r.purposes) == 0 {
+			add("role %s has no purpose (add a row: p2, %s, PURPOSE, default)", name, name)
+		} else if len(r.defaults) != 1 {
+			add("role %s has %d default purposes; it must have exactly one", name, len(r.defaults))
+		}
+	}
+	return roles, problems
+}
