@@ -94,9 +94,15 @@ func (p *Policy) lint() (map[string]*role, []string) {
 			} else {
 				add("%s: unknown limit %q (want %s)", row("p3", a), a[2], limitToReferral)
 			}
+		case attrMay:
+			if act := lindung.Action(a[2]); act == lindung.ActionAdminister || act == lindung.ActionRegisterVictims {
+				r.actions = append(r.actions, act)
+			} else {
+				add("%s: unknown action %q (want %s or %s)", row("p3", a), a[2], lindung.ActionAdminister, lindung.ActionRegisterVictims)
+			}
 		default:
-			add("%s: unknown role attribute %q (want %s, %s or %s)", row("p3", a), a[1],
-				attrScope, attrTraining, attrLimit)
+			add("%s: unknown role attribute %q (want %s, %s, %s or %s)", row("p3", a), a[1],
+				attrScope, attrTraining, attrLimit, attrMay)
 		}
 	}
 

@@ -79,6 +79,7 @@ const (
 	attrScope       = "scope"
 	attrTraining    = "training"
 	attrLimit       = "limit"
+	attrMay         = "may"
 	trainingNeeded  = "required"
 	limitToReferral = "referral"
 )
@@ -105,12 +106,17 @@ type Decision struct {
 	// LimitToReferral says disclosure is bounded by the categories the caller's referrals ask for, even
 	// where consent would allow more.
 	LimitToReferral bool
+	// Actions are what the roles may do beyond reading, such as registering victims.
+	Actions []lindung.Action
 }
 
 // Mask returns the categories of one victim's record that may be disclosed: the legal ones, plus the
 // consent ones the victim consented to, and for a role limited to its referrals, no more than they ask
 // for. It is a few bit operations, because the field guard calls it for every object.
 func (d *Decision) Mask(o *lindung.Owned) lindung.CategorySet {
+	if d.Rows == lindung.ScopeNone {
+		return 0 // a role without victim rows sees no victim field, whatever reaches it
+	}
 	m := d.Legal | d.WithConsent&o.Consented
 	if d.LimitToReferral {
 		m &= o.Referred
@@ -118,10 +124,13 @@ func (d *Decision) Mask(o *lindung.Owned) lindung.CategorySet {
 	return m
 }
 
+// May reports whether the decision's roles may take action a. Actions do not depend on the purpose.
+func (d *Decision) May(a lindung.Action) bool { return slices.Contains(d.Actions, a) }
+
 // Reason says why a category outside Mask was withheld, in a form a client may be shown: ReasonNoConsent
 // where consent (or a referral) could open it, ReasonNotPermitted where nothing can.
 func (d *Decision) Reason(c lindung.Category) string {
-	if (d.Legal | d.WithConsent).Has(c) {
+	if d.Rows != lindung.ScopeNone && (d.Legal | d.WithConsent).Has(c) {
 		return ReasonNoConsent
 	}
 	return ReasonNotPermitted
@@ -145,6 +154,7 @@ type role struct {
 	scopes   []lindung.RowScope
 	training bool
 	referral bool
+	actions  []lindung.Action
 }
 
 func (r *role) allows(p lindung.Purpose) bool { return slices.Contains(r.purposes, p) }
@@ -377,6 +387,9 @@ func (p *Policy) compile(roles []string, purpose lindung.Purpose) (*Decision, er
 		}
 		d.RequiresTraining = d.RequiresTraining || ri.training
 		d.LimitToReferral = d.LimitToReferral || ri.referral
+	}
+	for _, r := range roles {
+		d.Actions = append(d.Actions, p.roles[r].actions...)
 	}
 
 	p.enforceMu.Lock()
