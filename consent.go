@@ -23,6 +23,7 @@ type Consent struct {
 // ConsentProvision grants one partner, or every partner of a type, some categories for some purposes
 // during a period.
 type ConsentProvision struct {
+	Owned
 	GranteePartnerID *string
 	GranteeType      *PartnerType
 	Categories       CategorySet

@@ -55,9 +55,8 @@ type Victim struct {
 // VictimFilter narrows a victim listing. It filters only on fields every viewer with row access may see,
 // so a filter can never be used as an oracle for a withheld value.
 type VictimFilter struct {
-	CaseRef           *string
-	TraffickingStatus *string
-	ShelterID         *string
+	CaseRef   *string
+	ShelterID *string
 }
 
 // Page is a keyset page request: at most First rows after the row with id After.

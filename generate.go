@@ -1,0 +1,3 @@
+package lindung
+
+//go:generate go tool gqlgen generate

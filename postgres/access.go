@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
+)
+
+// RecordAccess appends the request's access records in one statement. It runs in the request's
+// transaction, so the records commit with it or not at all.
+func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
+	n := len(records)
+	requestIDs, userIDs, usernames, partnerIDs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
+	roles, purposes, victimIDs := make([]string, n), make([]string, n), make([]string, n)
+	disclosed, withheld, versions, ops := make([]int32, n), make([]int32, n), make([]string, n), make([]string, n)
+	for i, r := range records {
+		requestIDs[i], usernames[i], partnerIDs[i] = r.RequestID, r.Username, r.PartnerID
+		if r.UserID != "" {
+			id := r.UserID
+			userIDs[i] = &id
+		}
+		roles[i] = strings.Join(r.Roles, ",")
+		purposes[i], victimIDs[i] = string(r.Purpose), r.VictimID
+		disclosed[i], withheld[i] = int32(r.Disclosed), int32(r.Withheld)
+		versions[i], ops[i] = r.PolicyVersion, r.OperationName
+	}
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
+			purpose, victim_id, disclosed, withheld, policy_version, operation_name)
+			SELECT r, u, n, p::uuid, string_to_array(ro, ','), pu::purpose, v::uuid,
+				category_list(d), category_list(w), pv, op
+			FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::int[], $9::int[], $10::text[], $11::text[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op)`,
+			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops)
+		return err
+	})
+	return mapError(err, "record access")
+}
+
+// FindDisclosures returns the victim's disclosure report: who saw which categories of their data, for
+// what purpose and when, newest first, merged per partner, purpose and day.
+func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lindung.Disclosure, error) {
+	if len(validUUIDs([]string{victimID})) == 0 {
+		return nil, lindung.ErrNotFound
+	}
+	var out []*lindung.Disclosure
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		var visible bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM victims v WHERE v.id = @id::uuid AND `+s.visibleVictims()+`)`,
+			s.args(pgx.NamedArgs{"id": victimID})).Scan(&visible); err != nil {
+			return err
+		}
+		if !visible {
+			return lindung.ErrNotFound
+		}
+		rows, err := tx.Query(ctx, `SELECT date_trunc('day', a.at), p.name, p.type::text, a.purpose::text,
+				bit_or(category_bits(a.disclosed))
+			FROM access_records a JOIN partners p ON p.id = a.partner_id
+			WHERE a.victim_id = $1::uuid AND cardinality(a.disclosed) > 0
+			GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2`, victimID)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lindung.Disclosure, error) {
+			d := &lindung.Disclosure{}
+			var at time.Time
+			var bits int32
+			err := r.Scan(&at, &d.PartnerName, &d.PartnerType, &d.Purpose, &bits)
+			d.At, d.Categories = at, lindung.CategorySet(bits)
+			return d, err
+		})
+		return err
+	})
+	return out, mapError(err, "find disclosures")
+}

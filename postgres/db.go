@@ -1,0 +1,135 @@
+// Package postgres is Lindung's store: it owns every SQL statement and the embedded migrations, and maps
+// PostgreSQL's errors to the domain's. It never decides who may see what; it is told the scope of each
+// request and writes it into its SQL, while row-level security (migrations/002_security.sql) enforces the
+// same scope a second time inside the database.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultURL is the database used when DATABASE_URL is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/lindung?sslmode=disable"
+
+// DB is a pool of connections to Lindung's database.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Options tune how the store connects.
+type Options struct {
+	// Tracer, when set, sees every query; tests use it to count round trips.
+	Tracer pgx.QueryTracer
+	// MaxConns caps the pool; 0 keeps pgxpool's default.
+	MaxConns int32
+}
+
+// Open connects to the database at databaseURL, creating the database if it does not exist, and applies
+// pending migrations.
+func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
+	if err := CreateDatabase(ctx, databaseURL); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if opt.Tracer != nil {
+		cfg.ConnConfig.Tracer = opt.Tracer
+	}
+	cfg.AfterConnect = registerEnums
+	if opt.MaxConns > 0 {
+		cfg.MaxConns = opt.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	db := &DB{Pool: pool}
+	if err := db.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	pool.Reset() // reconnect, so every connection registers the enum types the migrations created
+	return db, nil
+}
+
+// Close closes every connection of the pool, waiting for those in use to be returned.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping reports whether the database answers and every migration is applied, for /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	var applied int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		return fmt.Errorf("database not reachable: %w", err)
+	}
+	if want := len(migrations()); applied < want {
+		return fmt.Errorf("%d of %d migrations applied", applied, want)
+	}
+	return nil
+}
+
+// CreateDatabase creates the database named in databaseURL if it does not exist, connecting to the
+// server's "postgres" database to do so. Two processes racing to create it both succeed.
+func CreateDatabase(ctx context.Context, databaseURL string) error {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" || name == "postgres" {
+		return nil
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("connect to database server: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("look up database %q: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+		return nil // created by a concurrent process
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// enumTypes are the schema's enumerations, registered with each connection so that pgx can write them
+// (and arrays of them) in COPY and binary parameters.
+var enumTypes = []string{"partner_type", "malaysian_state", "data_category", "purpose", "gender", "age_band",
+	"trafficking_status", "exploitation_type", "sector", "means_of_control", "shelter_category", "order_type",
+	"service_code", "service_status", "referral_status", "consent_method", "grantor_relation",
+	"eligibility_decision", "case_link_role", "family_relationship"}
+
+func registerEnums(ctx context.Context, conn *pgx.Conn) error {
+	var names []string
+	for _, t := range enumTypes {
+		names = append(names, t, "_"+t)
+	}
+	types, err := conn.LoadTypes(ctx, names)
+	if err != nil {
+		// Before the first migration the types do not exist yet; Migrate resets the pool after applying it.
+		return nil
+	}
+	conn.TypeMap().RegisterTypes(types)
+	return nil
+}

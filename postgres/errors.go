@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lindung/lindung"
+)
+
+// mapError turns a pgx error into the domain's, in this one place. Constraint violations become INVALID
+// or CONFLICT with a message naming the rule, never the SQL; a lost connection becomes UNAVAILABLE.
+func mapError(err error, context_ string) error {
+	if err == nil {
+		return nil
+	}
+	var de *lindung.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lindung.ErrNotFound
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the request took too long and was stopped", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return &lindung.Error{Code: lindung.ECONFLICT, Message: "a record with the same " + constraintSubject(pgErr) + " already exists", Err: err}
+		case "23503": // foreign_key_violation
+			return &lindung.Error{Code: lindung.EINVALID, Message: "a referenced record does not exist", Err: err}
+		case "23514", "23502", "22P02", "22007", "22008", "22001": // check, not null, bad text representation, dates, too long
+			return &lindung.Error{Code: lindung.EINVALID, Message: "the input breaks a rule of the record (" + constraintSubject(pgErr) + ")", Err: err}
+		case "42501": // insufficient_privilege, row-level security included
+			return &lindung.Error{Code: lindung.EFORBIDDEN, Message: "not allowed", Err: err}
+		case "40001", "40P01": // serialization failure, deadlock
+			return &lindung.Error{Code: lindung.ECONFLICT, Message: "the record changed concurrently; retry", Err: err}
+		case "57P01", "57P02", "57P03", "53300": // shutdown, cannot connect now, too many connections
+			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", Err: err}
+		}
+		return lindung.Internal(err, context_)
+	}
+	if pgconn.SafeToRetry(err) || errors.Is(err, pgx.ErrTxClosed) {
+		return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", Err: err}
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", Err: err}
+	}
+	return lindung.Internal(err, context_)
+}
+
+// constraintSubject names the violated constraint in words a partner's developer can act on, without
+// exposing the schema: the constraint's name with the table prefix and suffix removed.
+func constraintSubject(e *pgconn.PgError) string {
+	if e.ColumnName != "" {
+		return e.ColumnName
+	}
+	if e.ConstraintName != "" {
+		return e.ConstraintName
+	}
+	return "fields"
+}

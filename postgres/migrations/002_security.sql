@@ -1,0 +1,128 @@
+-- The second wall. Every request transaction runs as lindung_app, a role that owns nothing, after setting
+-- its scope in transaction-local settings (see postgres/session.go). Row-level security reads those
+-- settings, so a query that forgot its WHERE clause still returns no row outside the caller's scope.
+-- FORCE makes the policies hold for the tables' owner too, should the owner ever not be a superuser.
+
+DO $$ BEGIN
+    CREATE ROLE lindung_app NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+GRANT USAGE ON SCHEMA public TO lindung_app;
+GRANT SELECT ON partners, users, training_completions, shelters, services TO lindung_app;
+GRANT SELECT, INSERT, UPDATE ON victims, case_links, family_links, protection_orders, placements,
+    service_records, referrals, consents, consent_provisions, work_eligibility TO lindung_app;
+GRANT INSERT ON partners, users, training_completions, shelters TO lindung_app;
+GRANT UPDATE ON partners, users, shelters TO lindung_app;
+GRANT SELECT, INSERT ON access_records TO lindung_app;
+
+-- setting returns a transaction setting, NULL when unset or empty.
+CREATE FUNCTION lindung_setting(name text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT nullif(current_setting(name, true), '') $$;
+
+-- victim_visible is the row scope: whether the victim may be seen under the transaction's settings.
+-- SECURITY DEFINER lets it read case_links and referrals without their own policies (which call it).
+CREATE FUNCTION victim_visible(v uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT CASE lindung_setting('lindung.scope')
+        WHEN 'partner' THEN EXISTS (SELECT 1 FROM victims x
+            WHERE x.id = v AND x.owner_partner_id = lindung_setting('lindung.partner_id')::uuid)
+        WHEN 'linked' THEN EXISTS (SELECT 1 FROM case_links l
+            WHERE l.victim_id = v AND l.partner_id = lindung_setting('lindung.partner_id')::uuid)
+        WHEN 'referred' THEN EXISTS (SELECT 1 FROM referrals r
+            WHERE r.victim_id = v AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid
+              AND r.status = 'ACCEPTED')
+        ELSE false
+    END
+$$;
+
+-- consented_bits: the categories the victim's active consent grants, now, to the transaction's partner
+-- (by id or by type) for the transaction's purpose. Withdrawal and expiry count from the next transaction.
+CREATE FUNCTION consented_bits(v uuid) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT coalesce(bit_or(p.category_bits), 0)
+    FROM consents c JOIN consent_provisions p ON p.consent_id = c.id
+    WHERE c.victim_id = v
+      AND c.withdrawn_at IS NULL
+      AND p.period_start <= now() AND (p.period_end IS NULL OR now() < p.period_end)
+      AND lindung_setting('lindung.purpose')::purpose = ANY (p.purposes)
+      AND (p.grantee_partner_id = lindung_setting('lindung.partner_id')::uuid
+           OR p.grantee_type = lindung_setting('lindung.partner_type')::partner_type)
+$$;
+
+-- referred_bits: the categories asked for by accepted, open referrals of the victim to the partner.
+CREATE FUNCTION referred_bits(v uuid) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT coalesce(bit_or(r.category_bits), 0) FROM referrals r
+    WHERE r.victim_id = v AND r.status = 'ACCEPTED'
+      AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid
+$$;
+
+ALTER TABLE victims ENABLE ROW LEVEL SECURITY;
+ALTER TABLE victims FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON victims USING (victim_visible(id));
+
+ALTER TABLE case_links ENABLE ROW LEVEL SECURITY;
+ALTER TABLE case_links FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON case_links USING (victim_visible(victim_id));
+
+ALTER TABLE family_links ENABLE ROW LEVEL SECURITY;
+ALTER TABLE family_links FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON family_links USING (victim_visible(victim_id) OR victim_visible(related_victim_id));
+
+ALTER TABLE protection_orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE protection_orders FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON protection_orders USING (victim_visible(victim_id));
+
+ALTER TABLE placements ENABLE ROW LEVEL SECURITY;
+ALTER TABLE placements FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON placements USING (victim_visible(victim_id));
+
+ALTER TABLE service_records ENABLE ROW LEVEL SECURITY;
+ALTER TABLE service_records FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON service_records USING (victim_visible(victim_id));
+
+ALTER TABLE consents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE consents FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON consents USING (victim_visible(victim_id));
+
+ALTER TABLE consent_provisions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE consent_provisions FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON consent_provisions USING (EXISTS (SELECT 1 FROM consents c WHERE c.id = consent_id));
+
+ALTER TABLE work_eligibility ENABLE ROW LEVEL SECURITY;
+ALTER TABLE work_eligibility FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON work_eligibility USING (victim_visible(victim_id));
+
+-- A referral is seen by the two partners it is between, and with the case by whoever may see the case.
+ALTER TABLE referrals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE referrals FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope ON referrals USING (
+    from_partner_id = lindung_setting('lindung.partner_id')::uuid
+    OR to_partner_id = lindung_setting('lindung.partner_id')::uuid
+    OR victim_visible(victim_id));
+
+-- The audit is readable only through disclosures of visible victims, and writable only by the requester.
+ALTER TABLE access_records ENABLE ROW LEVEL SECURITY;
+ALTER TABLE access_records FORCE ROW LEVEL SECURITY;
+CREATE POLICY read_scope ON access_records FOR SELECT USING (victim_visible(victim_id));
+CREATE POLICY write_own ON access_records FOR INSERT
+    WITH CHECK (partner_id = lindung_setting('lindung.partner_id')::uuid);
+
+-- Append-only: no role, the owner included, may change or remove an access record.
+CREATE FUNCTION access_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'access_records is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON access_records
+    FOR EACH ROW EXECUTE FUNCTION access_records_append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON access_records
+    FOR EACH STATEMENT EXECUTE FUNCTION access_records_append_only();
+
+-- Shelter occupancy counts every current resident, whoever asks: it is a fact about the shelter, and the
+-- view runs with its owner's rights so row-level security on placements does not shrink it.
+CREATE VIEW shelter_occupancy AS
+    SELECT s.id AS shelter_id, count(p.id)::integer AS occupancy
+    FROM shelters s LEFT JOIN placements p ON p.shelter_id = s.id AND p.to_date IS NULL
+    GROUP BY s.id;
+GRANT SELECT ON shelter_occupancy TO lindung_app;

@@ -1,0 +1,80 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
+)
+
+const partnerColumns = `p.id::text, p.slug, p.name, p.type::text, p.state::text, p.created_at`
+
+func scanPartner(r pgx.CollectableRow) (*lindung.Partner, error) {
+	p := &lindung.Partner{}
+	return p, r.Scan(&p.ID, &p.Slug, &p.Name, &p.Type, &p.State, &p.CreatedAt)
+}
+
+// FindPartnersByIDs returns the partners with the given ids, aligned to ids, nil for missing.
+func (s *Session) FindPartnersByIDs(ctx context.Context, ids []string) ([]*lindung.Partner, error) {
+	out := make([]*lindung.Partner, len(ids))
+	valid := validUUIDs(ids)
+	if len(valid) == 0 {
+		return out, nil
+	}
+	var found []*lindung.Partner
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+partnerColumns+` FROM partners p WHERE p.id = ANY($1::uuid[])`, valid)
+		if err != nil {
+			return err
+		}
+		found, err = pgx.CollectRows(rows, scanPartner)
+		return err
+	})
+	if err != nil {
+		return nil, mapError(err, "find partners by ids")
+	}
+	byID := make(map[string]*lindung.Partner, len(found))
+	for _, p := range found {
+		byID[p.ID] = p
+	}
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
+
+// FindPartners returns the partners, of one type when the filter names one.
+func (s *Session) FindPartners(ctx context.Context, f lindung.PartnerFilter) ([]*lindung.Partner, error) {
+	var out []*lindung.Partner
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+partnerColumns+` FROM partners p
+			WHERE $1::partner_type IS NULL OR p.type = $1::partner_type ORDER BY p.slug`, f.Type)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanPartner)
+		return err
+	})
+	return out, mapError(err, "find partners")
+}
+
+// CreatePartner registers a partner organisation and fills in its id.
+func (s *Session) CreatePartner(ctx context.Context, p *lindung.Partner) error {
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO partners (slug, name, type, state)
+			VALUES ($1, $2, $3::partner_type, $4::malaysian_state) RETURNING id::text, created_at`,
+			p.Slug, p.Name, string(p.Type), p.State).Scan(&p.ID, &p.CreatedAt)
+	})
+	return mapError(err, "create partner")
+}
+
+// CreateUser registers a user of a partner and fills in its id.
+func (s *Session) CreateUser(ctx context.Context, u *lindung.User) error {
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO users (partner_id, username, display_name, roles)
+			VALUES ($1::uuid, $2, $3, $4) RETURNING id::text, created_at`,
+			u.PartnerID, u.Username, u.DisplayName, u.Roles).Scan(&u.ID, &u.CreatedAt)
+	})
+	return mapError(err, "create user")
+}

@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
+)
+
+// SessionRequest is what a request's session is opened with: who the token says the caller is, and the
+// scope the policy gave them.
+type SessionRequest struct {
+	PartnerSlug string
+	Username    string
+	Scope       lindung.Scope // Rows and Purpose; the partner's id and type are filled in by Start
+}
+
+// Identity is what the database knows of the caller, read when the session starts.
+type Identity struct {
+	PartnerID       string
+	PartnerName     string
+	PartnerType     lindung.PartnerType
+	UserID          string // "" when the token's user is not registered in the hub
+	TrainingCurrent bool   // the user holds a current protection-officer training completion
+}
+
+// Session is one request's transaction. It runs as lindung_app, a role that owns nothing, with the
+// request's scope in transaction-local settings that row-level security reads. Its methods may be called
+// from several goroutines (the dataloaders of one request); they take turns on the one connection.
+type Session struct {
+	db    *DB
+	req   SessionRequest
+	scope lindung.Scope
+
+	mu sync.Mutex
+	tx pgx.Tx
+}
+
+// NewSession returns a session that has not touched the database yet; Start begins it.
+func (db *DB) NewSession(req SessionRequest) *Session {
+	return &Session{db: db, req: req, scope: req.Scope}
+}
+
+// startSQL resolves the caller and sets the transaction's scope in one round trip. The role switch comes
+// last, once the settings that the row-level security policies read are in place.
+const startSQL = `
+SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''),
+       EXISTS (SELECT 1 FROM training_completions t
+               WHERE t.user_id = u.id AND (t.expires_on IS NULL OR t.expires_on > current_date)),
+       set_config('lindung.partner_id', p.id::text, true),
+       set_config('lindung.partner_type', p.type::text, true),
+       set_config('lindung.user_id', coalesce(u.id::text, ''), true),
+       set_config('lindung.scope', @scope, true),
+       set_config('lindung.purpose', @purpose, true),
+       set_config('role', 'lindung_app', true)
+FROM partners p LEFT JOIN users u ON u.partner_id = p.id AND u.username = @username
+WHERE p.slug = @slug`
+
+// Start begins the transaction and resolves the caller. A partner the hub does not know is
+// UNAUTHENTICATED: the token may be valid, but it names no one the hub shares data with.
+func (s *Session) Start(ctx context.Context) (*Identity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx != nil {
+		return nil, lindung.Internal(nil, "session started twice")
+	}
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return nil, mapError(err, "begin request transaction")
+	}
+	var id Identity
+	var partnerType string
+	var ignore [6]string
+	err = tx.QueryRow(ctx, startSQL, pgx.NamedArgs{
+		"slug": s.req.PartnerSlug, "username": s.req.Username,
+		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
+	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.TrainingCurrent,
+		&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4], &ignore[5])
+	if err == pgx.ErrNoRows {
+		tx.Rollback(ctx)
+		return nil, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner %q is not registered with this hub", s.req.PartnerSlug)
+	}
+	if err != nil {
+		tx.Rollback(ctx)
+		return nil, mapError(err, "start request transaction")
+	}
+	id.PartnerType = lindung.PartnerType(partnerType)
+	s.tx = tx
+	s.scope.PartnerID = id.PartnerID
+	s.scope.PartnerType = id.PartnerType
+	s.scope.UserID = id.UserID
+	return &id, nil
+}
+
+// Commit commits the request's transaction; it is a no-op for a session never started.
+func (s *Session) Commit(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return nil
+	}
+	err := s.tx.Commit(ctx)
+	s.tx = nil
+	return mapError(err, "commit")
+}
+
+// Rollback abandons the request's transaction; it is safe to call after Commit.
+func (s *Session) Rollback(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx != nil {
+		s.tx.Rollback(context.WithoutCancel(ctx))
+		s.tx = nil
+	}
+}
+
+// query runs fn with the transaction, one caller at a time.
+func (s *Session) query(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return lindung.Errorf(lindung.EUNAVAILABLE, "request transaction not open")
+	}
+	return fn(s.tx)
+}
+
+// args returns the named arguments every scoped statement takes, plus extra.
+func (s *Session) args(extra pgx.NamedArgs) pgx.NamedArgs {
+	a := pgx.NamedArgs{"partner": s.scope.PartnerID}
+	for k, v := range extra {
+		a[k] = v
+	}
+	return a
+}
+
+// visibleVictims is the first wall: the row scope written into SQL, as a condition on victims v. The
+// second wall, row-level security, holds the same rule in the database.
+func (s *Session) visibleVictims() string {
+	switch s.scope.Rows {
+	case lindung.ScopePartner:
+		return `v.owner_partner_id = @partner::uuid`
+	case lindung.ScopeLinked:
+		return `EXISTS (SELECT 1 FROM case_links l WHERE l.victim_id = v.id AND l.partner_id = @partner::uuid)`
+	case lindung.ScopeReferred:
+		return `EXISTS (SELECT 1 FROM referrals r WHERE r.victim_id = v.id AND r.to_partner_id = @partner::uuid AND r.status = 'ACCEPTED')`
+	}
+	return `false`
+}
+
+// scopedVictimIDs is a subquery of the visible victims' ids among @ids, for child records.
+func (s *Session) scopedVictimIDs() string {
+	return `(SELECT v.id FROM victims v WHERE v.id = ANY(@ids::uuid[]) AND ` + s.visibleVictims() + `)`
+}
+
+var _ lindung.Session = (*Session)(nil)

@@ -1,0 +1,30 @@
+// Package resolvers serves the GraphQL schema. Resolvers are thin: they read the request's state from the
+// context, load through the request's dataloaders, and leave every decision to the policy's Decision and
+// every statement to the store's Session. The field guard (guard.go) masks victim data field by field.
+package resolvers
+
+import (
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/lindung/lindung/graph"
+)
+
+// MaxPageSize is the largest page a listing returns; asking for more is an INVALID error, not a silent cut.
+const MaxPageSize = 100
+
+// DefaultPageSize is the page size when first is not given.
+const DefaultPageSize = 20
+
+// Resolver is the root of the resolvers. It holds nothing per request: that lives in Request.
+type Resolver struct{}
+
+// NewExecutableSchema returns the schema with its resolvers and the field guard's directives.
+func NewExecutableSchema() graphql.ExecutableSchema {
+	return graph.NewExecutableSchema(graph.Config{
+		Resolvers: &Resolver{},
+		Directives: graph.DirectiveRoot{
+			Sensitive:    sensitive,
+			Pseudonymous: pseudonymous,
+		},
+	})
+}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/auth"
+	"github.com/lindung/lindung/policy"
+)
+
+// caller is what authentication established before GraphQL runs: the verified claims and the policy's
+// decision for the roles and purpose. Nothing here has touched the database.
+type caller struct {
+	claims   *auth.Claims
+	decision *policy.Decision
+	status   *statusWriter
+}
+
+type callerKey struct{}
+
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(callerKey{}).(*caller)
+	return c
+}
+
+// authenticate verifies the bearer token and decides the policy for its roles and the declared purpose.
+// A request without a valid token, with a role the policy does not know, or with a purpose the role may
+// not use is refused here, before any GraphQL or database work.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := auth.BearerToken(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, err)
+			return
+		}
+		claims, err := s.cfg.Verifier.Verify(r.Context(), token)
+		if err != nil {
+			writeError(w, httpStatus(lindung.CodeOf(err)), err)
+			return
+		}
+		for _, role := range claims.Roles {
+			if !s.cfg.Policy.KnowsRole(role) {
+				writeError(w, http.StatusUnauthorized, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's role %q is not a role of this hub", role))
+				return
+			}
+		}
+		purpose := lindung.Purpose(r.Header.Get(PurposeHeader))
+		if purpose != "" && !purpose.Valid() {
+			writeError(w, http.StatusBadRequest, lindung.Invalid("purpose", "unknown purpose %q in the %s header", purpose, PurposeHeader))
+			return
+		}
+		decision, err := s.cfg.Policy.Decide(claims.Roles, purpose)
+		if err != nil {
+			writeError(w, httpStatus(lindung.CodeOf(err)), err)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		ctx := context.WithValue(r.Context(), callerKey{}, &caller{claims: claims, decision: decision, status: sw})
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// statusWriter lets the GraphQL layer choose the HTTP status of a response refused as a whole (401 for
+// a partner the hub does not know, 403 for missing training, 503 when the audit cannot be written),
+// which gqlgen's transport would otherwise send as 200.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) setStatus(code int) { w.status = code }
+
+// WriteHeader sends the chosen status in place of a 200.
+func (w *statusWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
+	if code == http.StatusOK && w.status != 0 {
+		code = w.status
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/resolvers"
+)
+
+// newGraphQLHandler builds the executor with explicit transports (POST with JSON only), the parsed-query
+// cache, the error presenter and panic recovery, and the per-operation session and audit.
+func (s *Server) newGraphQLHandler() http.Handler {
+	h := handler.New(resolvers.NewExecutableSchema())
+	h.AddTransport(transport.POST{})
+	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	h.Use(extension.Introspection{})
+	h.SetErrorPresenter(s.presentError)
+	h.SetRecoverFunc(func(ctx context.Context, p any) error {
+		s.cfg.Logger.ErrorContext(ctx, "panic", "request_id", RequestID(ctx), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return lindung.Internal(fmt.Errorf("panic: %v", p), "resolver")
+	})
+	h.AroundOperations(s.aroundOperation)
+	return h
+}
+
+// aroundOperation runs after the document is parsed and validated, so a bad document costs no database
+// work. It opens the request's session, checks training, runs the operation, and before the response
+// leaves writes the audit of what it disclosed and commits; if that fails, no victim data leaves.
+func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	c := callerFrom(ctx)
+	op := graphql.GetOperationContext(ctx)
+	if c == nil {
+		return refuse(lindung.Errorf(lindung.EUNAUTHENTICATED, "authentication required"))
+	}
+	op.DisableIntrospection = !s.cfg.Demo && !c.decision.May(lindung.ActionAdminister)
+
+	sess := s.cfg.DB.NewSession(postgres.SessionRequest{
+		PartnerSlug: c.claims.Partner,
+		Username:    c.claims.Subject,
+		Scope:       lindung.Scope{Rows: c.decision.Rows, Purpose: c.decision.Purpose},
+	})
+	id, err := sess.Start(ctx)
+	if err == nil && c.claims.PartnerType != "" && c.claims.PartnerType != id.PartnerType {
+		sess.Rollback(ctx)
+		err = lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner type does not match the partner %q", c.claims.Partner)
+	}
+	if err == nil && c.decision.RequiresTraining && !id.TrainingCurrent {
+		sess.Rollback(ctx)
+		err = lindung.Errorf(lindung.EFORBIDDEN, "case access needs a current protection-officer training completion; ask your administrator to record it")
+	}
+	if err != nil {
+		s.logError(ctx, err)
+		c.status.setStatus(httpStatus(lindung.CodeOf(err)))
+		return refuse(err)
+	}
+
+	viewer := &lindung.Viewer{UserID: id.UserID, Username: c.claims.Subject, PartnerID: id.PartnerID,
+		PartnerSlug: c.claims.Partner, PartnerName: id.PartnerName, PartnerType: id.PartnerType,
+		Roles: c.decision.Roles, Purpose: c.decision.Purpose}
+	req := resolvers.NewRequest(viewer, c.decision, sess)
+	ctx = lindung.WithViewer(ctx, viewer)
+	ctx = resolvers.WithRequest(ctx, req)
+	responses := next(ctx)
+
+	done := false
+	return func(ctx context.Context) *graphql.Response {
+		if done {
+			return nil
+		}
+		done = true
+		resp := responses(ctx)
+		return s.finish(ctx, op, req, sess, resp)
+	}
+}
+
+// finish audits and commits the operation. A mutation that failed anywhere is rolled back whole, so the
+// client is never told of a write that did not happen.
+func (s *Server) finish(ctx context.Context, op *graphql.OperationContext, req *resolvers.Request, sess *postgres.Session, resp *graphql.Response) *graphql.Response {
+	if resp == nil {
+		sess.Rollback(ctx)
+		return nil
+	}
+	if op.Operation != nil && op.Operation.Operation == ast.Mutation && len(resp.Errors) > 0 {
+		sess.Rollback(ctx)
+		resp.Data = []byte("null")
+		return resp
+	}
+	records := s.accessRecords(ctx, op, req)
+	if err := sess.RecordAccess(ctx, records); err != nil {
+		sess.Rollback(ctx)
+		return s.unavailable(ctx, err)
+	}
+	if err := sess.Commit(ctx); err != nil {
+		sess.Rollback(ctx)
+		return s.unavailable(ctx, err)
+	}
+	if w := req.WithheldList(); w != nil {
+		if resp.Extensions == nil {
+			resp.Extensions = map[string]any{}
+		}
+		resp.Extensions["withheld"] = w
+	}
+	return resp
+}
+
+// unavailable replaces a response whose audit could not be written: no victim data leaves unaudited.
+func (s *Server) unavailable(ctx context.Context, err error) *graphql.Response {
+	s.cfg.Logger.ErrorContext(ctx, "audit write failed; response withheld", "request_id", RequestID(ctx), "err", err)
+	if c := callerFrom(ctx); c != nil {
+		c.status.setStatus(http.StatusServiceUnavailable)
+	}
+	return &graphql.Response{Data: []byte("null"), Errors: gqlerror.List{{
+		Message:    "the disclosure could not be recorded, so no data was sent; retry shortly",
+		Extensions: map[string]any{"code": string(lindung.EUNAVAILABLE), "requestId": RequestID(ctx)},
+	}}}
+}
+
+// accessRecords turns the request's tally into one access record per victim disclosed.
+func (s *Server) accessRecords(ctx context.Context, op *graphql.OperationContext, req *resolvers.Request) []*lindung.AccessRecord {
+	tallies := req.Tallies()
+	if len(tallies) == 0 {
+		return nil
+	}
+	version := callerFrom(ctx).decision.Version
+	out := make([]*lindung.AccessRecord, 0, len(tallies))
+	for victimID, t := range tallies {
+		out = append(out, &lindung.AccessRecord{RequestID: RequestID(ctx), UserID: req.Viewer.UserID,
+			Username: req.Viewer.Username, PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles,
+			Purpose: req.Viewer.Purpose, VictimID: victimID, Disclosed: t.Disclosed, Withheld: t.Withheld,
+			PolicyVersion: version, OperationName: op.OperationName})
+	}
+	return out
+}
+
+func refuse(err error) graphql.ResponseHandler {
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+		Message:    lindung.MessageOf(err),
+		Extensions: map[string]any{"code": string(lindung.CodeOf(err))},
+	}}})
+}
+
+// presentError maps every error once to a stable code and a safe message. Internal details go to the
+// log with the request id, never to the client.
+func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	var de *lindung.Error
+	if errors.As(err, &de) {
+		gerr.Message = de.Message
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["code"] = string(de.Code)
+		if de.Field != "" {
+			gerr.Extensions["field"] = de.Field
+		}
+		if de.Code == lindung.EINTERNAL || de.Code == lindung.EUNAVAILABLE {
+			s.logError(ctx, err)
+			gerr.Extensions["requestId"] = RequestID(ctx)
+		}
+		return gerr
+	}
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) && ge.Extensions != nil && ge.Extensions["code"] != nil {
+		return gerr // validation and parse errors carry gqlgen's own codes
+	}
+	if ge != nil && ge.Err == nil {
+		// An input coercion error from gqlgen (a bad argument value): the message names the argument.
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["code"] = string(lindung.EINVALID)
+		return gerr
+	}
+	s.logError(ctx, err)
+	gerr.Message = "internal error"
+	gerr.Extensions = map[string]any{"code": string(lindung.EINTERNAL), "requestId": RequestID(ctx)}
+	return gerr
+}
+
+func (s *Server) logError(ctx context.Context, err error) {
+	s.cfg.Logger.ErrorContext(ctx, "request error", "request_id", RequestID(ctx), "code", lindung.CodeOf(err), "err", err)
+}

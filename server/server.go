@@ -1,0 +1,143 @@
+// Package server wires the hub together: HTTP, authentication, the GraphQL executor, the request's store
+// session and policy decision, and the audit written before a response leaves.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/auth"
+	"github.com/lindung/lindung/policy"
+	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/web"
+)
+
+// PurposeHeader is the HTTP header in which a client declares the purpose of a request.
+const PurposeHeader = "X-Lindung-Purpose"
+
+// Config is what the server needs.
+type Config struct {
+	DB       *postgres.DB
+	Policy   *policy.Policy
+	Verifier auth.Verifier
+	Logger   *slog.Logger
+	// Demo allows introspection for every authenticated caller, for GraphiQL's docs; otherwise only the
+	// hub operator may introspect.
+	Demo bool
+	// MaxBodyBytes caps a request body; RequestTimeout caps a request's run.
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+}
+
+// Server is the hub's HTTP handler.
+type Server struct {
+	cfg     Config
+	graphql http.Handler
+	mux     *http.ServeMux
+}
+
+// New returns the hub's HTTP handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.graphql = s.newGraphQLHandler()
+	s.mux.Handle("/graphql", s.authenticate(s.graphql))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("/", web.GraphiQL())
+	return s
+}
+
+// ServeHTTP gives every request an id, a body limit and a deadline.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		id = newRequestID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	ctx = withRequestID(ctx, id)
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	s.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.DB.Ping(ctx); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "policyVersion": s.cfg.Policy.Version()})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"status": "ready", "policyVersion": s.cfg.Policy.Version()})
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type requestIDKey struct{}
+
+func withRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id of the request ctx belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// writeError answers a request refused before GraphQL execution, in the GraphQL response shape.
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+		"message":    lindung.MessageOf(err),
+		"extensions": map[string]any{"code": lindung.CodeOf(err)},
+	}}})
+}
+
+// httpStatus maps an error code to the HTTP status of a response refused as a whole.
+func httpStatus(code lindung.ErrorCode) int {
+	switch code {
+	case lindung.EUNAUTHENTICATED:
+		return http.StatusUnauthorized
+	case lindung.EFORBIDDEN:
+		return http.StatusForbidden
+	case lindung.EINVALID:
+		return http.StatusBadRequest
+	case lindung.ENOTFOUND:
+		return http.StatusNotFound
+	case lindung.ECONFLICT:
+		return http.StatusConflict
+	case lindung.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
