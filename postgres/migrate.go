@@ -85,3 +85,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// MigrationSQL returns the text of every embedded migration in order, so that test templates can tell
+// when the schema changed.
+func MigrationSQL() []string {
+	var out []string
+	for _, m := range migrations() {
+		out = append(out, m.sql)
+	}
+	return out
+}

@@ -134,9 +134,10 @@ func (r *queryResolver) Viewer(ctx context.Context) (*lindung.Viewer, error) {
 // Victim is the resolver for the victim field.
 func (r *queryResolver) Victim(ctx context.Context, id string) (*lindung.Victim, error) {
 	v, err := load(ctx, loaders(ctx).Victim, id)
-	if err != nil {
+	if err != nil || v == nil {
 		return nil, err
 	}
+	prefetchVictims(ctx, []*lindung.Victim{v}, nil)
 	return v, nil
 }
 
@@ -158,12 +159,18 @@ func (r *queryResolver) Victims(ctx context.Context, filter *lindung.VictimFilte
 	if err != nil {
 		return nil, err
 	}
+	prefetchVictims(ctx, res.Victims, []string{"VictimConnection", "VictimEdge"}, "edges", "node")
 	return victimConnection(res), nil
 }
 
 // Shelter is the resolver for the shelter field.
 func (r *queryResolver) Shelter(ctx context.Context, id string) (*lindung.Shelter, error) {
-	return load(ctx, loaders(ctx).Shelter, id)
+	sh, err := load(ctx, loaders(ctx).Shelter, id)
+	if err != nil || sh == nil {
+		return nil, err
+	}
+	prefetchShelters(ctx, []*lindung.Shelter{sh})
+	return sh, nil
 }
 
 // Shelters is the resolver for the shelters field.
@@ -172,7 +179,12 @@ func (r *queryResolver) Shelters(ctx context.Context, state *string) ([]*lindung
 	if err != nil {
 		return nil, err
 	}
-	return req.Session.FindShelters(ctx, state)
+	shs, err := req.Session.FindShelters(ctx, state)
+	if err != nil {
+		return nil, err
+	}
+	prefetchShelters(ctx, shs)
+	return shs, nil
 }
 
 // Partner is the resolver for the partner field.
@@ -195,7 +207,12 @@ func (r *queryResolver) Referrals(ctx context.Context, status *string) ([]*lindu
 	if err != nil {
 		return nil, err
 	}
-	return req.Session.FindReferrals(ctx, lindung.ReferralFilter{Status: status})
+	rs, err := req.Session.FindReferrals(ctx, lindung.ReferralFilter{Status: status})
+	if err != nil {
+		return nil, err
+	}
+	prefetchReferrals(ctx, rs)
+	return rs, nil
 }
 
 // Services is the resolver for the services field.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"mime"
 	"net/http"
 
 	"github.com/lindung/lindung"
@@ -29,6 +30,15 @@ func callerFrom(ctx context.Context) *caller {
 // not use is refused here, before any GraphQL or database work.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, lindung.Errorf(lindung.EINVALID, "send GraphQL requests as POST with a JSON body"))
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, lindung.Errorf(lindung.EINVALID, "the request body must be JSON: send Content-Type: application/json"))
+			return
+		}
 		token, err := auth.BearerToken(r)
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -22,8 +24,8 @@ import (
 
 // newGraphQLHandler builds the executor with explicit transports (POST with JSON only), the parsed-query
 // cache, the error presenter and panic recovery, and the per-operation session and audit.
-func (s *Server) newGraphQLHandler() http.Handler {
-	h := handler.New(resolvers.NewExecutableSchema())
+func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) http.Handler {
+	h := handler.New(schema)
 	h.AddTransport(transport.POST{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.Use(extension.Introspection{})
@@ -174,14 +176,20 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	var ge *gqlerror.Error
 	if errors.As(err, &ge) && ge.Extensions != nil && ge.Extensions["code"] != nil {
-		return gerr // validation and parse errors carry gqlgen's own codes
+		// Validation and parse errors carry gqlgen's own codes. Suggestions of field names are cut: the
+		// schema is not advertised to callers who may not introspect it.
+		gerr.Message = didYouMean.ReplaceAllString(gerr.Message, "")
+		return gerr
 	}
 	if ge != nil && ge.Err == nil {
-		// An input coercion error from gqlgen (a bad argument value): the message names the argument.
+		// A request gqlgen could not decode, or an argument it could not coerce.
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}
 		}
 		gerr.Extensions["code"] = string(lindung.EINVALID)
+		if strings.HasPrefix(gerr.Message, "json request body could not be decoded") {
+			gerr.Message = "the request body must be a JSON object with a query (batches are not accepted)"
+		}
 		return gerr
 	}
 	s.logError(ctx, err)
@@ -189,6 +197,9 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	gerr.Extensions = map[string]any{"code": string(lindung.EINTERNAL), "requestId": RequestID(ctx)}
 	return gerr
 }
+
+// didYouMean matches the suggestions gqlparser appends to validation messages.
+var didYouMean = regexp.MustCompile(` Did you mean [^?]*\?`)
 
 func (s *Server) logError(ctx context.Context, err error) {
 	s.cfg.Logger.ErrorContext(ctx, "request error", "request_id", RequestID(ctx), "code", lindung.CodeOf(err), "err", err)

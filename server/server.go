@@ -16,6 +16,7 @@ import (
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/resolvers"
 	"github.com/lindung/lindung/web"
 )
 
@@ -43,8 +44,9 @@ type Server struct {
 	mux     *http.ServeMux
 }
 
-// New returns the hub's HTTP handler.
-func New(cfg Config) *Server {
+// New returns the hub's HTTP handler. It refuses a schema with an unclassified or non-null sensitive
+// field: such a schema could leak what no policy decided on.
+func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -55,7 +57,11 @@ func New(cfg Config) *Server {
 		cfg.RequestTimeout = 30 * time.Second
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
-	s.graphql = s.newGraphQLHandler()
+	schema := resolvers.NewExecutableSchema()
+	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
+		return nil, err
+	}
+	s.graphql = s.newGraphQLHandler(schema)
 	s.mux.Handle("/graphql", s.authenticate(s.graphql))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -63,7 +69,7 @@ func New(cfg Config) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("/", web.GraphiQL())
-	return s
+	return s, nil
 }
 
 // ServeHTTP gives every request an id, a body limit and a deadline.

@@ -1,0 +1,51 @@
+package resolvers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+const directives = `
+directive @sensitive(category: String!) on FIELD_DEFINITION
+directive @pseudonymous on FIELD_DEFINITION
+directive @victimOwned on OBJECT
+`
+
+func TestCheckClassification(t *testing.T) {
+	tests := []struct {
+		name string
+		sdl  string
+		want string // "" for a schema that passes
+	}{
+		{"classified", `type Query { v: V } type V @victimOwned { id: ID! @pseudonymous name: String @sensitive(category: "IDENTITY") }`, ""},
+		{"unclassified field", `type Query { v: V } type V @victimOwned { id: ID! @pseudonymous phone: String }`, "V.phone has no data category"},
+		{"non-null sensitive", `type Query { v: V } type V @victimOwned { name: String! @sensitive(category: "IDENTITY") }`, "V.name is sensitive but non-null"},
+		{"non-null sensitive list", `type Query { v: V } type V @victimOwned { names: [String!]! @sensitive(category: "IDENTITY") }`, "V.names is sensitive but non-null"},
+		{"sensitive outside owned type", `type Query { v: V } type V { name: String @sensitive(category: "IDENTITY") }`, "V.name is classified but V is not @victimOwned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := gqlparser.MustLoadSchema(&ast.Source{Input: directives + tt.sdl})
+			err := CheckClassification(s)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSchemaIsClassified checks the real schema, which the server also checks at start-up.
+func TestSchemaIsClassified(t *testing.T) {
+	if err := CheckClassification(NewExecutableSchema().Schema()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,188 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung/auth"
+	"github.com/lindung/lindung/demo"
+	"github.com/lindung/lindung/policy"
+	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/postgres/pgtest"
+	"github.com/lindung/lindung/resolvers"
+	"github.com/lindung/lindung/server"
+)
+
+// testSecret signs the tokens of the in-process hub.
+var testSecret = []byte("lindung-test-secret-0123456789abcdef")
+
+// hub is a Lindung server running in-process on a fresh copy of the demo data, for tests that go through
+// the whole stack: HTTP, authentication, policy, GraphQL, store and PostgreSQL.
+type hub struct {
+	t       testing.TB
+	URL     string
+	DB      *postgres.DB
+	Policy  *policy.Policy
+	issuer  *auth.Issuer
+	queries atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer
+}
+
+// newHub starts a hub on a new demo database.
+func newHub(t testing.TB) *hub {
+	t.Helper()
+	h := &hub{t: t, issuer: auth.NewIssuer(testSecret)}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: countingTracer{&h.queries}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	h.DB = db
+	if h.Policy, err = policy.Load(""); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{DB: db, Policy: h.Policy, Verifier: auth.NewHS256Verifier(testSecret),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	h.URL = ts.URL
+	return h
+}
+
+// token returns a token for the demo user of role at partner.
+func (h *hub) token(partner, role string) string {
+	h.t.Helper()
+	tok, err := h.issuer.Issue(auth.Claims{Subject: demo.DemoUsername(role, partner), Partner: partner, Roles: []string{role}}, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+// gqlError is an error of a GraphQL response.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// response is a GraphQL response as the tests read it.
+type response struct {
+	Status     int
+	Body       []byte
+	Data       json.RawMessage `json:"data"`
+	Errors     []gqlError      `json:"errors"`
+	Extensions struct {
+		Withheld []resolvers.Withheld `json:"withheld"`
+	} `json:"extensions"`
+}
+
+// Code returns the code of the first error, "" when there is none.
+func (r *response) Code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// request is one GraphQL call.
+type request struct {
+	Token     string
+	Purpose   string
+	Query     string
+	Variables map[string]any
+}
+
+// do sends a GraphQL request and decodes the response.
+func (h *hub) do(r request) *response {
+	h.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": r.Query, "variables": r.Variables})
+	return h.post(r.Token, r.Purpose, "application/json", body)
+}
+
+// post sends a raw body to /graphql.
+func (h *hub) post(token, purpose, contentType string, body []byte) *response {
+	h.t.Helper()
+	req, _ := http.NewRequest("POST", h.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if purpose != "" {
+		req.Header.Set(server.PurposeHeader, purpose)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := &response{Status: res.StatusCode}
+	out.Body, _ = io.ReadAll(res.Body)
+	if err := json.Unmarshal(out.Body, out); err != nil {
+		h.t.Fatalf("response is not JSON (%d): %s", res.StatusCode, out.Body)
+	}
+	return out
+}
+
+// sql runs a query as the database owner, outside any request, for setting up and checking tests.
+func (h *hub) sql(query string, args ...any) pgx.Rows {
+	h.t.Helper()
+	rows, err := h.DB.Pool.Query(context.Background(), query, args...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return rows
+}
+
+// strings returns the first column of a query as strings.
+func (h *hub) strings(query string, args ...any) []string {
+	h.t.Helper()
+	out, err := pgx.CollectRows(h.sql(query, args...), pgx.RowTo[string])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// exec runs a statement as the database owner.
+func (h *hub) exec(query string, args ...any) {
+	h.t.Helper()
+	if _, err := h.DB.Pool.Exec(context.Background(), query, args...); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// countingTracer counts the statements sent to PostgreSQL: every round trip of a request.
+type countingTracer struct{ n *atomic.Int64 }
+
+func (c countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	if debugSQL {
+		q := d.SQL
+		if len(q) > 90 {
+			q = q[:90]
+		}
+		println("SQL:", strings.Join(strings.Fields(q), " "))
+	}
+	return ctx
+}
+
+func (c countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+var debugSQL = os.Getenv("DEBUG_SQL") != ""
