@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
