@@ -4,8 +4,11 @@
 package resolvers
 
 import (
+	"context"
+
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/graph"
 )
 
@@ -25,6 +28,22 @@ func NewExecutableSchema() graphql.ExecutableSchema {
 		Directives: graph.DirectiveRoot{
 			Sensitive:    sensitive,
 			Pseudonymous: pseudonymous,
+		},
+	})
+}
+
+// NewUnguardedSchema returns the schema with directives that resolve every field without a check. It
+// exists only as the baseline of the policy-overhead benchmark; serving it would disclose everything in
+// the caller's row scope, unaudited.
+func NewUnguardedSchema() graphql.ExecutableSchema {
+	pass := func(ctx context.Context, obj any, next graphql.Resolver) (any, error) { return next(ctx) }
+	return graph.NewExecutableSchema(graph.Config{
+		Resolvers: &Resolver{},
+		Directives: graph.DirectiveRoot{
+			Sensitive: func(ctx context.Context, obj any, next graphql.Resolver, _ lindung.Category) (any, error) {
+				return next(ctx)
+			},
+			Pseudonymous: pass,
 		},
 	})
 }
