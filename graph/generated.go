@@ -1613,6 +1613,7 @@ enum Purpose {
   FAMILY_CONTACT
 }
 
+"What a caller may read. Every victim reached by any path is masked the same way."
 type Query {
   "Who the caller is: user, partner, partner type, roles and the purpose of this request."
   viewer: Viewer!
@@ -1642,6 +1643,7 @@ type Query {
   disclosures(victimId: ID!): [Disclosure!]!
 }
 
+"What a caller may change. Each request runs in one transaction: a mutation that fails anywhere changes nothing."
 type Mutation {
   "Register a partner organisation. Hub operator only."
   createPartner(input: CreatePartnerInput!): Partner!

@@ -49,3 +49,29 @@ func TestSchemaIsClassified(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSchemaIsDescribed: every type, field, argument and enum value of the schema says what it is.
+func TestSchemaIsDescribed(t *testing.T) {
+	s := NewExecutableSchema().Schema()
+	for _, typ := range s.Types {
+		if typ.BuiltIn || strings.HasPrefix(typ.Name, "__") {
+			continue
+		}
+		if typ.Description == "" {
+			t.Errorf("type %s has no description", typ.Name)
+		}
+		for _, f := range typ.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			if f.Description == "" {
+				t.Errorf("%s.%s has no description", typ.Name, f.Name)
+			}
+		}
+		for _, v := range typ.EnumValues {
+			if v.Description == "" {
+				t.Errorf("%s.%s has no description", typ.Name, v.Name)
+			}
+		}
+	}
+}

@@ -88,6 +88,7 @@ type CreateVictimInput struct {
 	CounsellingNotes *string `json:"counsellingNotes,omitempty"`
 }
 
+// What a caller may change. Each request runs in one transaction: a mutation that fails anywhere changes nothing.
 type Mutation struct {
 }
 
@@ -99,6 +100,7 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// What a caller may read. Every victim reached by any path is masked the same way.
 type Query struct {
 }
 
