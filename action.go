@@ -10,4 +10,22 @@ const (
 	ActionAdminister Action = "administer"
 	// ActionRegisterVictims: register victims and edit their records, within the role's row scope.
 	ActionRegisterVictims Action = "register_victims"
+	// ActionSeeShelters: list shelters and their occupancy. A place of refuge is where victims hide from
+	// their traffickers: employers, who need no shelter, are not told where they are.
+	ActionSeeShelters Action = "see_shelters"
 )
+
+// Actions lists every action.
+func Actions() []Action {
+	return []Action{ActionAdminister, ActionRegisterVictims, ActionSeeShelters}
+}
+
+// Valid reports whether a is one of the actions.
+func (a Action) Valid() bool {
+	for _, b := range Actions() {
+		if a == b {
+			return true
+		}
+	}
+	return false
+}

@@ -1624,9 +1624,9 @@ type Query {
   only the victims the caller may see.
   """
   victims(filter: VictimFilter, first: Int = 20, after: String): VictimConnection!
-  "One shelter by id."
+  "One shelter by id. Not for employers: places of refuge are not disclosed to them."
   shelter(id: ID!): Shelter
-  "The shelters, in one state when state is given."
+  "The shelters, in one state when state is given. Not for employers."
   shelters(state: MalaysianState): [Shelter!]!
   "One partner organisation by id."
   partner(id: ID!): Partner

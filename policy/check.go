@@ -95,10 +95,10 @@ func (p *Policy) lint() (map[string]*role, []string) {
 				add("%s: unknown limit %q (want %s)", row("p3", a), a[2], limitToReferral)
 			}
 		case attrMay:
-			if act := lindung.Action(a[2]); act == lindung.ActionAdminister || act == lindung.ActionRegisterVictims {
+			if act := lindung.Action(a[2]); act.Valid() {
 				r.actions = append(r.actions, act)
 			} else {
-				add("%s: unknown action %q (want %s or %s)", row("p3", a), a[2], lindung.ActionAdminister, lindung.ActionRegisterVictims)
+				add("%s: unknown action %q (want one of %v)", row("p3", a), a[2], lindung.Actions())
 			}
 		default:
 			add("%s: unknown role attribute %q (want %s, %s, %s or %s)", row("p3", a), a[1],

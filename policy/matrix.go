@@ -32,7 +32,15 @@ func (p *Policy) WriteMatrix(w io.Writer) {
 		if r.referral {
 			limit = "yes"
 		}
-		fmt.Fprintf(tw, "\n%s    scope %s, training %s, limited to referrals %s\n", name, r.scope(), training, limit)
+		may := "nothing else"
+		if len(r.actions) > 0 {
+			names := make([]string, len(r.actions))
+			for i, a := range r.actions {
+				names[i] = string(a)
+			}
+			may = strings.Join(names, ", ")
+		}
+		fmt.Fprintf(tw, "\n%s    scope %s, training %s, limited to referrals %s, may %s\n", name, r.scope(), training, limit, may)
 		fmt.Fprintln(tw, strings.Join(header, "\t"))
 		for _, pur := range r.purposes {
 			label := string(pur)

@@ -165,6 +165,9 @@ func (r *queryResolver) Victims(ctx context.Context, filter *lindung.VictimFilte
 
 // Shelter is the resolver for the shelter field.
 func (r *queryResolver) Shelter(ctx context.Context, id string) (*lindung.Shelter, error) {
+	if _, err := authorize(ctx, lindung.ActionSeeShelters); err != nil {
+		return nil, err
+	}
 	sh, err := load(ctx, loaders(ctx).Shelter, id)
 	if err != nil || sh == nil {
 		return nil, err
@@ -175,7 +178,7 @@ func (r *queryResolver) Shelter(ctx context.Context, id string) (*lindung.Shelte
 
 // Shelters is the resolver for the shelters field.
 func (r *queryResolver) Shelters(ctx context.Context, state *string) ([]*lindung.Shelter, error) {
-	req, err := request(ctx)
+	req, err := authorize(ctx, lindung.ActionSeeShelters)
 	if err != nil {
 		return nil, err
 	}
