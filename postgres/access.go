@@ -45,7 +45,8 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 }
 
 // FindDisclosures returns the victim's disclosure report: who saw which categories of their data, for
-// what purpose and when, newest first, merged per partner, purpose and day.
+// what purpose and when, newest first, merged per partner, purpose and day. Partners are told apart by id:
+// two organisations may share a name, and one's disclosures must not read as the other's.
 func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lindung.Disclosure, error) {
 	if len(validUUIDs([]string{victimID})) == 0 {
 		return nil, lindung.ErrNotFound
@@ -64,7 +65,7 @@ func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lind
 				bit_or(category_bits(a.disclosed))
 			FROM access_records a JOIN partners p ON p.id = a.partner_id
 			WHERE a.victim_id = $1::uuid AND cardinality(a.disclosed) > 0
-			GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2`, victimID)
+			GROUP BY 1, p.id, 2, 3, 4 ORDER BY 1 DESC, 2, 4, p.id`, victimID)
 		if err != nil {
 			return err
 		}

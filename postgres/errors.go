@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/lindung/lindung"
 )
@@ -39,12 +41,15 @@ func mapError(err error, context_ string) error {
 			return &lindung.Error{Code: lindung.EFORBIDDEN, Message: "not allowed", Err: err}
 		case "40001", "40P01": // serialization failure, deadlock
 			return &lindung.Error{Code: lindung.ECONFLICT, Message: "the record changed concurrently; retry", Err: err}
+		case "57014": // query_canceled: statement_timeout, or the cancel request pgx sends when ctx ends
+			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the request took too long and was stopped", Err: err}
 		case "57P01", "57P02", "57P03", "53300": // shutdown, cannot connect now, too many connections
 			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", Err: err}
 		}
 		return lindung.Internal(err, context_)
 	}
-	if pgconn.SafeToRetry(err) || errors.Is(err, pgx.ErrTxClosed) {
+	// A pool that is closed (the server shutting down) is as unavailable as a database that is down.
+	if pgconn.SafeToRetry(err) || errors.Is(err, pgx.ErrTxClosed) || errors.Is(err, puddle.ErrClosedPool) {
 		return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", Err: err}
 	}
 	var connErr *pgconn.ConnectError
@@ -60,8 +65,16 @@ func constraintSubject(e *pgconn.PgError) string {
 	if e.ColumnName != "" {
 		return e.ColumnName
 	}
-	if e.ConstraintName != "" {
-		return e.ConstraintName
+	name := e.ConstraintName
+	if e.TableName != "" {
+		name = strings.TrimPrefix(name, e.TableName+"_")
 	}
-	return "fields"
+	for _, suffix := range []string{"_key", "_check", "_fkey", "_pkey", "_excl"} {
+		name = strings.TrimSuffix(name, suffix)
+	}
+	// A table-level check PostgreSQL named after the table alone ("consents_check1") says nothing more.
+	if name == "" || name == e.ConstraintName || strings.HasPrefix(name, "check") || name == "pkey" {
+		return "fields"
+	}
+	return strings.ReplaceAll(name, "_", " ")
 }

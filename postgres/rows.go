@@ -10,16 +10,25 @@ import (
 	"github.com/lindung/lindung"
 )
 
-// validUUIDs returns the ids that parse as UUIDs. A malformed id cannot name a record, so it is treated
-// as not found rather than passed to the database to fail there.
+// validUUIDs returns the ids that are UUIDs in the canonical form the store hands out (lower-case hex
+// with hyphens). Any other string cannot name a record, so it is treated as not found rather than passed
+// to the database: uuid.Parse also accepts forms PostgreSQL rejects ("urn:uuid:…"), whose cast error
+// would abort the request's transaction, and forms PostgreSQL accepts but that would not match the
+// canonical ids results are aligned by (upper case, braces, no hyphens).
 func validUUIDs(ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if _, err := uuid.Parse(id); err == nil {
+		if canonicalUUID(id) {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// canonicalUUID reports whether id is a UUID written as uuid.UUID.String and PostgreSQL's uuid::text write it.
+func canonicalUUID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
 }
 
 // owned builds the ownership stamp of a child record from its victim id and the viewer's bits.

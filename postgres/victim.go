@@ -80,13 +80,20 @@ func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindun
 // FindVictims returns one page of the visible victims matching filter, ordered by id, with the number of
 // visible matches. Filters only use fields that are not guarded, so they cannot reveal a withheld value.
 func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page lindung.Page) (*lindung.VictimPage, error) {
+	// A malformed id would fail its cast in the database and abort the request's transaction: an unknown
+	// shelter matches nothing, and a cursor the store never issued is refused before any query.
+	if page.After != "" && !canonicalUUID(page.After) {
+		return nil, lindung.Invalid("after", "after is not a cursor this hub issued")
+	}
 	where := s.visibleVictims()
-	args := s.args(pgx.NamedArgs{"limit": page.First + 1})
+	args := s.args(pgx.NamedArgs{"limit": max(page.First, 0) + 1})
 	if f.CaseRef != nil {
 		where += ` AND v.case_ref = @case_ref`
 		args["case_ref"] = *f.CaseRef
 	}
-	if f.ShelterID != nil {
+	if f.ShelterID != nil && !canonicalUUID(*f.ShelterID) {
+		where += ` AND false`
+	} else if f.ShelterID != nil {
 		where += ` AND EXISTS (SELECT 1 FROM placements p WHERE p.victim_id = v.id AND p.to_date IS NULL AND p.shelter_id = @shelter::uuid)`
 		args["shelter"] = *f.ShelterID
 	}
@@ -119,13 +126,14 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	if err != nil {
 		return nil, mapError(err, "find victims")
 	}
-	if len(out.Victims) > page.First {
-		out.Victims = out.Victims[:page.First]
+	fetched := len(out.Victims)
+	if fetched > page.First {
+		out.Victims = out.Victims[:max(page.First, 0)]
 		out.HasNext = true
 	}
-	if len(out.Victims) == 0 && page.After == "" {
+	if fetched == 0 && page.After == "" {
 		out.TotalCount = 0
-	} else if len(out.Victims) == 0 {
+	} else if fetched == 0 {
 		// The page is past the end; count the matches on their own so totalCount stays right.
 		err := s.query(ctx, func(tx pgx.Tx) error {
 			return tx.QueryRow(ctx, `SELECT count(*) FROM victims v WHERE `+where, args).Scan(&out.TotalCount)

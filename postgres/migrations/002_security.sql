@@ -3,9 +3,11 @@
 -- settings, so a query that forgot its WHERE clause still returns no row outside the caller's scope.
 -- FORCE makes the policies hold for the tables' owner too, should the owner ever not be a superuser.
 
+-- Roles belong to the server, not the database, and the migration lock is per database: two databases
+-- migrated at once race to create the role, and the loser sees unique_violation, not duplicate_object.
 DO $$ BEGIN
     CREATE ROLE lindung_app NOLOGIN;
-EXCEPTION WHEN duplicate_object THEN NULL;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 
 GRANT USAGE ON SCHEMA public TO lindung_app;
