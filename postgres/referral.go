@@ -25,8 +25,13 @@ func scanReferral(rows pgx.Rows) (*lindung.Referral, string, error) {
 
 // FindReferralsByVictimIDs returns each visible victim's referrals, newest first.
 func (s *Session) FindReferralsByVictimIDs(ctx context.Context, ids []string) ([][]*lindung.Referral, error) {
-	return findByVictims(ctx, s, ids, `SELECT `+referralColumns+` FROM referrals x
-		WHERE x.victim_id IN $VISIBLE ORDER BY x.created_at DESC, x.id`, scanReferral)
+	own := ""
+	if s.scope.Rows == lindung.ScopeReferred {
+		// An NGO sees a case's referrals to itself, not those to other partners (nor their reasons).
+		own = ` AND (x.from_partner_id = @partner::uuid OR x.to_partner_id = @partner::uuid)`
+	}
+	return findByVictims(ctx, s, ids, `SELECT `+referralColumns+` FROM referrals x $BITS
+		WHERE x.victim_id IN $VISIBLE`+own+` ORDER BY x.created_at DESC, x.id`, scanReferral)
 }
 
 // FindReferrals returns the referrals sent by or to the session's partner, newest first. The partners a
@@ -40,8 +45,11 @@ func (s *Session) FindReferrals(ctx context.Context, f lindung.ReferralFilter) (
 	}
 	var out []*lindung.Referral
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+referralColumns+` FROM referrals x WHERE `+where+`
-			ORDER BY x.created_at DESC, x.id LIMIT 500`, args)
+		rows, err := tx.Query(ctx, `WITH page AS (SELECT * FROM referrals x WHERE `+where+`
+				ORDER BY x.created_at DESC, x.id LIMIT 500)
+			SELECT `+referralColumns+` FROM page x
+			JOIN access_bits(ARRAY(SELECT victim_id FROM page)) b ON b.victim_id = x.victim_id
+			ORDER BY x.created_at DESC, x.id`, args)
 		if err != nil {
 			return err
 		}

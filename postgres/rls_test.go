@@ -18,33 +18,36 @@ var rlsTables = []struct {
 	table string
 	app   string // key of every row the app role can see
 	owner string // key, victims text[], parties text[] of every row
+	// ngoOwn: under the referred scope a row must also concern the NGO itself (one of its parties): an NGO
+	// sees the services it provides and its own referrals, not other partners'.
+	ngoOwn bool
 }{
 	{"victims", `SELECT id::text FROM victims`,
-		`SELECT id::text, ARRAY[id::text], '{}'::text[] FROM victims`},
+		`SELECT id::text, ARRAY[id::text], '{}'::text[] FROM victims`, false},
 	{"placements", `SELECT id::text FROM placements`,
-		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM placements`},
+		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM placements`, false},
 	{"consents", `SELECT id::text FROM consents`,
-		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM consents`},
+		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM consents`, false},
 	{"protection_orders", `SELECT id::text FROM protection_orders`,
-		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM protection_orders`},
+		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM protection_orders`, false},
 	{"service_records", `SELECT id::text FROM service_records`,
-		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM service_records`},
+		`SELECT id::text, ARRAY[victim_id::text], ARRAY[provider_partner_id::text] FROM service_records`, true},
 	{"work_eligibility", `SELECT victim_id::text FROM work_eligibility`,
-		`SELECT victim_id::text, ARRAY[victim_id::text], '{}'::text[] FROM work_eligibility`},
+		`SELECT victim_id::text, ARRAY[victim_id::text], '{}'::text[] FROM work_eligibility`, false},
 	// A family link is seen from either end: the mother's case shows her child, the child's its mother.
 	{"family_links", `SELECT victim_id || '>' || related_victim_id FROM family_links`,
-		`SELECT victim_id || '>' || related_victim_id, ARRAY[victim_id::text, related_victim_id::text], '{}'::text[] FROM family_links`},
+		`SELECT victim_id || '>' || related_victim_id, ARRAY[victim_id::text, related_victim_id::text], '{}'::text[] FROM family_links`, false},
 	{"case_links", `SELECT victim_id || '>' || partner_id FROM case_links`,
-		`SELECT victim_id || '>' || partner_id, ARRAY[victim_id::text], '{}'::text[] FROM case_links`},
+		`SELECT victim_id || '>' || partner_id, ARRAY[victim_id::text], '{}'::text[] FROM case_links`, false},
 	// Provisions are checked on their own key, not joined to consents, so their own policy is what is tested.
 	{"consent_provisions", `SELECT consent_id || '#' || position FROM consent_provisions`,
 		`SELECT p.consent_id || '#' || p.position, ARRAY[c.victim_id::text], '{}'::text[]
-		 FROM consent_provisions p JOIN consents c ON c.id = p.consent_id`},
+		 FROM consent_provisions p JOIN consents c ON c.id = p.consent_id`, false},
 	{"access_records", `SELECT id::text FROM access_records`,
-		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM access_records`},
+		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM access_records`, false},
 	// The two partners a referral is between see it whatever the case's scope.
 	{"referrals", `SELECT id::text FROM referrals`,
-		`SELECT id::text, ARRAY[victim_id::text], ARRAY[from_partner_id::text, to_partner_id::text] FROM referrals`},
+		`SELECT id::text, ARRAY[victim_id::text], ARRAY[from_partner_id::text, to_partner_id::text] FROM referrals`, true},
 }
 
 // TestRowSecurityHoldsForUnscopedQueries is the second wall: a query inside a request's transaction that
@@ -87,12 +90,19 @@ func TestRowSecurityHoldsForUnscopedQueries(t *testing.T) {
 				t.Run(tc.table, func(t *testing.T) {
 					var want []string
 					for _, r := range owner[tc.table] {
-						seen := false
+						caseSeen, party := false, false
 						for _, v := range r.victims {
-							seen = seen || visible[v]
+							caseSeen = caseSeen || visible[v]
 						}
 						for _, p := range r.parties {
-							seen = seen || p == pid
+							party = party || p == pid
+						}
+						seen := caseSeen
+						switch {
+						case tc.table == "referrals":
+							seen = party || (caseSeen && sc.rows != lindung.ScopeReferred)
+						case tc.ngoOwn && sc.rows == lindung.ScopeReferred:
+							seen = caseSeen && party
 						}
 						if seen {
 							want = append(want, r.key)

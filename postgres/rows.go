@@ -36,13 +36,17 @@ func owned(victimID string, consented, referred int32) lindung.Owned {
 	return lindung.Owned{VictimID: victimID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred)}
 }
 
-// ownedColumns are the columns every victim-owned child query appends: its victim's consent and referral
-// bits for this request's viewer.
-const ownedColumns = `, consented_bits(x.victim_id), referred_bits(x.victim_id)`
+// ownedColumns are the columns every victim-owned query appends: its victim's consent and referral bits
+// for this request's viewer, from the access_bits join ($BITS in findByVictims' queries).
+const ownedColumns = `, b.consented, b.referred`
+
+// bitsJoin joins the consent and referral bits of the victims in @ids to rows aliased x.
+const bitsJoin = ` JOIN access_bits(@ids::uuid[]) b ON b.victim_id = x.victim_id`
 
 // findByVictims runs a query over the child records of the visible victims among ids and groups the
-// results aligned to ids. The query selects from a table aliased x and holds the marker $VISIBLE where
-// the ids of the visible victims go, as in `WHERE x.victim_id IN $VISIBLE ORDER BY ...`.
+// results aligned to ids. The query selects from a table aliased x, holds the marker $BITS after its FROM
+// item (the join that brings ownedColumns), and the marker $VISIBLE where the ids of the visible victims
+// go, as in `FROM placements x $BITS WHERE x.victim_id IN $VISIBLE ORDER BY ...`.
 func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql string, scan func(pgx.Rows) (T, string, error)) ([][]T, error) {
 	out := make([][]T, len(ids))
 	valid := validUUIDs(ids)
@@ -51,7 +55,7 @@ func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql str
 	}
 	byVictim := make(map[string][]T, len(valid))
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, strings.Replace(sql, "$VISIBLE", s.scopedVictimIDs(), 1), s.args(pgx.NamedArgs{"ids": valid}))
+		rows, err := tx.Query(ctx, strings.NewReplacer("$VISIBLE", s.scopedVictimIDs(), "$BITS", bitsJoin).Replace(sql), s.args(pgx.NamedArgs{"ids": valid}))
 		if err != nil {
 			return err
 		}

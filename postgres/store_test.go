@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"maps"
 	"sort"
 	"strings"
 	"testing"
@@ -214,6 +215,14 @@ func TestByIDsAreAligned(t *testing.T) {
 		"work":            ownerCount(`SELECT victim_id::text FROM work_eligibility`),
 	}
 	for _, sc := range scopeCases {
+		want := want
+		if sc.rows == lindung.ScopeReferred {
+			// An NGO sees, of a visible case, only its own referrals and the services it provides.
+			pid := f.partners[sc.slug].ID
+			want = maps.Clone(want)
+			want["service records"] = ownerCount(`SELECT victim_id::text FROM service_records WHERE provider_partner_id = '` + pid + `'`)
+			want["referrals"] = ownerCount(`SELECT victim_id::text FROM referrals WHERE '` + pid + `' IN (from_partner_id, to_partner_id)`)
+		}
 		t.Run(sc.name, func(t *testing.T) {
 			visible := f.visible(sc)
 			var first string

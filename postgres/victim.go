@@ -15,7 +15,7 @@ const victimColumns = `v.id::text, v.case_ref, v.owner_partner_id::text, v.legal
 	v.age_band::text, v.gender::text, v.citizenship, v.languages, v.interpreter_needed, v.phone,
 	v.trafficking_status::text, v.exploitation_types::text[], v.sector::text, v.means_of_control::text[],
 	v.identified_on, v.medical_needs, v.counselling_notes, v.created_at, v.updated_at,
-	consented_bits(v.id), referred_bits(v.id)`
+	b.consented, b.referred`
 
 // scanVictim reads victimColumns, then any extra columns into extra.
 func scanVictim(row pgx.Row, extra ...any) (*lindung.Victim, error) {
@@ -54,6 +54,7 @@ func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindun
 	byID := make(map[string]*lindung.Victim, len(valid))
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+victimColumns+` FROM victims v
+			JOIN access_bits(@ids::uuid[]) b ON b.victim_id = v.id
 			WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims(), s.args(pgx.NamedArgs{"ids": valid}))
 		if err != nil {
 			return err
@@ -97,14 +98,18 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 		where += ` AND EXISTS (SELECT 1 FROM placements p WHERE p.victim_id = v.id AND p.to_date IS NULL AND p.shelter_id = @shelter::uuid)`
 		args["shelter"] = *f.ShelterID
 	}
-	after := ""
 	if page.After != "" {
-		after = ` WHERE v.id > @after::uuid`
 		args["after"] = page.After
 	}
-	sql := `WITH scoped AS (SELECT v.* FROM victims v WHERE ` + where + `)
-		SELECT ` + victimColumns + `, (SELECT count(*) FROM scoped) FROM scoped v` + after + `
-		ORDER BY v.id LIMIT @limit`
+	// The count reads ids only; the page reads full rows only for the rows it returns.
+	keyset := ""
+	if page.After != "" {
+		keyset = ` AND v.id > @after::uuid`
+	}
+	sql := `WITH page AS (SELECT v.id FROM victims v WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit)
+		SELECT ` + victimColumns + `, (SELECT count(*) FROM victims v WHERE ` + where + `)
+		FROM victims v JOIN access_bits(ARRAY(SELECT id FROM page)) b ON b.victim_id = v.id
+		WHERE v.id IN (SELECT id FROM page) ORDER BY v.id`
 	out := &lindung.VictimPage{}
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, args)

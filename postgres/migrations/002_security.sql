@@ -22,71 +22,82 @@ GRANT SELECT, INSERT ON access_records TO lindung_app;
 CREATE FUNCTION lindung_setting(name text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT nullif(current_setting(name, true), '') $$;
 
--- victim_visible is the row scope: whether the victim may be seen under the transaction's settings.
--- SECURITY DEFINER lets it read case_links and referrals without their own policies (which call it).
-CREATE FUNCTION victim_visible(v uuid) RETURNS boolean
+-- linked_to and referred_to answer the two row scopes that depend on other tables. SECURITY DEFINER lets
+-- them read case_links and referrals without those tables' own policies, which lead back to victims.
+CREATE FUNCTION linked_to(v uuid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT CASE lindung_setting('lindung.scope')
-        WHEN 'partner' THEN EXISTS (SELECT 1 FROM victims x
-            WHERE x.id = v AND x.owner_partner_id = lindung_setting('lindung.partner_id')::uuid)
-        WHEN 'linked' THEN EXISTS (SELECT 1 FROM case_links l
-            WHERE l.victim_id = v AND l.partner_id = lindung_setting('lindung.partner_id')::uuid)
-        WHEN 'referred' THEN EXISTS (SELECT 1 FROM referrals r
-            WHERE r.victim_id = v AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid
-              AND r.status = 'ACCEPTED')
-        ELSE false
-    END
+    SELECT EXISTS (SELECT 1 FROM case_links l
+        WHERE l.victim_id = v AND l.partner_id = lindung_setting('lindung.partner_id')::uuid)
 $$;
 
--- consented_bits: the categories the victim's active consent grants, now, to the transaction's partner
--- (by id or by type) for the transaction's purpose. Withdrawal and expiry count from the next transaction.
-CREATE FUNCTION consented_bits(v uuid) RETURNS integer
+CREATE FUNCTION referred_to(v uuid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT coalesce(bit_or(p.category_bits), 0)
-    FROM consents c JOIN consent_provisions p ON p.consent_id = c.id
-    WHERE c.victim_id = v
-      AND c.withdrawn_at IS NULL
-      AND p.period_start <= now() AND (p.period_end IS NULL OR now() < p.period_end)
-      AND lindung_setting('lindung.purpose')::purpose = ANY (p.purposes)
-      AND (p.grantee_partner_id = lindung_setting('lindung.partner_id')::uuid
-           OR p.grantee_type = lindung_setting('lindung.partner_type')::partner_type)
+    SELECT EXISTS (SELECT 1 FROM referrals r
+        WHERE r.victim_id = v AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid
+          AND r.status = 'ACCEPTED')
 $$;
 
--- referred_bits: the categories asked for by accepted, open referrals of the victim to the partner.
-CREATE FUNCTION referred_bits(v uuid) RETURNS integer
+-- access_bits gives, for each victim id, the categories that the victim's active consent grants now to the
+-- transaction's partner (by id or by type) for the transaction's purpose, and the categories asked for by
+-- accepted, open referrals of the victim to that partner. The store joins it once per statement, for all
+-- the victims of the statement's rows. Withdrawal and expiry count from the next statement: now() is the
+-- transaction's start, and the end of a period is exclusive.
+CREATE FUNCTION access_bits(ids uuid[]) RETURNS TABLE (victim_id uuid, consented integer, referred integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT coalesce(bit_or(r.category_bits), 0) FROM referrals r
-    WHERE r.victim_id = v AND r.status = 'ACCEPTED'
-      AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid
+    SELECT i.id,
+        coalesce((SELECT bit_or(p.category_bits)
+            FROM consents c JOIN consent_provisions p ON p.consent_id = c.id
+            WHERE c.victim_id = i.id
+              AND c.withdrawn_at IS NULL
+              AND p.period_start <= now() AND (p.period_end IS NULL OR now() < p.period_end)
+              AND lindung_setting('lindung.purpose')::purpose = ANY (p.purposes)
+              AND (p.grantee_partner_id = lindung_setting('lindung.partner_id')::uuid
+                   OR p.grantee_type = lindung_setting('lindung.partner_type')::partner_type)), 0),
+        coalesce((SELECT bit_or(r.category_bits) FROM referrals r
+            WHERE r.victim_id = i.id AND r.status = 'ACCEPTED'
+              AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid), 0)
+    FROM (SELECT DISTINCT unnest(ids) AS id) i
 $$;
 
+-- The row scope, on victims. For the partner scope the rule is on the row's own column, so it is cheap
+-- and also checks new rows: only the owning agency registers a case, and a case cannot be moved to
+-- another owner. The other scopes ask linked_to / referred_to, which for a row not inserted yet answer no.
 ALTER TABLE victims ENABLE ROW LEVEL SECURITY;
 ALTER TABLE victims FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON victims USING (victim_visible(id));
+CREATE POLICY scope ON victims USING (
+    (lindung_setting('lindung.scope') = 'partner' AND owner_partner_id = lindung_setting('lindung.partner_id')::uuid)
+    OR (lindung_setting('lindung.scope') = 'linked' AND linked_to(id))
+    OR (lindung_setting('lindung.scope') = 'referred' AND referred_to(id)));
 
+-- A victim's records are visible exactly when the victim is: the subquery on victims is itself filtered
+-- by the policy above.
 ALTER TABLE case_links ENABLE ROW LEVEL SECURITY;
 ALTER TABLE case_links FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON case_links USING (victim_visible(victim_id));
+CREATE POLICY scope ON case_links USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
 
 ALTER TABLE family_links ENABLE ROW LEVEL SECURITY;
 ALTER TABLE family_links FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON family_links USING (victim_visible(victim_id) OR victim_visible(related_victim_id));
+CREATE POLICY scope ON family_links USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id)
+    OR EXISTS (SELECT 1 FROM victims v WHERE v.id = related_victim_id));
 
 ALTER TABLE protection_orders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE protection_orders FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON protection_orders USING (victim_visible(victim_id));
+CREATE POLICY scope ON protection_orders USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
 
 ALTER TABLE placements ENABLE ROW LEVEL SECURITY;
 ALTER TABLE placements FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON placements USING (victim_visible(victim_id));
+CREATE POLICY scope ON placements USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
 
+-- An NGO sees the service records it provides, not those of other providers.
 ALTER TABLE service_records ENABLE ROW LEVEL SECURITY;
 ALTER TABLE service_records FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON service_records USING (victim_visible(victim_id));
+CREATE POLICY scope ON service_records USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id)
+    AND (lindung_setting('lindung.scope') <> 'referred'
+         OR provider_partner_id = lindung_setting('lindung.partner_id')::uuid));
 
 ALTER TABLE consents ENABLE ROW LEVEL SECURITY;
 ALTER TABLE consents FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON consents USING (victim_visible(victim_id));
+CREATE POLICY scope ON consents USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
 
 ALTER TABLE consent_provisions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE consent_provisions FORCE ROW LEVEL SECURITY;
@@ -94,20 +105,21 @@ CREATE POLICY scope ON consent_provisions USING (EXISTS (SELECT 1 FROM consents 
 
 ALTER TABLE work_eligibility ENABLE ROW LEVEL SECURITY;
 ALTER TABLE work_eligibility FORCE ROW LEVEL SECURITY;
-CREATE POLICY scope ON work_eligibility USING (victim_visible(victim_id));
+CREATE POLICY scope ON work_eligibility USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
 
--- A referral is seen by the two partners it is between, and with the case by whoever may see the case.
+-- A referral is seen by the two partners it is between, and with the case by whoever may see the case,
+-- except that an NGO does not see the referrals of a case to other partners (nor their reasons).
 ALTER TABLE referrals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE referrals FORCE ROW LEVEL SECURITY;
 CREATE POLICY scope ON referrals USING (
     from_partner_id = lindung_setting('lindung.partner_id')::uuid
     OR to_partner_id = lindung_setting('lindung.partner_id')::uuid
-    OR victim_visible(victim_id));
+    OR (lindung_setting('lindung.scope') <> 'referred' AND EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id)));
 
 -- The audit is readable only through disclosures of visible victims, and writable only by the requester.
 ALTER TABLE access_records ENABLE ROW LEVEL SECURITY;
 ALTER TABLE access_records FORCE ROW LEVEL SECURITY;
-CREATE POLICY read_scope ON access_records FOR SELECT USING (victim_visible(victim_id));
+CREATE POLICY read_scope ON access_records FOR SELECT USING (EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
 CREATE POLICY write_own ON access_records FOR INSERT
     WITH CHECK (partner_id = lindung_setting('lindung.partner_id')::uuid);
 
