@@ -406,6 +406,12 @@ func (p *Policy) compile(roles []string, purpose lindung.Purpose) (*Decision, er
 			d.WithConsent |= lindung.SetOf(c)
 		}
 	}
+	if d.Legal|d.WithConsent == 0 {
+		// A decision that discloses no category needs no rows: without this, an operator account that
+		// also holds a case role would keep the case role's scope while its denies close every category,
+		// and would be served the case references of the whole scope.
+		d.Rows = lindung.ScopeNone
+	}
 	return d, nil
 }
 
