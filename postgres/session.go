@@ -22,8 +22,9 @@ type Identity struct {
 	PartnerID       string
 	PartnerName     string
 	PartnerType     lindung.PartnerType
-	UserID          string // "" when the token's user is not registered in the hub
-	TrainingCurrent bool   // the user holds a current protection-officer training completion
+	UserID          string   // "" when the token's user is not registered in the hub
+	UserRoles       []string // the roles the hub registered for the user; nil for an unregistered user
+	TrainingCurrent bool     // the user holds a current protection-officer training completion
 }
 
 // Session is one request's transaction. It runs as lindung_app, a role that owns nothing, with the
@@ -46,7 +47,7 @@ func (db *DB) NewSession(req SessionRequest) *Session {
 // startSQL resolves the caller and sets the transaction's scope in one round trip. The role switch comes
 // last, once the settings that the row-level security policies read are in place.
 const startSQL = `
-SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''),
+SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
        EXISTS (SELECT 1 FROM training_completions t
                WHERE t.user_id = u.id AND (t.expires_on IS NULL OR t.expires_on > current_date)),
        set_config('lindung.partner_id', p.id::text, true),
@@ -76,7 +77,7 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	err = tx.QueryRow(ctx, startSQL, pgx.NamedArgs{
 		"slug": s.req.PartnerSlug, "username": s.req.Username,
 		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
-	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.TrainingCurrent,
+	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles, &id.TrainingCurrent,
 		&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4], &ignore[5])
 	if err == pgx.ErrNoRows {
 		tx.Rollback(ctx)

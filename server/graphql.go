@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -48,16 +49,28 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 		return refuse(lindung.Errorf(lindung.EUNAUTHENTICATED, "authentication required"))
 	}
 	op.DisableIntrospection = !s.cfg.Demo && !c.decision.May(lindung.ActionAdminister)
+	if usesIncrementalDelivery(op.Doc) {
+		// Deferred fragments resolve after the first response, which is where the audit is written and
+		// the transaction ends: they would disclose unaudited, so they are refused outright.
+		c.status.setStatus(http.StatusBadRequest)
+		return refuse(lindung.Errorf(lindung.EINVALID, "@defer and @stream are not supported: send the fields in one request"))
+	}
 
+	rows := c.decision.Rows
 	sess := s.cfg.DB.NewSession(postgres.SessionRequest{
 		PartnerSlug: c.claims.Partner,
 		Username:    c.claims.Subject,
-		Scope:       lindung.Scope{Rows: c.decision.Rows, Purpose: c.decision.Purpose},
+		Scope:       lindung.Scope{Rows: rows, Purpose: c.decision.Purpose},
 	})
 	id, err := sess.Start(ctx)
 	if err == nil && c.claims.PartnerType != "" && c.claims.PartnerType != id.PartnerType {
 		sess.Rollback(ctx)
 		err = lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner type does not match the partner %q", c.claims.Partner)
+	}
+	if err == nil && id.UserID != "" && !holdsAll(id.UserRoles, c.claims.Roles) {
+		// The hub's own record of a registered user bounds what a token may claim for them.
+		sess.Rollback(ctx)
+		err = lindung.Errorf(lindung.EUNAUTHENTICATED, "the token claims a role the user %q does not hold in this hub", c.claims.Subject)
 	}
 	if err == nil && c.decision.RequiresTraining && !id.TrainingCurrent {
 		sess.Rollback(ctx)
@@ -72,7 +85,7 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	viewer := &lindung.Viewer{UserID: id.UserID, Username: c.claims.Subject, PartnerID: id.PartnerID,
 		PartnerSlug: c.claims.Partner, PartnerName: id.PartnerName, PartnerType: id.PartnerType,
 		Roles: c.decision.Roles, Purpose: c.decision.Purpose}
-	req := resolvers.NewRequest(viewer, c.decision, sess)
+	req := resolvers.NewRequest(viewer, c.decision, rows, sess)
 	ctx = lindung.WithViewer(ctx, viewer)
 	ctx = resolvers.WithRequest(ctx, req)
 	responses := next(ctx)
@@ -145,6 +158,55 @@ func (s *Server) accessRecords(ctx context.Context, op *graphql.OperationContext
 			PolicyVersion: version, OperationName: op.OperationName})
 	}
 	return out
+}
+
+// usesIncrementalDelivery reports whether any selection of the document carries @defer or @stream.
+func usesIncrementalDelivery(doc *ast.QueryDocument) bool {
+	if doc == nil {
+		return false
+	}
+	var walk func(ast.SelectionSet) bool
+	marked := func(ds ast.DirectiveList) bool { return ds.ForName("defer") != nil || ds.ForName("stream") != nil }
+	walk = func(sel ast.SelectionSet) bool {
+		for _, s := range sel {
+			switch s := s.(type) {
+			case *ast.Field:
+				if marked(s.Directives) || walk(s.SelectionSet) {
+					return true
+				}
+			case *ast.InlineFragment:
+				if marked(s.Directives) || walk(s.SelectionSet) {
+					return true
+				}
+			case *ast.FragmentSpread:
+				if marked(s.Directives) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, o := range doc.Operations {
+		if walk(o.SelectionSet) {
+			return true
+		}
+	}
+	for _, f := range doc.Fragments {
+		if walk(f.SelectionSet) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsAll reports whether every role in claimed is among held.
+func holdsAll(held, claimed []string) bool {
+	for _, c := range claimed {
+		if !slices.Contains(held, c) {
+			return false
+		}
+	}
+	return true
 }
 
 func refuse(err error) graphql.ResponseHandler {

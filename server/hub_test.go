@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +39,8 @@ type hub struct {
 	Policy  *policy.Policy
 	issuer  *auth.Issuer
 	queries atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer
+	// requestIDs maps the labels tests give requests to the ids the hub assigned them.
+	requestIDs sync.Map
 }
 
 // newHub starts a hub on a new demo database.
@@ -103,22 +107,47 @@ func (r *response) Code() string {
 
 // request is one GraphQL call.
 type request struct {
-	Token     string
-	Purpose   string
-	Query     string
-	Variables map[string]any
+	Token         string
+	Purpose       string
+	Query         string
+	Variables     map[string]any
+	OperationName string
+	// RequestID labels the request, so a test can find the access records it wrote: the hub assigns
+	// request ids itself, and the harness remembers which id the hub gave each label (see requestID).
+	RequestID string
 }
 
 // do sends a GraphQL request and decodes the response.
 func (h *hub) do(r request) *response {
 	h.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": r.Query, "variables": r.Variables})
-	return h.post(r.Token, r.Purpose, "application/json", body)
+	out, err := h.send(r)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// send is do without testing.TB, for goroutines other than the test's.
+func (h *hub) send(r request) (*response, error) {
+	payload := map[string]any{"query": r.Query, "variables": r.Variables}
+	if r.OperationName != "" {
+		payload["operationName"] = r.OperationName
+	}
+	body, _ := json.Marshal(payload)
+	return h.postRaw(r.Token, r.Purpose, r.RequestID, "application/json", body)
 }
 
 // post sends a raw body to /graphql.
 func (h *hub) post(token, purpose, contentType string, body []byte) *response {
 	h.t.Helper()
+	out, err := h.postRaw(token, purpose, "", contentType, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+func (h *hub) postRaw(token, purpose, requestID, contentType string, body []byte) (*response, error) {
 	req, _ := http.NewRequest("POST", h.URL+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	if token != "" {
@@ -129,15 +158,18 @@ func (h *hub) post(token, purpose, contentType string, body []byte) *response {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		h.t.Fatal(err)
+		return nil, err
 	}
 	defer res.Body.Close()
+	if requestID != "" {
+		h.requestIDs.Store(requestID, res.Header.Get("X-Request-Id"))
+	}
 	out := &response{Status: res.StatusCode}
 	out.Body, _ = io.ReadAll(res.Body)
 	if err := json.Unmarshal(out.Body, out); err != nil {
-		h.t.Fatalf("response is not JSON (%d): %s", res.StatusCode, out.Body)
+		return nil, fmt.Errorf("response is not JSON (%d): %s", res.StatusCode, out.Body)
 	}
-	return out
+	return out, nil
 }
 
 // sql runs a query as the database owner, outside any request, for setting up and checking tests.
@@ -163,9 +195,35 @@ func (h *hub) strings(query string, args ...any) []string {
 // exec runs a statement as the database owner.
 func (h *hub) exec(query string, args ...any) {
 	h.t.Helper()
-	if _, err := h.DB.Pool.Exec(context.Background(), query, args...); err != nil {
+	if err := h.execErr(query, args...); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// execErr runs a statement as the database owner and returns its error, for statements meant to fail.
+func (h *hub) execErr(query string, args ...any) error {
+	_, err := h.DB.Pool.Exec(context.Background(), query, args...)
+	return err
+}
+
+// count returns the integer a query selects, such as a count(*).
+func (h *hub) count(query string, args ...any) int {
+	h.t.Helper()
+	var n int
+	if err := h.DB.Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// issue returns a token for arbitrary claims, signed with the hub's secret.
+func (h *hub) issue(c auth.Claims) string {
+	h.t.Helper()
+	tok, err := h.issuer.Issue(c, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
 }
 
 // countingTracer counts the statements sent to PostgreSQL: every round trip of a request.
@@ -186,3 +244,11 @@ func (c countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.
 func (c countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 var debugSQL = os.Getenv("DEBUG_SQL") != ""
+
+// requestID returns the id the hub assigned to the request labelled label.
+func (h *hub) requestID(label string) string {
+	if id, ok := h.requestIDs.Load(label); ok {
+		return id.(string)
+	}
+	return label
+}

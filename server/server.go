@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/lindung/lindung"
@@ -79,12 +78,10 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP gives every request an id, a body limit and a deadline.
+// ServeHTTP gives every request an id, a body limit and a deadline. The id is the hub's own, never the
+// client's: it keys the audit, where a client-chosen id could make two requests look like one.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get("X-Request-Id")
-	if !requestIDPattern.MatchString(id) {
-		id = newRequestID()
-	}
+	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
@@ -105,8 +102,6 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	json.NewEncoder(w).Encode(map[string]string{"status": "ready", "policyVersion": s.cfg.Policy.Version()})
 }
-
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
 func newRequestID() string {
 	var b [12]byte
