@@ -54,3 +54,24 @@ type WorkEligibility struct {
 	DecidedOn              *time.Time
 	ValidUntil             *time.Time
 }
+
+// ServiceCategory is the data category that the kind of a service reveals about the person who receives
+// it: that a victim is in counselling is counselling data, whatever else the record says. A service record
+// or referral is disclosed only with its service's category.
+func ServiceCategory(code string) Category {
+	switch code {
+	case "HEALTH":
+		return Health
+	case "COUNSELLING":
+		return Counselling
+	case "LEGAL":
+		return Legal
+	case "INTERPRETER":
+		return Demographic // the need for an interpreter follows from the languages spoken
+	case "FAMILY_COMMUNICATION":
+		return Family
+	case "WORK_PERMISSION":
+		return Employment
+	}
+	return Case
+}

@@ -1837,9 +1837,9 @@ type Victim @victimOwned {
   placements: [Placement!] @sensitive(category: LOCATION)
   "Interim protection orders and protection orders, newest first."
   protectionOrders: [ProtectionOrder!] @sensitive(category: LEGAL)
-  "Services requested, scheduled or delivered."
+  "Services requested, scheduled or delivered: only those whose kind the caller may see (a health service only where HEALTH is disclosed, and so on)."
   services: [ServiceRecord!] @sensitive(category: CASE)
-  "Referrals of the case to partners."
+  "Referrals of the case to partners: only those whose kind of service the caller may see; an NGO sees only its own."
   referrals: [Referral!] @sensitive(category: CASE)
   "Consents recorded, the whole history, newest first."
   consents: [Consent!] @sensitive(category: CASE)

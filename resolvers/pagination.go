@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 
@@ -61,4 +62,33 @@ func victimConnection(res *lindung.VictimPage) *model.VictimConnection {
 		c.PageInfo.EndCursor = &end
 	}
 	return c
+}
+
+// checkFilter refuses a filter that would be an oracle for a withheld value. Being listed under a shelter
+// says where a victim is, so the shelter filter is open only where the policy discloses every victim's
+// location on a legal basis; where location needs consent (or a referral), it would reveal the shelter of
+// victims whose location is withheld.
+func checkFilter(req *Request, f lindung.VictimFilter) error {
+	if f.ShelterID != nil && !req.Decision.Mask(&lindung.Owned{}).Has(lindung.Location) {
+		return lindung.Errorf(lindung.EFORBIDDEN, "filtering by shelter would reveal where victims are, and your role may not see that for this purpose")
+	}
+	return nil
+}
+
+// auditCursors counts the victims whose cursors the response carries as disclosed by reference: a cursor
+// encodes the victim's id, so a page that selects only cursors still shows who is in it.
+func auditCursors(ctx context.Context, req *Request, vs []*lindung.Victim) {
+	p, ok := newPrefetcher(ctx)
+	if !ok || len(vs) == 0 {
+		return
+	}
+	fields := p.fieldsByName(p.selection(nil), "VictimConnection")
+	if f := fields["edges"]; f != nil && p.fieldsByName(f.sel, "VictimEdge")["cursor"] != nil {
+		for _, v := range vs {
+			req.disclose(v.ID, 0)
+		}
+	}
+	if f := fields["pageInfo"]; f != nil && p.fieldsByName(f.sel, "PageInfo")["endCursor"] != nil {
+		req.disclose(vs[len(vs)-1].ID, 0)
+	}
 }

@@ -14,8 +14,11 @@ import (
 type Request struct {
 	Viewer   *lindung.Viewer
 	Decision lindung.Decision
-	Session  lindung.Session
-	Loaders  *Loaders
+	// Rows is the row scope the request runs under. A request without victim rows is served no
+	// victim-owned record by any path, not even by reference: see SeesRows.
+	Rows    lindung.RowScope
+	Session lindung.Session
+	Loaders *Loaders
 
 	servicesOnce sync.Once
 	services     []*lindung.Service
@@ -37,11 +40,13 @@ type withheldKey struct {
 	category lindung.Category
 }
 
-// NewRequest returns the state of an operation run by viewer under decision, on session.
-func NewRequest(viewer *lindung.Viewer, decision lindung.Decision, session lindung.Session) *Request {
+// NewRequest returns the state of an operation run by viewer under decision, seeing the victims' rows
+// that rows allows, on session.
+func NewRequest(viewer *lindung.Viewer, decision lindung.Decision, rows lindung.RowScope, session lindung.Session) *Request {
 	return &Request{
 		Viewer:   viewer,
 		Decision: decision,
+		Rows:     rows,
 		Session:  session,
 		Loaders:  NewLoaders(session),
 		victims:  map[string]*VictimTally{},
@@ -70,6 +75,12 @@ func request(ctx context.Context) (*Request, error) {
 		return nil, lindung.Errorf(lindung.EUNAUTHENTICATED, "authentication required")
 	}
 	return r, nil
+}
+
+// SeesRows reports whether the request may be served victim-owned records at all. It fails closed: a
+// scope that is not one of the scopes with rows counts as none.
+func (r *Request) SeesRows() bool {
+	return r.Rows != lindung.ScopeNone && r.Rows.Valid()
 }
 
 func (r *Request) tally(victimID string) *VictimTally {

@@ -155,11 +155,15 @@ func (r *queryResolver) Victims(ctx context.Context, filter *lindung.VictimFilte
 	if filter != nil {
 		f = *filter
 	}
+	if err := checkFilter(req, f); err != nil {
+		return nil, err
+	}
 	res, err := req.Session.FindVictims(ctx, f, page)
 	if err != nil {
 		return nil, err
 	}
 	prefetchVictims(ctx, res.Victims, []string{"VictimConnection", "VictimEdge"}, "edges", "node")
+	auditCursors(ctx, req, res.Victims)
 	return victimConnection(res), nil
 }
 
@@ -209,6 +213,11 @@ func (r *queryResolver) Referrals(ctx context.Context, status *string) ([]*lindu
 	req, err := request(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !req.SeesRows() {
+		// A referral is a record of a victim's case: a role without victim rows gets none, not even
+		// those its own partner sent or received.
+		return []*lindung.Referral{}, nil
 	}
 	rs, err := req.Session.FindReferrals(ctx, lindung.ReferralFilter{Status: status})
 	if err != nil {

@@ -28,7 +28,11 @@ func (r *shelterResolver) Residents(ctx context.Context, obj *lindung.Shelter) (
 	if err != nil {
 		return nil, err
 	}
-	return loadMany(ctx, loaders(ctx).Victim, ids)
+	vs, err := loadMany(ctx, loaders(ctx).Victim, ids)
+	if err != nil {
+		return nil, err
+	}
+	return residentsDisclosed(ctx, vs)
 }
 
 // Placement returns graph.PlacementResolver implementation.
