@@ -19,7 +19,7 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 	n := len(records)
 	requestIDs, userIDs, usernames, partnerIDs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
 	roles, purposes, victimIDs := make([]string, n), make([]string, n), make([]string, n)
-	disclosed, withheld, versions, ops := make([]int32, n), make([]int32, n), make([]string, n), make([]string, n)
+	disclosed, withheld, versions, ops := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, r := range records {
 		requestIDs[i], usernames[i], partnerIDs[i] = r.RequestID, r.Username, r.PartnerID
 		if r.UserID != "" {
@@ -28,16 +28,18 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 		}
 		roles[i] = strings.Join(r.Roles, ",")
 		purposes[i], victimIDs[i] = string(r.Purpose), r.VictimID
-		disclosed[i], withheld[i] = int32(r.Disclosed), int32(r.Withheld)
+		// Category names joined by commas: the database splits and casts them, which is far cheaper than
+		// turning bit masks into enum arrays row by row.
+		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
 		versions[i], ops[i] = r.PolicyVersion, r.OperationName
 	}
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
 			purpose, victim_id, disclosed, withheld, policy_version, operation_name)
 			SELECT r, u, n, p::uuid, string_to_array(ro, ','), pu::purpose, v::uuid,
-				category_list(d), category_list(w), pv, op
+				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], pv, op
 			FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::int[], $9::int[], $10::text[], $11::text[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op)`,
+				$8::text[], $9::text[], $10::text[], $11::text[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op)`,
 			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops)
 		return err
 	})

@@ -65,6 +65,14 @@ func newLoader[V any](find func(context.Context, []string) ([]V, error)) *datalo
 	return dataloader.NewBatchedLoader(batch, dataloader.WithWait[string, V](loaderWait))
 }
 
+// loadNow reads one key through a loader without waiting for the batch window: for a root field, which
+// no sibling will join.
+func loadNow[V any](ctx context.Context, l *dataloader.Loader[string, V], key string) (V, error) {
+	thunk := l.Load(ctx, key)
+	l.Flush()
+	return thunk()
+}
+
 // load reads one key through a loader.
 func load[V any](ctx context.Context, l *dataloader.Loader[string, V], key string) (V, error) {
 	return l.Load(ctx, key)()

@@ -133,7 +133,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*lindung.Viewer, error) {
 
 // Victim is the resolver for the victim field.
 func (r *queryResolver) Victim(ctx context.Context, id string) (*lindung.Victim, error) {
-	v, err := load(ctx, loaders(ctx).Victim, id)
+	v, err := loadNow(ctx, loaders(ctx).Victim, id)
 	if err != nil || v == nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (r *queryResolver) Shelter(ctx context.Context, id string) (*lindung.Shelte
 	if _, err := authorize(ctx, lindung.ActionSeeShelters); err != nil {
 		return nil, err
 	}
-	sh, err := load(ctx, loaders(ctx).Shelter, id)
+	sh, err := loadNow(ctx, loaders(ctx).Shelter, id)
 	if err != nil || sh == nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (r *queryResolver) Shelters(ctx context.Context, state *string) ([]*lindung
 
 // Partner is the resolver for the partner field.
 func (r *queryResolver) Partner(ctx context.Context, id string) (*lindung.Partner, error) {
-	return load(ctx, loaders(ctx).Partner, id)
+	return loadNow(ctx, loaders(ctx).Partner, id)
 }
 
 // Partners is the resolver for the partners field.

@@ -19,7 +19,7 @@ func (r *userResolver) Partner(ctx context.Context, obj *lindung.User) (*lindung
 
 // Partner is the resolver for the partner field.
 func (r *viewerResolver) Partner(ctx context.Context, obj *lindung.Viewer) (*lindung.Partner, error) {
-	return load(ctx, loaders(ctx).Partner, obj.PartnerID)
+	return loadNow(ctx, loaders(ctx).Partner, obj.PartnerID)
 }
 
 // User returns graph.UserResolver implementation.

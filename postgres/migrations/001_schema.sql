@@ -42,14 +42,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM unnest(cs) AS c
 $$;
 
--- category_list is the inverse of category_bits, for writing a CategorySet.
-CREATE FUNCTION category_list(bits integer) RETURNS data_category[]
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(array_agg(e.c ORDER BY e.i), '{}')
-    FROM unnest(enum_range(NULL::data_category)) WITH ORDINALITY AS e(c, i)
-    WHERE bits & (1 << (e.i::integer - 1)) <> 0
-$$;
-
 CREATE TABLE partners (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'),
