@@ -17,31 +17,8 @@ func scanPartner(r pgx.CollectableRow) (*lindung.Partner, error) {
 
 // FindPartnersByIDs returns the partners with the given ids, aligned to ids, nil for missing.
 func (s *Session) FindPartnersByIDs(ctx context.Context, ids []string) ([]*lindung.Partner, error) {
-	out := make([]*lindung.Partner, len(ids))
-	valid := validUUIDs(ids)
-	if len(valid) == 0 {
-		return out, nil
-	}
-	var found []*lindung.Partner
-	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+partnerColumns+` FROM partners p WHERE p.id = ANY($1::uuid[])`, valid)
-		if err != nil {
-			return err
-		}
-		found, err = pgx.CollectRows(rows, scanPartner)
-		return err
-	})
-	if err != nil {
-		return nil, mapError(err, "find partners by ids")
-	}
-	byID := make(map[string]*lindung.Partner, len(found))
-	for _, p := range found {
-		byID[p.ID] = p
-	}
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return findByIDs(ctx, s, ids, `SELECT `+partnerColumns+` FROM partners p WHERE p.id = ANY(@ids::uuid[])`,
+		scanPartner, func(p *lindung.Partner) string { return p.ID })
 }
 
 // FindPartners returns the partners, of one type when the filter names one.

@@ -77,3 +77,32 @@ func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql str
 	}
 	return out, nil
 }
+
+// findByIDs runs a query over the records with the ids (bound as @ids) and aligns the results to ids,
+// nil where none is found or visible.
+func findByIDs[T any](ctx context.Context, s *Session, ids []string, sql string, scan func(pgx.CollectableRow) (*T, error), idOf func(*T) string) ([]*T, error) {
+	out := make([]*T, len(ids))
+	valid := validUUIDs(ids)
+	if len(valid) == 0 {
+		return out, nil
+	}
+	byID := make(map[string]*T, len(valid))
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, s.args(pgx.NamedArgs{"ids": valid}))
+		if err != nil {
+			return err
+		}
+		found, err := pgx.CollectRows(rows, scan)
+		for _, r := range found {
+			byID[idOf(r)] = r
+		}
+		return err
+	})
+	if err != nil {
+		return nil, mapError(err, "find records by ids")
+	}
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}

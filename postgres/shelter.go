@@ -21,31 +21,8 @@ func scanShelter(r pgx.CollectableRow) (*lindung.Shelter, error) {
 
 // FindSheltersByIDs returns the shelters with the given ids, aligned to ids, nil for missing.
 func (s *Session) FindSheltersByIDs(ctx context.Context, ids []string) ([]*lindung.Shelter, error) {
-	out := make([]*lindung.Shelter, len(ids))
-	valid := validUUIDs(ids)
-	if len(valid) == 0 {
-		return out, nil
-	}
-	var found []*lindung.Shelter
-	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+shelterColumns+shelterFrom+` WHERE s.id = ANY($1::uuid[])`, valid)
-		if err != nil {
-			return err
-		}
-		found, err = pgx.CollectRows(rows, scanShelter)
-		return err
-	})
-	if err != nil {
-		return nil, mapError(err, "find shelters by ids")
-	}
-	byID := make(map[string]*lindung.Shelter, len(found))
-	for _, sh := range found {
-		byID[sh.ID] = sh
-	}
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return findByIDs(ctx, s, ids, `SELECT `+shelterColumns+shelterFrom+` WHERE s.id = ANY(@ids::uuid[])`,
+		scanShelter, func(sh *lindung.Shelter) string { return sh.ID })
 }
 
 // FindShelters returns the shelters, in one state when state is given.

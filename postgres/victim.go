@@ -46,36 +46,11 @@ func (s *Session) FindVictimByID(ctx context.Context, id string) (*lindung.Victi
 // FindVictimsByIDs returns the victims with the given ids, aligned to ids, nil where none is visible.
 // Ids that are not UUIDs are simply not found.
 func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindung.Victim, error) {
-	out := make([]*lindung.Victim, len(ids))
-	valid := validUUIDs(ids)
-	if len(valid) == 0 {
-		return out, nil
-	}
-	byID := make(map[string]*lindung.Victim, len(valid))
-	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+victimColumns+` FROM victims v
-			JOIN access_bits(@ids::uuid[]) b ON b.victim_id = v.id
-			WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims(), s.args(pgx.NamedArgs{"ids": valid}))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scanVictim(rows)
-			if err != nil {
-				return err
-			}
-			byID[v.ID] = v
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, mapError(err, "find victims by ids")
-	}
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return findByIDs(ctx, s, ids, `SELECT `+victimColumns+` FROM victims v
+		JOIN access_bits(@ids::uuid[]) b ON b.victim_id = v.id
+		WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims(),
+		func(r pgx.CollectableRow) (*lindung.Victim, error) { return scanVictim(r) },
+		func(v *lindung.Victim) string { return v.ID })
 }
 
 // FindVictims returns one page of the visible victims matching filter, ordered by id, with the number of
