@@ -13,11 +13,36 @@ const (
 	// ActionSeeShelters: list shelters and their occupancy. A place of refuge is where victims hide from
 	// their traffickers: employers, who need no shelter, are not told where they are.
 	ActionSeeShelters Action = "see_shelters"
+	// ActionRecordConsent: record a victim's consent and its withdrawal. The officer who explains it.
+	ActionRecordConsent Action = "record_consent"
+	// ActionReferVictims: refer a victim to a partner for a service, and withdraw the referral.
+	ActionReferVictims Action = "refer_victims"
+	// ActionAnswerReferrals: accept, reject and complete the referrals made to the caller's partner.
+	ActionAnswerReferrals Action = "answer_referrals"
+	// ActionManageOrders: record protection orders, extend and end them.
+	ActionManageOrders Action = "manage_orders"
+	// ActionPlaceVictims: place victims in shelters, move them and end their stay.
+	ActionPlaceVictims Action = "place_victims"
+	// ActionRecordServices: request, schedule and record services and family contact, within the scope.
+	ActionRecordServices Action = "record_services"
+	// ActionDecideEligibility: decide a victim's permission to work and issue or revoke eligibility codes.
+	ActionDecideEligibility Action = "decide_eligibility"
+	// ActionCheckEligibility: check an eligibility code, and learn nothing else. The employer's only action.
+	ActionCheckEligibility Action = "check_eligibility"
+	// ActionSeeStatistics: read the aggregate statistics (counts per category, never a case row), with
+	// small counts suppressed. The ministry analyst's.
+	ActionSeeStatistics Action = "see_statistics"
+	// ActionExactCounts: read the statistics without suppression or rounding. Granted to no role by default:
+	// exact small counts can single a person out, so a deployment grants it only to a vetted role (e.g. a
+	// statistical office under a data-sharing agreement) by a p3 row.
+	ActionExactCounts Action = "exact_counts"
 )
 
 // Actions lists every action.
 func Actions() []Action {
-	return []Action{ActionAdminister, ActionRegisterVictims, ActionSeeShelters}
+	return []Action{ActionAdminister, ActionRegisterVictims, ActionSeeShelters, ActionRecordConsent,
+		ActionReferVictims, ActionAnswerReferrals, ActionManageOrders, ActionPlaceVictims, ActionRecordServices,
+		ActionDecideEligibility, ActionCheckEligibility, ActionSeeStatistics, ActionExactCounts}
 }
 
 // Valid reports whether a is one of the actions.

@@ -46,6 +46,7 @@ type User struct {
 // TrainingCompletion records that a user completed the protection-officer training module.
 type TrainingCompletion struct {
 	UserID        string
+	Username      string // set when a completion is recorded through the hub, for the answer
 	ModuleVersion string
 	CompletedOn   time.Time
 	ExpiresOn     *time.Time

@@ -10,6 +10,9 @@ import (
 // Methods named ...ByVictimIDs return results aligned to ids, empty where a victim has none or is out of
 // scope; a row outside the scope is never returned and looks exactly like a row that does not exist.
 type Session interface {
+	CareSession
+	StatisticsSession
+
 	FindVictimByID(ctx context.Context, id string) (*Victim, error)
 	FindVictims(ctx context.Context, filter VictimFilter, page Page) (*VictimPage, error)
 	FindVictimsByIDs(ctx context.Context, ids []string) ([]*Victim, error)
@@ -82,4 +85,7 @@ type Decision interface {
 	Reason(c Category) string
 	// May reports whether the request's roles may take an action.
 	May(a Action) bool
+	// Grants returns the categories the policy opens for the request's purpose on a legal basis and on
+	// consent, whatever the row scope: aggregate statistics count cases by them without disclosing rows.
+	Grants() (legal, withConsent CategorySet)
 }

@@ -34,6 +34,8 @@ type ResolverRoot interface {
 	Consent() ConsentResolver
 	ConsentProvision() ConsentProvisionResolver
 	Disclosure() DisclosureResolver
+	EligibilityCode() EligibilityCodeResolver
+	FamilyContact() FamilyContactResolver
 	FamilyMember() FamilyMemberResolver
 	Mutation() MutationResolver
 	Placement() PlacementResolver
@@ -41,6 +43,9 @@ type ResolverRoot interface {
 	Referral() ReferralResolver
 	ServiceRecord() ServiceRecordResolver
 	Shelter() ShelterResolver
+	StateOccupancy() StateOccupancyResolver
+	Statistics() StatisticsResolver
+	TrainingCompletion() TrainingCompletionResolver
 	User() UserResolver
 	Victim() VictimResolver
 	Viewer() ViewerResolver
@@ -52,6 +57,12 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Breakdown struct {
+		Cells       func(childComplexity int) int
+		MultiValued func(childComplexity int) int
+		Total       func(childComplexity int) int
+	}
+
 	Consent struct {
 		DocumentRef     func(childComplexity int) int
 		GrantorRelation func(childComplexity int) int
@@ -83,17 +94,77 @@ type ComplexityRoot struct {
 		Sentence    func(childComplexity int) int
 	}
 
+	EligibilityCode struct {
+		Code      func(childComplexity int) int
+		Employer  func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		IssuedAt  func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+	}
+
+	FamilyContact struct {
+		ID          func(childComplexity int) int
+		Interpreter func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		OccurredOn  func(childComplexity int) int
+		RecordedBy  func(childComplexity int) int
+		WithWhom    func(childComplexity int) int
+	}
+
 	FamilyMember struct {
 		Relationship func(childComplexity int) int
 		Victim       func(childComplexity int) int
 	}
 
 	Mutation struct {
-		CreatePartner func(childComplexity int, input model.CreatePartnerInput) int
-		CreateShelter func(childComplexity int, input model.CreateShelterInput) int
-		CreateUser    func(childComplexity int, input model.CreateUserInput) int
-		CreateVictim  func(childComplexity int, input model.CreateVictimInput) int
-		UpdateVictim  func(childComplexity int, id string, input model.UpdateVictimInput) int
+		AcceptReferral            func(childComplexity int, id string) int
+		CompleteReferral          func(childComplexity int, id string) int
+		CreatePartner             func(childComplexity int, input model.CreatePartnerInput) int
+		CreateShelter             func(childComplexity int, input model.CreateShelterInput) int
+		CreateUser                func(childComplexity int, input model.CreateUserInput) int
+		CreateVictim              func(childComplexity int, input model.CreateVictimInput) int
+		EndPlacement              func(childComplexity int, victimID string, on *time.Time) int
+		EndProtectionOrder        func(childComplexity int, id string, endedOn time.Time) int
+		ExtendProtectionOrder     func(childComplexity int, id string, endsOn time.Time) int
+		IssueEligibilityCode      func(childComplexity int, input model.IssueEligibilityCodeInput, idempotencyKey *string) int
+		MoveVictim                func(childComplexity int, input model.PlaceVictimInput) int
+		PlaceVictim               func(childComplexity int, input model.PlaceVictimInput, idempotencyKey *string) int
+		RecordConsent             func(childComplexity int, input model.RecordConsentInput, idempotencyKey *string) int
+		RecordEligibilityDecision func(childComplexity int, input model.EligibilityDecisionInput) int
+		RecordFamilyContact       func(childComplexity int, input model.FamilyContactInput, idempotencyKey *string) int
+		RecordFamilyLink          func(childComplexity int, childID string, motherID string) int
+		RecordProtectionOrder     func(childComplexity int, input model.RecordProtectionOrderInput, idempotencyKey *string) int
+		RecordServiceDelivery     func(childComplexity int, input model.ServiceDeliveryInput, idempotencyKey *string) int
+		RecordTraining            func(childComplexity int, input model.RecordTrainingInput) int
+		ReferVictim               func(childComplexity int, input model.ReferVictimInput, idempotencyKey *string) int
+		RejectReferral            func(childComplexity int, id string, reason string) int
+		RequestService            func(childComplexity int, input model.RequestServiceInput, idempotencyKey *string) int
+		RevokeEligibilityCode     func(childComplexity int, id string) int
+		ScheduleService           func(childComplexity int, id string, scheduledFor time.Time) int
+		UpdateVictim              func(childComplexity int, id string, input model.UpdateVictimInput) int
+		WithdrawConsent           func(childComplexity int, id string) int
+		WithdrawReferral          func(childComplexity int, id string) int
+	}
+
+	OccupancyBreakdown struct {
+		Cells func(childComplexity int) int
+		Total func(childComplexity int) int
+	}
+
+	OccupancyCell struct {
+		Capacity   func(childComplexity int) int
+		Key        func(childComplexity int) int
+		Label      func(childComplexity int) int
+		Occupancy  func(childComplexity int) int
+		Shelters   func(childComplexity int) int
+		Suppressed func(childComplexity int) int
+	}
+
+	OrderStatistics struct {
+		Active             func(childComplexity int) int
+		Expiring           func(childComplexity int) int
+		ExpiringWithinDays func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -129,16 +200,21 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Disclosures func(childComplexity int, victimID string) int
-		Partner     func(childComplexity int, id string) int
-		Partners    func(childComplexity int, typeArg *lindung.PartnerType) int
-		Referrals   func(childComplexity int, status *string) int
-		Services    func(childComplexity int) int
-		Shelter     func(childComplexity int, id string) int
-		Shelters    func(childComplexity int, state *string) int
-		Victim      func(childComplexity int, id string) int
-		Victims     func(childComplexity int, filter *lindung.VictimFilter, first *int, after *string) int
-		Viewer      func(childComplexity int) int
+		Disclosures           func(childComplexity int, victimID string) int
+		Occupancy             func(childComplexity int, state *string) int
+		OrdersExpiring        func(childComplexity int, withinDays int) int
+		OverdueReferrals      func(childComplexity int) int
+		Partner               func(childComplexity int, id string) int
+		Partners              func(childComplexity int, typeArg *lindung.PartnerType) int
+		Referrals             func(childComplexity int, status *string) int
+		Services              func(childComplexity int) int
+		Shelter               func(childComplexity int, id string) int
+		Shelters              func(childComplexity int, state *string) int
+		Statistics            func(childComplexity int, filter *model.StatisticsFilter) int
+		Victim                func(childComplexity int, id string) int
+		Victims               func(childComplexity int, filter *lindung.VictimFilter, first *int, after *string) int
+		Viewer                func(childComplexity int) int
+		WorkPermitEligibility func(childComplexity int, code string) int
 	}
 
 	Referral struct {
@@ -153,6 +229,11 @@ type ComplexityRoot struct {
 		Status          func(childComplexity int) int
 		To              func(childComplexity int) int
 		Victim          func(childComplexity int) int
+	}
+
+	ReferralTurnaround struct {
+		ToAccept   func(childComplexity int) int
+		ToComplete func(childComplexity int) int
 	}
 
 	Service struct {
@@ -171,6 +252,11 @@ type ComplexityRoot struct {
 		Status       func(childComplexity int) int
 	}
 
+	ServiceStatistics struct {
+		ByProvider func(childComplexity int) int
+		ByService  func(childComplexity int) int
+	}
+
 	Shelter struct {
 		Capacity  func(childComplexity int) int
 		Category  func(childComplexity int) int
@@ -182,6 +268,49 @@ type ComplexityRoot struct {
 		Residents func(childComplexity int) int
 		Services  func(childComplexity int) int
 		State     func(childComplexity int) int
+	}
+
+	StatCell struct {
+		Count      func(childComplexity int) int
+		Key        func(childComplexity int) int
+		Label      func(childComplexity int) int
+		MedianDays func(childComplexity int) int
+		Suppressed func(childComplexity int) int
+	}
+
+	StateOccupancy struct {
+		Capacity  func(childComplexity int) int
+		Free      func(childComplexity int) int
+		Occupancy func(childComplexity int) int
+		Shelters  func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
+
+	Statistics struct {
+		ByAgeBand            func(childComplexity int) int
+		ByCitizenship        func(childComplexity int) int
+		ByExploitationType   func(childComplexity int) int
+		ByGender             func(childComplexity int) int
+		ByMonth              func(childComplexity int) int
+		BySector             func(childComplexity int) int
+		ByState              func(childComplexity int) int
+		ByTraffickingStatus  func(childComplexity int) int
+		ExactCounts          func(childComplexity int) int
+		OccupancyByOrderType func(childComplexity int) int
+		OccupancyByState     func(childComplexity int) int
+		Orders               func(childComplexity int, expiringWithinDays *int) int
+		ReferralTurnaround   func(childComplexity int) int
+		RoundingBase         func(childComplexity int) int
+		Services             func(childComplexity int) int
+		Threshold            func(childComplexity int) int
+	}
+
+	TrainingCompletion struct {
+		CompletedOn   func(childComplexity int) int
+		Current       func(childComplexity int) int
+		ExpiresOn     func(childComplexity int) int
+		ModuleVersion func(childComplexity int) int
+		Username      func(childComplexity int) int
 	}
 
 	User struct {
@@ -203,6 +332,7 @@ type ComplexityRoot struct {
 		DateOfBirth       func(childComplexity int) int
 		ExploitationTypes func(childComplexity int) int
 		Family            func(childComplexity int) int
+		FamilyContacts    func(childComplexity int) int
 		Gender            func(childComplexity int) int
 		ID                func(childComplexity int) int
 		IdentifiedOn      func(childComplexity int) int
@@ -248,6 +378,11 @@ type ComplexityRoot struct {
 		RiskAssessmentPassed   func(childComplexity int) int
 		ValidUntil             func(childComplexity int) int
 	}
+
+	WorkPermit struct {
+		Eligible   func(childComplexity int) int
+		ValidUntil func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -270,6 +405,13 @@ type DisclosureResolver interface {
 	Categories(ctx context.Context, obj *lindung.Disclosure) ([]lindung.Category, error)
 	Sentence(ctx context.Context, obj *lindung.Disclosure) (string, error)
 }
+type EligibilityCodeResolver interface {
+	Employer(ctx context.Context, obj *lindung.EligibilityCode) (*lindung.Partner, error)
+}
+type FamilyContactResolver interface {
+	Interpreter(ctx context.Context, obj *lindung.FamilyContact) (*lindung.Partner, error)
+	RecordedBy(ctx context.Context, obj *lindung.FamilyContact) (*lindung.Partner, error)
+}
 type FamilyMemberResolver interface {
 	Victim(ctx context.Context, obj *lindung.FamilyLink) (*lindung.Victim, error)
 }
@@ -279,6 +421,28 @@ type MutationResolver interface {
 	CreateShelter(ctx context.Context, input model.CreateShelterInput) (*lindung.Shelter, error)
 	CreateVictim(ctx context.Context, input model.CreateVictimInput) (*lindung.Victim, error)
 	UpdateVictim(ctx context.Context, id string, input model.UpdateVictimInput) (*lindung.Victim, error)
+	RecordFamilyLink(ctx context.Context, childID string, motherID string) (*lindung.Victim, error)
+	RecordConsent(ctx context.Context, input model.RecordConsentInput, idempotencyKey *string) (*lindung.Consent, error)
+	WithdrawConsent(ctx context.Context, id string) (*lindung.Consent, error)
+	ReferVictim(ctx context.Context, input model.ReferVictimInput, idempotencyKey *string) (*lindung.Referral, error)
+	AcceptReferral(ctx context.Context, id string) (*lindung.Referral, error)
+	RejectReferral(ctx context.Context, id string, reason string) (*lindung.Referral, error)
+	CompleteReferral(ctx context.Context, id string) (*lindung.Referral, error)
+	WithdrawReferral(ctx context.Context, id string) (*lindung.Referral, error)
+	RecordProtectionOrder(ctx context.Context, input model.RecordProtectionOrderInput, idempotencyKey *string) (*lindung.ProtectionOrder, error)
+	ExtendProtectionOrder(ctx context.Context, id string, endsOn time.Time) (*lindung.ProtectionOrder, error)
+	EndProtectionOrder(ctx context.Context, id string, endedOn time.Time) (*lindung.ProtectionOrder, error)
+	PlaceVictim(ctx context.Context, input model.PlaceVictimInput, idempotencyKey *string) ([]*lindung.Placement, error)
+	MoveVictim(ctx context.Context, input model.PlaceVictimInput) ([]*lindung.Placement, error)
+	EndPlacement(ctx context.Context, victimID string, on *time.Time) ([]*lindung.Placement, error)
+	RequestService(ctx context.Context, input model.RequestServiceInput, idempotencyKey *string) (*lindung.ServiceRecord, error)
+	ScheduleService(ctx context.Context, id string, scheduledFor time.Time) (*lindung.ServiceRecord, error)
+	RecordServiceDelivery(ctx context.Context, input model.ServiceDeliveryInput, idempotencyKey *string) (*lindung.ServiceRecord, error)
+	RecordFamilyContact(ctx context.Context, input model.FamilyContactInput, idempotencyKey *string) (*lindung.FamilyContact, error)
+	RecordEligibilityDecision(ctx context.Context, input model.EligibilityDecisionInput) (*lindung.WorkEligibility, error)
+	IssueEligibilityCode(ctx context.Context, input model.IssueEligibilityCodeInput, idempotencyKey *string) (*lindung.EligibilityCode, error)
+	RevokeEligibilityCode(ctx context.Context, id string) (*lindung.EligibilityCode, error)
+	RecordTraining(ctx context.Context, input model.RecordTrainingInput) (*lindung.TrainingCompletion, error)
 }
 type PlacementResolver interface {
 	Shelter(ctx context.Context, obj *lindung.Placement) (*lindung.Shelter, error)
@@ -294,6 +458,11 @@ type QueryResolver interface {
 	Referrals(ctx context.Context, status *string) ([]*lindung.Referral, error)
 	Services(ctx context.Context) ([]*lindung.Service, error)
 	Disclosures(ctx context.Context, victimID string) ([]*lindung.Disclosure, error)
+	OverdueReferrals(ctx context.Context) ([]*lindung.Referral, error)
+	OrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error)
+	Occupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error)
+	WorkPermitEligibility(ctx context.Context, code string) (*lindung.WorkPermit, error)
+	Statistics(ctx context.Context, filter *model.StatisticsFilter) (*lindung.Statistics, error)
 }
 type ReferralResolver interface {
 	Victim(ctx context.Context, obj *lindung.Referral) (*lindung.Victim, error)
@@ -311,6 +480,27 @@ type ShelterResolver interface {
 
 	Residents(ctx context.Context, obj *lindung.Shelter) ([]*lindung.Victim, error)
 }
+type StateOccupancyResolver interface {
+	Free(ctx context.Context, obj *lindung.StateOccupancy) (int, error)
+}
+type StatisticsResolver interface {
+	ByTraffickingStatus(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	ByExploitationType(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	BySector(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	ByGender(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	ByAgeBand(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	ByCitizenship(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	ByState(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	ByMonth(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
+	OccupancyByState(ctx context.Context, obj *lindung.Statistics) (*model.OccupancyBreakdown, error)
+	OccupancyByOrderType(ctx context.Context, obj *lindung.Statistics) (*model.OccupancyBreakdown, error)
+	Orders(ctx context.Context, obj *lindung.Statistics, expiringWithinDays *int) (*model.OrderStatistics, error)
+	Services(ctx context.Context, obj *lindung.Statistics) (*model.ServiceStatistics, error)
+	ReferralTurnaround(ctx context.Context, obj *lindung.Statistics) (*model.ReferralTurnaround, error)
+}
+type TrainingCompletionResolver interface {
+	Current(ctx context.Context, obj *lindung.TrainingCompletion) (bool, error)
+}
 type UserResolver interface {
 	Partner(ctx context.Context, obj *lindung.User) (*lindung.Partner, error)
 }
@@ -324,6 +514,7 @@ type VictimResolver interface {
 	Family(ctx context.Context, obj *lindung.Victim) ([]*lindung.FamilyLink, error)
 
 	WorkEligibility(ctx context.Context, obj *lindung.Victim) (*lindung.WorkEligibility, error)
+	FamilyContacts(ctx context.Context, obj *lindung.Victim) ([]*lindung.FamilyContact, error)
 }
 type ViewerResolver interface {
 	Partner(ctx context.Context, obj *lindung.Viewer) (*lindung.Partner, error)
@@ -346,6 +537,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Breakdown.cells":
+		if e.ComplexityRoot.Breakdown.Cells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breakdown.Cells(childComplexity), true
+	case "Breakdown.multiValued":
+		if e.ComplexityRoot.Breakdown.MultiValued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breakdown.MultiValued(childComplexity), true
+	case "Breakdown.total":
+		if e.ComplexityRoot.Breakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breakdown.Total(childComplexity), true
 
 	case "Consent.documentRef":
 		if e.ComplexityRoot.Consent.DocumentRef == nil {
@@ -482,6 +692,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Disclosure.Sentence(childComplexity), true
 
+	case "EligibilityCode.code":
+		if e.ComplexityRoot.EligibilityCode.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCode.Code(childComplexity), true
+	case "EligibilityCode.employer":
+		if e.ComplexityRoot.EligibilityCode.Employer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCode.Employer(childComplexity), true
+	case "EligibilityCode.expiresAt":
+		if e.ComplexityRoot.EligibilityCode.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCode.ExpiresAt(childComplexity), true
+	case "EligibilityCode.id":
+		if e.ComplexityRoot.EligibilityCode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCode.ID(childComplexity), true
+	case "EligibilityCode.issuedAt":
+		if e.ComplexityRoot.EligibilityCode.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCode.IssuedAt(childComplexity), true
+	case "EligibilityCode.revokedAt":
+		if e.ComplexityRoot.EligibilityCode.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCode.RevokedAt(childComplexity), true
+
+	case "FamilyContact.id":
+		if e.ComplexityRoot.FamilyContact.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FamilyContact.ID(childComplexity), true
+	case "FamilyContact.interpreter":
+		if e.ComplexityRoot.FamilyContact.Interpreter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FamilyContact.Interpreter(childComplexity), true
+	case "FamilyContact.kind":
+		if e.ComplexityRoot.FamilyContact.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FamilyContact.Kind(childComplexity), true
+	case "FamilyContact.occurredOn":
+		if e.ComplexityRoot.FamilyContact.OccurredOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FamilyContact.OccurredOn(childComplexity), true
+	case "FamilyContact.recordedBy":
+		if e.ComplexityRoot.FamilyContact.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FamilyContact.RecordedBy(childComplexity), true
+	case "FamilyContact.withWhom":
+		if e.ComplexityRoot.FamilyContact.WithWhom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FamilyContact.WithWhom(childComplexity), true
+
 	case "FamilyMember.relationship":
 		if e.ComplexityRoot.FamilyMember.Relationship == nil {
 			break
@@ -495,6 +779,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FamilyMember.Victim(childComplexity), true
 
+	case "Mutation.acceptReferral":
+		if e.ComplexityRoot.Mutation.AcceptReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptReferral(childComplexity, args["id"].(string)), true
+	case "Mutation.completeReferral":
+		if e.ComplexityRoot.Mutation.CompleteReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteReferral(childComplexity, args["id"].(string)), true
 	case "Mutation.createPartner":
 		if e.ComplexityRoot.Mutation.CreatePartner == nil {
 			break
@@ -539,6 +845,204 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateVictim(childComplexity, args["input"].(model.CreateVictimInput)), true
+	case "Mutation.endPlacement":
+		if e.ComplexityRoot.Mutation.EndPlacement == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endPlacement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndPlacement(childComplexity, args["victimId"].(string), args["on"].(*time.Time)), true
+	case "Mutation.endProtectionOrder":
+		if e.ComplexityRoot.Mutation.EndProtectionOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endProtectionOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndProtectionOrder(childComplexity, args["id"].(string), args["endedOn"].(time.Time)), true
+	case "Mutation.extendProtectionOrder":
+		if e.ComplexityRoot.Mutation.ExtendProtectionOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_extendProtectionOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExtendProtectionOrder(childComplexity, args["id"].(string), args["endsOn"].(time.Time)), true
+	case "Mutation.issueEligibilityCode":
+		if e.ComplexityRoot.Mutation.IssueEligibilityCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueEligibilityCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueEligibilityCode(childComplexity, args["input"].(model.IssueEligibilityCodeInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.moveVictim":
+		if e.ComplexityRoot.Mutation.MoveVictim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveVictim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveVictim(childComplexity, args["input"].(model.PlaceVictimInput)), true
+	case "Mutation.placeVictim":
+		if e.ComplexityRoot.Mutation.PlaceVictim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_placeVictim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PlaceVictim(childComplexity, args["input"].(model.PlaceVictimInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.recordConsent":
+		if e.ComplexityRoot.Mutation.RecordConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordConsent(childComplexity, args["input"].(model.RecordConsentInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.recordEligibilityDecision":
+		if e.ComplexityRoot.Mutation.RecordEligibilityDecision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordEligibilityDecision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordEligibilityDecision(childComplexity, args["input"].(model.EligibilityDecisionInput)), true
+	case "Mutation.recordFamilyContact":
+		if e.ComplexityRoot.Mutation.RecordFamilyContact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordFamilyContact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordFamilyContact(childComplexity, args["input"].(model.FamilyContactInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.recordFamilyLink":
+		if e.ComplexityRoot.Mutation.RecordFamilyLink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordFamilyLink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordFamilyLink(childComplexity, args["childId"].(string), args["motherId"].(string)), true
+	case "Mutation.recordProtectionOrder":
+		if e.ComplexityRoot.Mutation.RecordProtectionOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordProtectionOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordProtectionOrder(childComplexity, args["input"].(model.RecordProtectionOrderInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.recordServiceDelivery":
+		if e.ComplexityRoot.Mutation.RecordServiceDelivery == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordServiceDelivery_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordServiceDelivery(childComplexity, args["input"].(model.ServiceDeliveryInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.recordTraining":
+		if e.ComplexityRoot.Mutation.RecordTraining == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordTraining_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordTraining(childComplexity, args["input"].(model.RecordTrainingInput)), true
+	case "Mutation.referVictim":
+		if e.ComplexityRoot.Mutation.ReferVictim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_referVictim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReferVictim(childComplexity, args["input"].(model.ReferVictimInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.rejectReferral":
+		if e.ComplexityRoot.Mutation.RejectReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectReferral(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.requestService":
+		if e.ComplexityRoot.Mutation.RequestService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestService(childComplexity, args["input"].(model.RequestServiceInput), args["idempotencyKey"].(*string)), true
+	case "Mutation.revokeEligibilityCode":
+		if e.ComplexityRoot.Mutation.RevokeEligibilityCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeEligibilityCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeEligibilityCode(childComplexity, args["id"].(string)), true
+	case "Mutation.scheduleService":
+		if e.ComplexityRoot.Mutation.ScheduleService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scheduleService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScheduleService(childComplexity, args["id"].(string), args["scheduledFor"].(time.Time)), true
 	case "Mutation.updateVictim":
 		if e.ComplexityRoot.Mutation.UpdateVictim == nil {
 			break
@@ -550,6 +1054,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateVictim(childComplexity, args["id"].(string), args["input"].(model.UpdateVictimInput)), true
+	case "Mutation.withdrawConsent":
+		if e.ComplexityRoot.Mutation.WithdrawConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["id"].(string)), true
+	case "Mutation.withdrawReferral":
+		if e.ComplexityRoot.Mutation.WithdrawReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawReferral(childComplexity, args["id"].(string)), true
+
+	case "OccupancyBreakdown.cells":
+		if e.ComplexityRoot.OccupancyBreakdown.Cells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyBreakdown.Cells(childComplexity), true
+	case "OccupancyBreakdown.total":
+		if e.ComplexityRoot.OccupancyBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyBreakdown.Total(childComplexity), true
+
+	case "OccupancyCell.capacity":
+		if e.ComplexityRoot.OccupancyCell.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyCell.Capacity(childComplexity), true
+	case "OccupancyCell.key":
+		if e.ComplexityRoot.OccupancyCell.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyCell.Key(childComplexity), true
+	case "OccupancyCell.label":
+		if e.ComplexityRoot.OccupancyCell.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyCell.Label(childComplexity), true
+	case "OccupancyCell.occupancy":
+		if e.ComplexityRoot.OccupancyCell.Occupancy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyCell.Occupancy(childComplexity), true
+	case "OccupancyCell.shelters":
+		if e.ComplexityRoot.OccupancyCell.Shelters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyCell.Shelters(childComplexity), true
+	case "OccupancyCell.suppressed":
+		if e.ComplexityRoot.OccupancyCell.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OccupancyCell.Suppressed(childComplexity), true
+
+	case "OrderStatistics.active":
+		if e.ComplexityRoot.OrderStatistics.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStatistics.Active(childComplexity), true
+	case "OrderStatistics.expiring":
+		if e.ComplexityRoot.OrderStatistics.Expiring == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStatistics.Expiring(childComplexity), true
+	case "OrderStatistics.expiringWithinDays":
+		if e.ComplexityRoot.OrderStatistics.ExpiringWithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStatistics.ExpiringWithinDays(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -687,6 +1282,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Disclosures(childComplexity, args["victimId"].(string)), true
 
+	case "Query.occupancy":
+		if e.ComplexityRoot.Query.Occupancy == nil {
+			break
+		}
+
+		args, err := ec.field_Query_occupancy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Occupancy(childComplexity, args["state"].(*string)), true
+	case "Query.ordersExpiring":
+		if e.ComplexityRoot.Query.OrdersExpiring == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ordersExpiring_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OrdersExpiring(childComplexity, args["withinDays"].(int)), true
+	case "Query.overdueReferrals":
+		if e.ComplexityRoot.Query.OverdueReferrals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.OverdueReferrals(childComplexity), true
 	case "Query.partner":
 		if e.ComplexityRoot.Query.Partner == nil {
 			break
@@ -748,6 +1371,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Shelters(childComplexity, args["state"].(*string)), true
+	case "Query.statistics":
+		if e.ComplexityRoot.Query.Statistics == nil {
+			break
+		}
+
+		args, err := ec.field_Query_statistics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Statistics(childComplexity, args["filter"].(*model.StatisticsFilter)), true
 	case "Query.victim":
 		if e.ComplexityRoot.Query.Victim == nil {
 			break
@@ -776,6 +1410,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.workPermitEligibility":
+		if e.ComplexityRoot.Query.WorkPermitEligibility == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workPermitEligibility_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkPermitEligibility(childComplexity, args["code"].(string)), true
 
 	case "Referral.categories":
 		if e.ComplexityRoot.Referral.Categories == nil {
@@ -844,6 +1489,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Referral.Victim(childComplexity), true
 
+	case "ReferralTurnaround.toAccept":
+		if e.ComplexityRoot.ReferralTurnaround.ToAccept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralTurnaround.ToAccept(childComplexity), true
+	case "ReferralTurnaround.toComplete":
+		if e.ComplexityRoot.ReferralTurnaround.ToComplete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralTurnaround.ToComplete(childComplexity), true
+
 	case "Service.code":
 		if e.ComplexityRoot.Service.Code == nil {
 			break
@@ -906,6 +1564,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceRecord.Status(childComplexity), true
 
+	case "ServiceStatistics.byProvider":
+		if e.ComplexityRoot.ServiceStatistics.ByProvider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStatistics.ByProvider(childComplexity), true
+	case "ServiceStatistics.byService":
+		if e.ComplexityRoot.ServiceStatistics.ByService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStatistics.ByService(childComplexity), true
+
 	case "Shelter.capacity":
 		if e.ComplexityRoot.Shelter.Capacity == nil {
 			break
@@ -966,6 +1637,201 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Shelter.State(childComplexity), true
+
+	case "StatCell.count":
+		if e.ComplexityRoot.StatCell.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatCell.Count(childComplexity), true
+	case "StatCell.key":
+		if e.ComplexityRoot.StatCell.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatCell.Key(childComplexity), true
+	case "StatCell.label":
+		if e.ComplexityRoot.StatCell.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatCell.Label(childComplexity), true
+	case "StatCell.medianDays":
+		if e.ComplexityRoot.StatCell.MedianDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatCell.MedianDays(childComplexity), true
+	case "StatCell.suppressed":
+		if e.ComplexityRoot.StatCell.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatCell.Suppressed(childComplexity), true
+
+	case "StateOccupancy.capacity":
+		if e.ComplexityRoot.StateOccupancy.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateOccupancy.Capacity(childComplexity), true
+	case "StateOccupancy.free":
+		if e.ComplexityRoot.StateOccupancy.Free == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateOccupancy.Free(childComplexity), true
+	case "StateOccupancy.occupancy":
+		if e.ComplexityRoot.StateOccupancy.Occupancy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateOccupancy.Occupancy(childComplexity), true
+	case "StateOccupancy.shelters":
+		if e.ComplexityRoot.StateOccupancy.Shelters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateOccupancy.Shelters(childComplexity), true
+	case "StateOccupancy.state":
+		if e.ComplexityRoot.StateOccupancy.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateOccupancy.State(childComplexity), true
+
+	case "Statistics.byAgeBand":
+		if e.ComplexityRoot.Statistics.ByAgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByAgeBand(childComplexity), true
+	case "Statistics.byCitizenship":
+		if e.ComplexityRoot.Statistics.ByCitizenship == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByCitizenship(childComplexity), true
+	case "Statistics.byExploitationType":
+		if e.ComplexityRoot.Statistics.ByExploitationType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByExploitationType(childComplexity), true
+	case "Statistics.byGender":
+		if e.ComplexityRoot.Statistics.ByGender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByGender(childComplexity), true
+	case "Statistics.byMonth":
+		if e.ComplexityRoot.Statistics.ByMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByMonth(childComplexity), true
+	case "Statistics.bySector":
+		if e.ComplexityRoot.Statistics.BySector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.BySector(childComplexity), true
+	case "Statistics.byState":
+		if e.ComplexityRoot.Statistics.ByState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByState(childComplexity), true
+	case "Statistics.byTraffickingStatus":
+		if e.ComplexityRoot.Statistics.ByTraffickingStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ByTraffickingStatus(childComplexity), true
+	case "Statistics.exactCounts":
+		if e.ComplexityRoot.Statistics.ExactCounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ExactCounts(childComplexity), true
+	case "Statistics.occupancyByOrderType":
+		if e.ComplexityRoot.Statistics.OccupancyByOrderType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.OccupancyByOrderType(childComplexity), true
+	case "Statistics.occupancyByState":
+		if e.ComplexityRoot.Statistics.OccupancyByState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.OccupancyByState(childComplexity), true
+	case "Statistics.orders":
+		if e.ComplexityRoot.Statistics.Orders == nil {
+			break
+		}
+
+		args, err := ec.field_Statistics_orders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Statistics.Orders(childComplexity, args["expiringWithinDays"].(*int)), true
+	case "Statistics.referralTurnaround":
+		if e.ComplexityRoot.Statistics.ReferralTurnaround == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.ReferralTurnaround(childComplexity), true
+	case "Statistics.roundingBase":
+		if e.ComplexityRoot.Statistics.RoundingBase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.RoundingBase(childComplexity), true
+	case "Statistics.services":
+		if e.ComplexityRoot.Statistics.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.Services(childComplexity), true
+	case "Statistics.threshold":
+		if e.ComplexityRoot.Statistics.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Statistics.Threshold(childComplexity), true
+
+	case "TrainingCompletion.completedOn":
+		if e.ComplexityRoot.TrainingCompletion.CompletedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingCompletion.CompletedOn(childComplexity), true
+	case "TrainingCompletion.current":
+		if e.ComplexityRoot.TrainingCompletion.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingCompletion.Current(childComplexity), true
+	case "TrainingCompletion.expiresOn":
+		if e.ComplexityRoot.TrainingCompletion.ExpiresOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingCompletion.ExpiresOn(childComplexity), true
+	case "TrainingCompletion.moduleVersion":
+		if e.ComplexityRoot.TrainingCompletion.ModuleVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingCompletion.ModuleVersion(childComplexity), true
+	case "TrainingCompletion.username":
+		if e.ComplexityRoot.TrainingCompletion.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingCompletion.Username(childComplexity), true
 
 	case "User.displayName":
 		if e.ComplexityRoot.User.DisplayName == nil {
@@ -1058,6 +1924,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Victim.Family(childComplexity), true
+	case "Victim.familyContacts":
+		if e.ComplexityRoot.Victim.FamilyContacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Victim.FamilyContacts(childComplexity), true
 	case "Victim.gender":
 		if e.ComplexityRoot.Victim.Gender == nil {
 			break
@@ -1255,6 +2127,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WorkEligibility.ValidUntil(childComplexity), true
 
+	case "WorkPermit.eligible":
+		if e.ComplexityRoot.WorkPermit.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkPermit.Eligible(childComplexity), true
+	case "WorkPermit.validUntil":
+		if e.ComplexityRoot.WorkPermit.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkPermit.ValidUntil(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1264,10 +2149,22 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ConsentProvisionInput", ec.unmarshalInputConsentProvisionInput),
 			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
 			graphql.NewInputUnmarshaler("CreateShelterInput", ec.unmarshalInputCreateShelterInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("CreateVictimInput", ec.unmarshalInputCreateVictimInput),
+			graphql.NewInputUnmarshaler("EligibilityDecisionInput", ec.unmarshalInputEligibilityDecisionInput),
+			graphql.NewInputUnmarshaler("FamilyContactInput", ec.unmarshalInputFamilyContactInput),
+			graphql.NewInputUnmarshaler("IssueEligibilityCodeInput", ec.unmarshalInputIssueEligibilityCodeInput),
+			graphql.NewInputUnmarshaler("PlaceVictimInput", ec.unmarshalInputPlaceVictimInput),
+			graphql.NewInputUnmarshaler("RecordConsentInput", ec.unmarshalInputRecordConsentInput),
+			graphql.NewInputUnmarshaler("RecordProtectionOrderInput", ec.unmarshalInputRecordProtectionOrderInput),
+			graphql.NewInputUnmarshaler("RecordTrainingInput", ec.unmarshalInputRecordTrainingInput),
+			graphql.NewInputUnmarshaler("ReferVictimInput", ec.unmarshalInputReferVictimInput),
+			graphql.NewInputUnmarshaler("RequestServiceInput", ec.unmarshalInputRequestServiceInput),
+			graphql.NewInputUnmarshaler("ServiceDeliveryInput", ec.unmarshalInputServiceDeliveryInput),
+			graphql.NewInputUnmarshaler("StatisticsFilter", ec.unmarshalInputStatisticsFilter),
 			graphql.NewInputUnmarshaler("UpdateVictimInput", ec.unmarshalInputUpdateVictimInput),
 			graphql.NewInputUnmarshaler("VictimFilter", ec.unmarshalInputVictimFilter),
 		)
@@ -1362,6 +2259,242 @@ type Disclosure {
   sentence: String!
 }
 `, BuiltIn: false},
+	{Name: "../schema/care.graphqls", Input: `# Care workflows: consent, referrals, protection orders, placements, services and the family log. Every
+# mutation runs in the request's one transaction, is written to the change log (names of fields, never
+# values), and answers an invalid input with extensions.field naming the field.
+
+extend type Mutation {
+  """
+  Record that a victim of the caller's agency is the child of another: the mother-child link the consent and
+  placement rules follow. Protection officers only.
+  """
+  recordFamilyLink(childId: ID!, motherId: ID!): Victim!
+  """
+  Record a consent given by the victim (SELF) or, for a child, by the mother (MOTHER), explained in a language
+  and possibly through an interpreter. Protection officers only. The hub never infers consent: only what is
+  recorded here counts. Retry safely with an idempotencyKey.
+  """
+  recordConsent(input: RecordConsentInput!, idempotencyKey: String): Consent!
+  "Withdraw a consent; it stops counting from the next request. The record is kept, never rewritten."
+  withdrawConsent(id: ID!): Consent!
+
+  "Refer a victim of the caller's agency to a partner for a service. Protection officers only."
+  referVictim(input: ReferVictimInput!, idempotencyKey: String): Referral!
+  "Accept a referral made to the caller's partner: the case becomes visible to it while the referral is open."
+  acceptReferral(id: ID!): Referral!
+  "Reject a referral made to the caller's partner, with a reason."
+  rejectReferral(id: ID!, reason: String!): Referral!
+  "Complete an accepted referral made to the caller's partner: its access to the case ends."
+  completeReferral(id: ID!): Referral!
+  "Withdraw a referral the caller's partner made: the receiving partner's access ends."
+  withdrawReferral(id: ID!): Referral!
+
+  """
+  Record a court's Interim Protection Order or Protection Order. An IPO comes first; a PO follows an IPO and
+  ends the IPO in force. Durations are limited (by default 21 days for an IPO, 90 for a PO: Act 670, Part V).
+  """
+  recordProtectionOrder(input: RecordProtectionOrderInput!, idempotencyKey: String): ProtectionOrder!
+  "Extend an order in force to a later end, within the extension limit."
+  extendProtectionOrder(id: ID!, endsOn: Date!): ProtectionOrder!
+  "End an order early, on a day between its start and its end."
+  endProtectionOrder(id: ID!, endedOn: Date!): ProtectionOrder!
+
+  """
+  Place a victim in a shelter; a mother's children come with her. Refused, with the rule named first in the
+  message, when it breaks one: ORDER_TYPE, CO_PLACEMENT, CATEGORY, CAPACITY, ALREADY_PLACED.
+  """
+  placeVictim(input: PlaceVictimInput!, idempotencyKey: String): [Placement!]!
+  "Move a placed victim to another shelter; a mother's children move with her, in the same transaction."
+  moveVictim(input: PlaceVictimInput!): [Placement!]!
+  "End a victim's stay; a mother's children leave with her. A child does not leave the mother's shelter alone."
+  endPlacement(victimId: ID!, on: Date): [Placement!]!
+
+  """
+  Request a service for a victim from a provider. An officer requests from any provider; an NGO records only
+  its own services, for cases referred to it for that service.
+  """
+  requestService(input: RequestServiceInput!, idempotencyKey: String): ServiceRecord!
+  "Set or change the appointment of a requested service."
+  scheduleService(id: ID!, scheduledFor: Date!): ServiceRecord!
+  """
+  Record that a service was delivered: the requested or scheduled record with serviceRecordId, or a new
+  record of a service the caller's partner provided.
+  """
+  recordServiceDelivery(input: ServiceDeliveryInput!, idempotencyKey: String): ServiceRecord!
+  "Record a call or a visit with a family member in the victim's family-communication log."
+  recordFamilyContact(input: FamilyContactInput!, idempotencyKey: String): FamilyContact!
+}
+
+extend type Query {
+  "Open referrals the caller's partner sent whose due date has passed, the most overdue first."
+  overdueReferrals: [Referral!]!
+  "Orders of the caller's cases in force today that end within withinDays days (0 to 366), the soonest first."
+  ordersExpiring(withinDays: Int!): [ProtectionOrder!]!
+  "Shelter capacity and residents per state (one state when given), counted across all cases."
+  occupancy(state: MalaysianState): [StateOccupancy!]!
+}
+
+extend type Victim {
+  "Calls and visits with family members, newest first."
+  familyContacts: [FamilyContact!] @sensitive(category: FAMILY)
+}
+
+"Input to record a consent."
+input RecordConsentInput {
+  "The victim the consent is about."
+  victimId: ID!
+  "SELF when the victim consents; MOTHER when the mother consents for her child."
+  grantor: GrantorRelation!
+  "The mother's victim id, when grantor is MOTHER."
+  grantorVictimId: ID
+  "The language the consent was explained in, e.g. id, bn, my."
+  language: String!
+  "The slug of the partner that interpreted, if one did."
+  interpreterSlug: String
+  "Verbal or written."
+  method: ConsentMethod!
+  "The reference of the signed form; required for written consent."
+  documentRef: String
+  "What is granted, to whom, for what, and when: at least one provision."
+  provisions: [ConsentProvisionInput!]!
+}
+
+"One grant of a consent: to one partner (granteeSlug) or every partner of a type (granteeType)."
+input ConsentProvisionInput {
+  "The slug of the partner granted."
+  granteeSlug: String
+  "The partner type granted."
+  granteeType: PartnerType
+  "The categories granted, at least one."
+  categories: [DataCategory!]!
+  "The purposes granted, at least one."
+  purposes: [Purpose!]!
+  "From when; now when omitted."
+  periodStart: Time
+  "Until when; until withdrawn when omitted."
+  periodEnd: Time
+}
+
+"Input to refer a victim."
+input ReferVictimInput {
+  "The victim to refer."
+  victimId: ID!
+  "The slug of the partner referred to."
+  toSlug: String!
+  "The service asked for."
+  service: ServiceCode!
+  "The data categories the receiving partner may see, at most, while the referral is open."
+  categories: [DataCategory!]!
+  "When the service is due: today or later."
+  dueOn: Date!
+  "Why the victim is referred."
+  reason: String!
+}
+
+"Input to record a protection order."
+input RecordProtectionOrderInput {
+  "The victim protected."
+  victimId: ID!
+  "IPO or PO."
+  type: OrderType!
+  "The issuing court."
+  court: String!
+  "The court's order number, unique."
+  orderNumber: String!
+  "First day in force."
+  startsOn: Date!
+  "Last day in force."
+  endsOn: Date!
+  "Conditions of the order."
+  conditions: [String!]
+}
+
+"Input to place or move a victim."
+input PlaceVictimInput {
+  "The victim to place; a mother's children come with her."
+  victimId: ID!
+  "The shelter."
+  shelterId: ID!
+  "The first day in the shelter; today when omitted."
+  on: Date
+  "Why the victim is placed or moved."
+  reason: String!
+}
+
+"Input to request a service."
+input RequestServiceInput {
+  "The victim."
+  victimId: ID!
+  "The service."
+  service: ServiceCode!
+  "The providing partner's slug; the caller's partner when omitted."
+  providerSlug: String
+  "The appointment, if one is set."
+  scheduledFor: Date
+}
+
+"Input to record a service delivered."
+input ServiceDeliveryInput {
+  "The requested or scheduled record delivered; omit to record a new delivered service."
+  serviceRecordId: ID
+  "The victim, for a new record."
+  victimId: ID
+  "The service, for a new record."
+  service: ServiceCode
+  "When it was delivered; today when omitted."
+  deliveredOn: Date
+}
+
+"Input to record a family contact."
+input FamilyContactInput {
+  "The victim."
+  victimId: ID!
+  "Call or visit."
+  kind: FamilyContactKind!
+  "With whom, e.g. mother, brother."
+  withWhom: String!
+  "When it took place; today when omitted."
+  occurredOn: Date
+  "The slug of the partner that interpreted, if one did."
+  interpreterSlug: String
+}
+
+"How a family contact took place."
+enum FamilyContactKind {
+  "A phone or video call." CALL
+  "A visit." VISIT
+}
+
+"A call or visit with a family member."
+type FamilyContact @victimOwned {
+  "The entry's id."
+  id: ID! @pseudonymous
+  "Call or visit."
+  kind: FamilyContactKind @sensitive(category: FAMILY)
+  "With whom."
+  withWhom: String @sensitive(category: FAMILY)
+  "When it took place."
+  occurredOn: Date @sensitive(category: FAMILY)
+  "The partner that interpreted, if one did."
+  interpreter: Partner @sensitive(category: FAMILY)
+  "The partner that recorded it."
+  recordedBy: Partner @sensitive(category: FAMILY)
+}
+
+"Shelter capacity and residents of one state."
+type StateOccupancy {
+  "The state."
+  state: MalaysianState!
+  "How many shelters it has."
+  shelters: Int!
+  "How many residents they can take."
+  capacity: Int!
+  "How many residents they have now."
+  occupancy: Int!
+  "Free places."
+  free: Int!
+}
+`, BuiltIn: false},
 	{Name: "../schema/consent.graphqls", Input: `"""
 A victim's recorded permission to share categories of their data, modelled on FHIR Consent. Given by the
 victim, or by the mother for her child; never inferred; never rewritten: withdrawal is recorded beside it.
@@ -1422,6 +2555,80 @@ enum ConsentStatus {
   "In force." ACTIVE
   "Withdrawn by the grantor." WITHDRAWN
   "Every provision's period has ended." EXPIRED
+}
+`, BuiltIn: false},
+	{Name: "../schema/eligibility.graphqls", Input: `# Work permission: an officer decides, the victim may hand a code to an employer, the employer checks it.
+
+extend type Mutation {
+  """
+  Decide a victim's permission to work. ELIGIBLE needs a Protection Order in force (checked by the hub), a
+  passed medical screening and a passed risk assessment; validUntil (by default the PO's end) may not be
+  later than the PO's end. Otherwise the decision is NOT_ELIGIBLE. Protection officers only.
+  """
+  recordEligibilityDecision(input: EligibilityDecisionInput!): WorkEligibility!
+  """
+  Issue a short code the victim may hand to an employer. Needs an ELIGIBLE decision and the victim's active
+  consent of EMPLOYMENT for EMPLOYMENT_CHECK to that employer (or to private employers). The code is shown
+  in this answer only (a retry with the same idempotencyKey answers code: null); only its hash is kept.
+  """
+  issueEligibilityCode(input: IssueEligibilityCodeInput!, idempotencyKey: String): EligibilityCode!
+  "Revoke a code: checks of it answer not eligible from the next request."
+  revokeEligibilityCode(id: ID!): EligibilityCode!
+}
+
+extend type Query {
+  """
+  Whether the holder of an eligibility code may work, and until when. The only question an employer may ask.
+  An unknown, expired, revoked or ineligible code, or one for another employer, answers
+  { eligible: false, validUntil: null }. Every check is logged.
+  """
+  workPermitEligibility(code: String!): WorkPermit!
+}
+
+"Input to decide permission to work."
+input EligibilityDecisionInput {
+  "The victim."
+  victimId: ID!
+  "Whether the medical screening was passed."
+  medicalScreeningPassed: Boolean!
+  "Whether the risk assessment was passed."
+  riskAssessmentPassed: Boolean!
+  "Until when the victim may work; the PO's end when omitted."
+  validUntil: Date
+}
+
+"Input to issue an eligibility code."
+input IssueEligibilityCodeInput {
+  "The victim."
+  victimId: ID!
+  "The slug of the one employer that may check the code; any private employer the victim consented to when omitted."
+  employerSlug: String
+  "Days until the code expires, 1 to 90 (default 30); never after the eligibility's end."
+  validDays: Int
+}
+
+"A code a victim may hand to an employer."
+type EligibilityCode @victimOwned {
+  "The code's id, to revoke it."
+  id: ID! @pseudonymous
+  "The code: in the answer to issueEligibilityCode only."
+  code: String @sensitive(category: EMPLOYMENT)
+  "The one employer that may check it; null for any private employer the victim consented to."
+  employer: Partner @sensitive(category: EMPLOYMENT)
+  "When it was issued."
+  issuedAt: Time @sensitive(category: EMPLOYMENT)
+  "When it expires."
+  expiresAt: Time @sensitive(category: EMPLOYMENT)
+  "When it was revoked, if it was."
+  revokedAt: Time @sensitive(category: EMPLOYMENT)
+}
+
+"What an employer learns from a code, and nothing else."
+type WorkPermit {
+  "Whether the holder may work."
+  eligible: Boolean!
+  "Until when; null when not eligible."
+  validUntil: Date
 }
 `, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `"An Interim Protection Order or Protection Order made by a court (Act 670, Part V)."
@@ -1797,6 +3004,192 @@ input CreateShelterInput {
   services: [ServiceCode!]
 }
 `, BuiltIn: false},
+	{Name: "../schema/statistics.graphqls", Input: `extend type Query {
+  """
+  Aggregate statistics across agencies, for the ministry (roles with the see_statistics action; others get
+  FORBIDDEN), under the STATISTICS purpose only. Every figure is a count computed in the database; no case
+  row is read into the hub or returned.
+
+  Which cases are counted: a case counts in a panel when every data category the panel reads is open to the
+  caller for STATISTICS, on a legal basis (then every case counts) or on consent (then only the cases whose
+  victim's active consent grants that category to the caller's partner or partner type for STATISTICS).
+  Under the default policy the ministry analyst holds CASE, DEMOGRAPHIC and LEGAL on a legal basis, so every
+  case is counted. Case panels read CASE; gender, age band and citizenship also DEMOGRAPHIC; orders LEGAL.
+
+  The state of a case is the state of its current shelter, else that of the agency that owns the case.
+
+  Disclosure control: for roles without the exact_counts action, a count from 1 to threshold-1 is
+  suppressed (count null, suppressed true), and complementary cells are suppressed with it, so that no
+  suppressed count can be recovered from a total or from the other cells (see Breakdown).
+  """
+  statistics(filter: StatisticsFilter): Statistics!
+}
+
+"What the statistics count: a period and a state. Every field is optional."
+input StatisticsFilter {
+  "First day of the period, inclusive (cases by identification date, services by delivery, referrals by creation)."
+  from: Date
+  "Last day of the period, inclusive."
+  to: Date
+  "Only cases handled in this state."
+  state: MalaysianState
+}
+
+"""
+The statistics panels for one filter. Each panel is computed by one SQL statement, when asked for. A panel
+whose data categories the caller's policy does not open is null, with a FORBIDDEN error.
+"""
+type Statistics {
+  "The threshold k: counts from 1 to k-1 are suppressed for callers without exact-count clearance."
+  threshold: Int!
+  "Published counts are rounded to a multiple of this base; 1 means no rounding."
+  roundingBase: Int!
+  "Whether the caller holds exact-count clearance: nothing is suppressed or rounded then."
+  exactCounts: Boolean!
+  "Cases by trafficking status."
+  byTraffickingStatus: Breakdown
+  "Cases by exploitation type. Multi-valued: a case counts under each of its types."
+  byExploitationType: Breakdown
+  "Cases by sector of exploitation."
+  bySector: Breakdown
+  "Cases by gender."
+  byGender: Breakdown
+  "Cases by age band (CTDC bands)."
+  byAgeBand: Breakdown
+  "Cases by citizenship (ISO 3166-1 alpha-3). Multi-valued; citizenships with fewer than threshold cases are counted as OTHER."
+  byCitizenship: Breakdown
+  "Cases by state, every state listed (Sabah and Sarawak included)."
+  byState: Breakdown
+  "Cases identified per month (key YYYY-MM), every month of the period listed."
+  byMonth: Breakdown
+  "Residents of places of refuge against their capacity, by state. Today's picture: the period does not apply."
+  occupancyByState: OccupancyBreakdown
+  "Residents of places of refuge against their capacity, by the order type the shelter takes."
+  occupancyByOrderType: OccupancyBreakdown
+  "Protection orders in force today by type, and those ending within expiringWithinDays days (0 to 366)."
+  orders(expiringWithinDays: Int = 14): OrderStatistics
+  "Services delivered in the period, by service and by providing partner."
+  services: ServiceStatistics
+  """
+  Referral turnaround by receiving partner: referrals made in the period now ACCEPTED or COMPLETED, with the
+  median days from referral to that status. The hub records no acceptance or completion time yet, so the time
+  of the referral's last change stands in for it (an approximation: a later edit moves it).
+  """
+  referralTurnaround: ReferralTurnaround
+}
+
+"One count of a statistics panel after disclosure control."
+type StatCell {
+  "The category: an enum value (e.g. FEMALE, SABAH, IPO), a month YYYY-MM, a partner slug, OTHER or UNKNOWN."
+  key: String!
+  "A human-readable name of the category."
+  label: String!
+  "The count, null when suppressed."
+  count: Int
+  "Whether the count is suppressed (from 1 to threshold-1, or suppressed to protect such a count)."
+  suppressed: Boolean!
+  "Referral panels: the median days to the status, null when the count is suppressed."
+  medianDays: Float
+}
+
+"""
+A breakdown of one population by one dimension. When cells are suppressed, at least two are, holding at least
+threshold between them, so the total minus the published cells reveals none; when the total itself is small,
+every cell and the total are suppressed. Zeros are published (a zero singles out no one).
+"""
+type Breakdown {
+  "The cells, in the dimension's order."
+  cells: [StatCell!]!
+  "The population counted, shared by every breakdown of the same panel and filter."
+  total: StatCell!
+  "Whether a case may count in several cells, so the cells add up to more than the total."
+  multiValued: Boolean!
+}
+
+"Residents against capacity per group of places of refuge."
+type OccupancyCell {
+  "A state or an order type."
+  key: String!
+  "A human-readable name."
+  label: String!
+  "Number of shelters."
+  shelters: Int!
+  "Places."
+  capacity: Int!
+  "Current residents, null when suppressed."
+  occupancy: Int
+  "Whether the occupancy is suppressed."
+  suppressed: Boolean!
+}
+
+"Occupancy of places of refuge by one dimension."
+type OccupancyBreakdown {
+  "The groups, in the dimension's order."
+  cells: [OccupancyCell!]!
+  "All shelters of the filter."
+  total: OccupancyCell!
+}
+
+"Protection orders in force today."
+type OrderStatistics {
+  "How many days ahead counts as expiring."
+  expiringWithinDays: Int!
+  "Orders in force by type (IPO, PO)."
+  active: Breakdown!
+  "Orders in force that end within expiringWithinDays days, by type."
+  expiring: Breakdown!
+}
+
+"Services delivered in the period."
+type ServiceStatistics {
+  "By service."
+  byService: Breakdown!
+  "By providing partner."
+  byProvider: Breakdown!
+}
+
+"Referral turnaround by receiving partner."
+type ReferralTurnaround {
+  "Referrals now ACCEPTED, by receiving partner, with the median days to acceptance."
+  toAccept: Breakdown!
+  "Referrals now COMPLETED, by receiving partner, with the median days to completion."
+  toComplete: Breakdown!
+}
+`, BuiltIn: false},
+	{Name: "../schema/training.graphqls", Input: `extend type Mutation {
+  """
+  Record that a user completed the protection-officer training module. Hub operator only. Roles that the
+  policy marks as needing training get case access only while a completion is current.
+  """
+  recordTraining(input: RecordTrainingInput!): TrainingCompletion!
+}
+
+"Input to record a training completion."
+input RecordTrainingInput {
+  "The user's login name."
+  username: String!
+  "The module version, e.g. PO-2026.1."
+  moduleVersion: String!
+  "When it was completed: not in the future."
+  completedOn: Date!
+  "When it expires; never when omitted."
+  expiresOn: Date
+}
+
+"A completion of the protection-officer training module."
+type TrainingCompletion {
+  "The user's login name."
+  username: String!
+  "The module version."
+  moduleVersion: String!
+  "When it was completed."
+  completedOn: Date!
+  "When it expires."
+  expiresOn: Date
+  "Whether it is current today."
+  current: Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../schema/victim.graphqls", Input: `"A person identified as a presumed or confirmed victim of trafficking, known by a pseudonymous case reference."
 type Victim @victimOwned {
   "The victim's id."
@@ -2085,6 +3478,18 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Breakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cells":
+		return ec.fieldContext_Breakdown_cells(ctx, field)
+	case "total":
+		return ec.fieldContext_Breakdown_total(ctx, field)
+	case "multiValued":
+		return ec.fieldContext_Breakdown_multiValued(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Breakdown", field.Name)
+}
+
 func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2147,6 +3552,42 @@ func (ec *executionContext) childFields_Disclosure(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Disclosure", field.Name)
 }
 
+func (ec *executionContext) childFields_EligibilityCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EligibilityCode_id(ctx, field)
+	case "code":
+		return ec.fieldContext_EligibilityCode_code(ctx, field)
+	case "employer":
+		return ec.fieldContext_EligibilityCode_employer(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_EligibilityCode_issuedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_EligibilityCode_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_EligibilityCode_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibilityCode", field.Name)
+}
+
+func (ec *executionContext) childFields_FamilyContact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FamilyContact_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_FamilyContact_kind(ctx, field)
+	case "withWhom":
+		return ec.fieldContext_FamilyContact_withWhom(ctx, field)
+	case "occurredOn":
+		return ec.fieldContext_FamilyContact_occurredOn(ctx, field)
+	case "interpreter":
+		return ec.fieldContext_FamilyContact_interpreter(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_FamilyContact_recordedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FamilyContact", field.Name)
+}
+
 func (ec *executionContext) childFields_FamilyMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "relationship":
@@ -2155,6 +3596,46 @@ func (ec *executionContext) childFields_FamilyMember(ctx context.Context, field 
 		return ec.fieldContext_FamilyMember_victim(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FamilyMember", field.Name)
+}
+
+func (ec *executionContext) childFields_OccupancyBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cells":
+		return ec.fieldContext_OccupancyBreakdown_cells(ctx, field)
+	case "total":
+		return ec.fieldContext_OccupancyBreakdown_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OccupancyBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_OccupancyCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_OccupancyCell_key(ctx, field)
+	case "label":
+		return ec.fieldContext_OccupancyCell_label(ctx, field)
+	case "shelters":
+		return ec.fieldContext_OccupancyCell_shelters(ctx, field)
+	case "capacity":
+		return ec.fieldContext_OccupancyCell_capacity(ctx, field)
+	case "occupancy":
+		return ec.fieldContext_OccupancyCell_occupancy(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_OccupancyCell_suppressed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OccupancyCell", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "expiringWithinDays":
+		return ec.fieldContext_OrderStatistics_expiringWithinDays(ctx, field)
+	case "active":
+		return ec.fieldContext_OrderStatistics_active(ctx, field)
+	case "expiring":
+		return ec.fieldContext_OrderStatistics_expiring(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderStatistics", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2249,6 +3730,16 @@ func (ec *executionContext) childFields_Referral(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Referral", field.Name)
 }
 
+func (ec *executionContext) childFields_ReferralTurnaround(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "toAccept":
+		return ec.fieldContext_ReferralTurnaround_toAccept(ctx, field)
+	case "toComplete":
+		return ec.fieldContext_ReferralTurnaround_toComplete(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralTurnaround", field.Name)
+}
+
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -2281,6 +3772,16 @@ func (ec *executionContext) childFields_ServiceRecord(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ServiceRecord", field.Name)
 }
 
+func (ec *executionContext) childFields_ServiceStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "byService":
+		return ec.fieldContext_ServiceStatistics_byService(ctx, field)
+	case "byProvider":
+		return ec.fieldContext_ServiceStatistics_byProvider(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceStatistics", field.Name)
+}
+
 func (ec *executionContext) childFields_Shelter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2305,6 +3806,92 @@ func (ec *executionContext) childFields_Shelter(ctx context.Context, field graph
 		return ec.fieldContext_Shelter_residents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Shelter", field.Name)
+}
+
+func (ec *executionContext) childFields_StatCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_StatCell_key(ctx, field)
+	case "label":
+		return ec.fieldContext_StatCell_label(ctx, field)
+	case "count":
+		return ec.fieldContext_StatCell_count(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_StatCell_suppressed(ctx, field)
+	case "medianDays":
+		return ec.fieldContext_StatCell_medianDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatCell", field.Name)
+}
+
+func (ec *executionContext) childFields_StateOccupancy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_StateOccupancy_state(ctx, field)
+	case "shelters":
+		return ec.fieldContext_StateOccupancy_shelters(ctx, field)
+	case "capacity":
+		return ec.fieldContext_StateOccupancy_capacity(ctx, field)
+	case "occupancy":
+		return ec.fieldContext_StateOccupancy_occupancy(ctx, field)
+	case "free":
+		return ec.fieldContext_StateOccupancy_free(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StateOccupancy", field.Name)
+}
+
+func (ec *executionContext) childFields_Statistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "threshold":
+		return ec.fieldContext_Statistics_threshold(ctx, field)
+	case "roundingBase":
+		return ec.fieldContext_Statistics_roundingBase(ctx, field)
+	case "exactCounts":
+		return ec.fieldContext_Statistics_exactCounts(ctx, field)
+	case "byTraffickingStatus":
+		return ec.fieldContext_Statistics_byTraffickingStatus(ctx, field)
+	case "byExploitationType":
+		return ec.fieldContext_Statistics_byExploitationType(ctx, field)
+	case "bySector":
+		return ec.fieldContext_Statistics_bySector(ctx, field)
+	case "byGender":
+		return ec.fieldContext_Statistics_byGender(ctx, field)
+	case "byAgeBand":
+		return ec.fieldContext_Statistics_byAgeBand(ctx, field)
+	case "byCitizenship":
+		return ec.fieldContext_Statistics_byCitizenship(ctx, field)
+	case "byState":
+		return ec.fieldContext_Statistics_byState(ctx, field)
+	case "byMonth":
+		return ec.fieldContext_Statistics_byMonth(ctx, field)
+	case "occupancyByState":
+		return ec.fieldContext_Statistics_occupancyByState(ctx, field)
+	case "occupancyByOrderType":
+		return ec.fieldContext_Statistics_occupancyByOrderType(ctx, field)
+	case "orders":
+		return ec.fieldContext_Statistics_orders(ctx, field)
+	case "services":
+		return ec.fieldContext_Statistics_services(ctx, field)
+	case "referralTurnaround":
+		return ec.fieldContext_Statistics_referralTurnaround(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Statistics", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingCompletion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "username":
+		return ec.fieldContext_TrainingCompletion_username(ctx, field)
+	case "moduleVersion":
+		return ec.fieldContext_TrainingCompletion_moduleVersion(ctx, field)
+	case "completedOn":
+		return ec.fieldContext_TrainingCompletion_completedOn(ctx, field)
+	case "expiresOn":
+		return ec.fieldContext_TrainingCompletion_expiresOn(ctx, field)
+	case "current":
+		return ec.fieldContext_TrainingCompletion_current(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingCompletion", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2377,6 +3964,8 @@ func (ec *executionContext) childFields_Victim(ctx context.Context, field graphq
 		return ec.fieldContext_Victim_counsellingNotes(ctx, field)
 	case "workEligibility":
 		return ec.fieldContext_Victim_workEligibility(ctx, field)
+	case "familyContacts":
+		return ec.fieldContext_Victim_familyContacts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Victim", field.Name)
 }
@@ -2435,6 +4024,16 @@ func (ec *executionContext) childFields_WorkEligibility(ctx context.Context, fie
 		return ec.fieldContext_WorkEligibility_validUntil(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WorkEligibility", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkPermit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eligible":
+		return ec.fieldContext_WorkPermit_eligible(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_WorkPermit_validUntil(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkPermit", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2567,6 +4166,34 @@ func (ec *executionContext) dir_sensitive_args(ctx context.Context, rawArgs map[
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_completeReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2623,6 +4250,370 @@ func (ec *executionContext) field_Mutation_createVictim_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_endPlacement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "victimId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["victimId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "on",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["on"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_endProtectionOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "endedOn",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDate2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["endedOn"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_extendProtectionOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "endsOn",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDate2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["endsOn"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueEligibilityCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssueEligibilityCodeInput, error) {
+			return ec.unmarshalNIssueEligibilityCodeInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐIssueEligibilityCodeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveVictim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PlaceVictimInput, error) {
+			return ec.unmarshalNPlaceVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPlaceVictimInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_placeVictim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PlaceVictimInput, error) {
+			return ec.unmarshalNPlaceVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPlaceVictimInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordConsentInput, error) {
+			return ec.unmarshalNRecordConsentInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordConsentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordEligibilityDecision_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.EligibilityDecisionInput, error) {
+			return ec.unmarshalNEligibilityDecisionInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐEligibilityDecisionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordFamilyContact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FamilyContactInput, error) {
+			return ec.unmarshalNFamilyContactInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐFamilyContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordFamilyLink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "childId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["childId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "motherId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["motherId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordProtectionOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordProtectionOrderInput, error) {
+			return ec.unmarshalNRecordProtectionOrderInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordProtectionOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordServiceDelivery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ServiceDeliveryInput, error) {
+			return ec.unmarshalNServiceDeliveryInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐServiceDeliveryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordTraining_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordTrainingInput, error) {
+			return ec.unmarshalNRecordTrainingInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordTrainingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_referVictim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReferVictimInput, error) {
+			return ec.unmarshalNReferVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐReferVictimInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestServiceInput, error) {
+			return ec.unmarshalNRequestServiceInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRequestServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeEligibilityCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scheduleService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "scheduledFor",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDate2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scheduledFor"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateVictim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2642,6 +4633,34 @@ func (ec *executionContext) field_Mutation_updateVictim_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2670,6 +4689,34 @@ func (ec *executionContext) field_Query_disclosures_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["victimId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_occupancy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOMalaysianState2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ordersExpiring_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "withinDays",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withinDays"] = arg0
 	return args, nil
 }
 
@@ -2743,6 +4790,20 @@ func (ec *executionContext) field_Query_shelters_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_statistics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.StatisticsFilter, error) {
+			return ec.unmarshalOStatisticsFilter2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatisticsFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_victim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2784,6 +4845,34 @@ func (ec *executionContext) field_Query_victims_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_workPermitEligibility_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Statistics_orders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "expiringWithinDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expiringWithinDays"] = arg0
 	return args, nil
 }
 
@@ -2860,6 +4949,93 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Breakdown_cells(ctx context.Context, field graphql.CollectedField, obj *model.Breakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breakdown_cells(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cells, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StatCell) graphql.Marshaler {
+			return ec.marshalNStatCell2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Breakdown_cells(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Breakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Breakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.Breakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StatCell) graphql.Marshaler {
+			return ec.marshalNStatCell2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatCell(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Breakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Breakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Breakdown_multiValued(ctx context.Context, field graphql.CollectedField, obj *model.Breakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breakdown_multiValued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MultiValued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Breakdown_multiValued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breakdown", field, false, false, "Boolean")
+}
 
 func (ec *executionContext) _Consent_id(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -3677,6 +5853,515 @@ func (ec *executionContext) fieldContext_Disclosure_sentence(_ context.Context, 
 	return graphql.NewScalarFieldContext("Disclosure", field, true, true, "String")
 }
 
+func (ec *executionContext) _EligibilityCode_id(ctx context.Context, field graphql.CollectedField, obj *lindung.EligibilityCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCode_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Pseudonymous == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive pseudonymous is not implemented")
+				}
+				return ec.Directives.Pseudonymous(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCode_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EligibilityCode_code(ctx context.Context, field graphql.CollectedField, obj *lindung.EligibilityCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCode_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "EMPLOYMENT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCode_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _EligibilityCode_employer(ctx context.Context, field graphql.CollectedField, obj *lindung.EligibilityCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCode_employer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EligibilityCode().Employer(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "EMPLOYMENT")
+				if err != nil {
+					var zeroVal *lindung.Partner
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *lindung.Partner
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCode_employer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibilityCode",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibilityCode_issuedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EligibilityCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCode_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "EMPLOYMENT")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCode_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EligibilityCode_expiresAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EligibilityCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCode_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "EMPLOYMENT")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCode_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EligibilityCode_revokedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EligibilityCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCode_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "EMPLOYMENT")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCode_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FamilyContact_id(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FamilyContact_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Pseudonymous == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive pseudonymous is not implemented")
+				}
+				return ec.Directives.Pseudonymous(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FamilyContact_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FamilyContact", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FamilyContact_kind(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FamilyContact_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "FAMILY")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOFamilyContactKind2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FamilyContact_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FamilyContact", field, false, false, "FamilyContactKind")
+}
+
+func (ec *executionContext) _FamilyContact_withWhom(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FamilyContact_withWhom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithWhom, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "FAMILY")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FamilyContact_withWhom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FamilyContact", field, false, false, "String")
+}
+
+func (ec *executionContext) _FamilyContact_occurredOn(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FamilyContact_occurredOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredOn, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "FAMILY")
+				if err != nil {
+					var zeroVal time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal time.Time
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalODate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FamilyContact_occurredOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FamilyContact", field, false, false, "Date")
+}
+
+func (ec *executionContext) _FamilyContact_interpreter(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FamilyContact_interpreter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FamilyContact().Interpreter(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "FAMILY")
+				if err != nil {
+					var zeroVal *lindung.Partner
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *lindung.Partner
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FamilyContact_interpreter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FamilyContact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FamilyContact_recordedBy(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FamilyContact_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FamilyContact().RecordedBy(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "FAMILY")
+				if err != nil {
+					var zeroVal *lindung.Partner
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *lindung.Partner
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FamilyContact_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FamilyContact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FamilyMember_relationship(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3984,6 +6669,1263 @@ func (ec *executionContext) fieldContext_Mutation_updateVictim(ctx context.Conte
 	if fc.Args, err = ec.field_Mutation_updateVictim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordFamilyLink(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordFamilyLink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordFamilyLink(ctx, fc.Args["childId"].(string), fc.Args["motherId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
+			return ec.marshalNVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordFamilyLink(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Victim(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordFamilyLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordConsent(ctx, fc.Args["input"].(model.RecordConsentInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
+			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
+			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_referVictim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_referVictim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReferVictim(ctx, fc.Args["input"].(model.ReferVictimInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_referVictim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_referVictim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptReferral(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptReferral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptReferral(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptReferral(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptReferral_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectReferral(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectReferral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectReferral(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectReferral(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectReferral_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_completeReferral(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_completeReferral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompleteReferral(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_completeReferral(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_completeReferral_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawReferral(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawReferral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawReferral(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawReferral(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawReferral_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordProtectionOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordProtectionOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordProtectionOrder(ctx, fc.Args["input"].(model.RecordProtectionOrderInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
+			return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordProtectionOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProtectionOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordProtectionOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_extendProtectionOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_extendProtectionOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExtendProtectionOrder(ctx, fc.Args["id"].(string), fc.Args["endsOn"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
+			return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_extendProtectionOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProtectionOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_extendProtectionOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endProtectionOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endProtectionOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndProtectionOrder(ctx, fc.Args["id"].(string), fc.Args["endedOn"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
+			return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endProtectionOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProtectionOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endProtectionOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_placeVictim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_placeVictim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PlaceVictim(ctx, fc.Args["input"].(model.PlaceVictimInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
+			return ec.marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_placeVictim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Placement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_placeVictim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveVictim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveVictim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveVictim(ctx, fc.Args["input"].(model.PlaceVictimInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
+			return ec.marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveVictim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Placement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveVictim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endPlacement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endPlacement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndPlacement(ctx, fc.Args["victimId"].(string), fc.Args["on"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
+			return ec.marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endPlacement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Placement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endPlacement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestService(ctx, fc.Args["input"].(model.RequestServiceInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
+			return ec.marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRecord(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scheduleService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scheduleService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScheduleService(ctx, fc.Args["id"].(string), fc.Args["scheduledFor"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
+			return ec.marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scheduleService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRecord(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scheduleService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordServiceDelivery(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordServiceDelivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordServiceDelivery(ctx, fc.Args["input"].(model.ServiceDeliveryInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
+			return ec.marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordServiceDelivery(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceRecord(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordServiceDelivery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordFamilyContact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordFamilyContact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordFamilyContact(ctx, fc.Args["input"].(model.FamilyContactInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.FamilyContact) graphql.Marshaler {
+			return ec.marshalNFamilyContact2ᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyContact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordFamilyContact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FamilyContact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordFamilyContact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordEligibilityDecision(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordEligibilityDecision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordEligibilityDecision(ctx, fc.Args["input"].(model.EligibilityDecisionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
+			return ec.marshalNWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordEligibilityDecision(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkEligibility(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordEligibilityDecision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueEligibilityCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueEligibilityCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueEligibilityCode(ctx, fc.Args["input"].(model.IssueEligibilityCodeInput), fc.Args["idempotencyKey"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EligibilityCode) graphql.Marshaler {
+			return ec.marshalNEligibilityCode2ᚖgithubᚗcomᚋlindungᚋlindungᚐEligibilityCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueEligibilityCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EligibilityCode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueEligibilityCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeEligibilityCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeEligibilityCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeEligibilityCode(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EligibilityCode) graphql.Marshaler {
+			return ec.marshalNEligibilityCode2ᚖgithubᚗcomᚋlindungᚋlindungᚐEligibilityCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeEligibilityCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EligibilityCode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeEligibilityCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordTraining(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordTraining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordTraining(ctx, fc.Args["input"].(model.RecordTrainingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.TrainingCompletion) graphql.Marshaler {
+			return ec.marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordTraining(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingCompletion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordTraining_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OccupancyBreakdown_cells(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyBreakdown_cells(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cells, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OccupancyCell) graphql.Marshaler {
+			return ec.marshalNOccupancyCell2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyBreakdown_cells(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OccupancyBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OccupancyCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OccupancyBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OccupancyCell) graphql.Marshaler {
+			return ec.marshalNOccupancyCell2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyCell(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OccupancyBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OccupancyCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OccupancyCell_key(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyCell_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyCell_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OccupancyCell", field, false, false, "String")
+}
+
+func (ec *executionContext) _OccupancyCell_label(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyCell_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyCell_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OccupancyCell", field, false, false, "String")
+}
+
+func (ec *executionContext) _OccupancyCell_shelters(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyCell_shelters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shelters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyCell_shelters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OccupancyCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OccupancyCell_capacity(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyCell_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyCell_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OccupancyCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OccupancyCell_occupancy(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyCell_occupancy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Occupancy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyCell_occupancy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OccupancyCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OccupancyCell_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.OccupancyCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OccupancyCell_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OccupancyCell_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OccupancyCell", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OrderStatistics_expiringWithinDays(ctx context.Context, field graphql.CollectedField, obj *model.OrderStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStatistics_expiringWithinDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiringWithinDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStatistics_expiringWithinDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderStatistics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrderStatistics_active(ctx context.Context, field graphql.CollectedField, obj *model.OrderStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStatistics_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStatistics_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStatistics_expiring(ctx context.Context, field graphql.CollectedField, obj *model.OrderStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStatistics_expiring(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expiring, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStatistics_expiring(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -5097,6 +9039,214 @@ func (ec *executionContext) fieldContext_Query_disclosures(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_overdueReferrals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_overdueReferrals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().OverdueReferrals(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Referral) graphql.Marshaler {
+			return ec.marshalNReferral2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐReferralᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_overdueReferrals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Referral(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ordersExpiring(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ordersExpiring(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OrdersExpiring(ctx, fc.Args["withinDays"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.ProtectionOrder) graphql.Marshaler {
+			return ec.marshalNProtectionOrder2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ordersExpiring(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProtectionOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ordersExpiring_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_occupancy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_occupancy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Occupancy(ctx, fc.Args["state"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.StateOccupancy) graphql.Marshaler {
+			return ec.marshalNStateOccupancy2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐStateOccupancyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_occupancy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StateOccupancy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_occupancy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workPermitEligibility(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workPermitEligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkPermitEligibility(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.WorkPermit) graphql.Marshaler {
+			return ec.marshalNWorkPermit2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkPermit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workPermitEligibility(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkPermit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workPermitEligibility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_statistics(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statistics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Statistics(ctx, fc.Args["filter"].(*model.StatisticsFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Statistics) graphql.Marshaler {
+			return ec.marshalNStatistics2ᚖgithubᚗcomᚋlindungᚋlindungᚐStatistics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statistics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Statistics(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_statistics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5606,6 +9756,70 @@ func (ec *executionContext) fieldContext_Referral_rejectionReason(_ context.Cont
 	return graphql.NewScalarFieldContext("Referral", field, false, false, "String")
 }
 
+func (ec *executionContext) _ReferralTurnaround_toAccept(ctx context.Context, field graphql.CollectedField, obj *model.ReferralTurnaround) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralTurnaround_toAccept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToAccept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralTurnaround_toAccept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReferralTurnaround",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReferralTurnaround_toComplete(ctx context.Context, field graphql.CollectedField, obj *model.ReferralTurnaround) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralTurnaround_toComplete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToComplete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralTurnaround_toComplete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReferralTurnaround",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Service_code(ctx context.Context, field graphql.CollectedField, obj *lindung.Service) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5975,6 +10189,70 @@ func (ec *executionContext) fieldContext_ServiceRecord_deliveredOn(_ context.Con
 	return graphql.NewScalarFieldContext("ServiceRecord", field, false, false, "Date")
 }
 
+func (ec *executionContext) _ServiceStatistics_byService(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStatistics_byService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByService, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStatistics_byService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStatistics_byProvider(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStatistics_byProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByProvider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStatistics_byProvider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Shelter_id(ctx context.Context, field graphql.CollectedField, obj *lindung.Shelter) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6221,6 +10499,848 @@ func (ec *executionContext) fieldContext_Shelter_residents(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StatCell_key(ctx context.Context, field graphql.CollectedField, obj *model.StatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatCell_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatCell_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatCell", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatCell_label(ctx context.Context, field graphql.CollectedField, obj *model.StatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatCell_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatCell_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatCell", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatCell_count(ctx context.Context, field graphql.CollectedField, obj *model.StatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatCell_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatCell_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatCell_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.StatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatCell_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatCell_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatCell", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StatCell_medianDays(ctx context.Context, field graphql.CollectedField, obj *model.StatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatCell_medianDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatCell_medianDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatCell", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StateOccupancy_state(ctx context.Context, field graphql.CollectedField, obj *lindung.StateOccupancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateOccupancy_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNMalaysianState2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateOccupancy_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateOccupancy", field, false, false, "MalaysianState")
+}
+
+func (ec *executionContext) _StateOccupancy_shelters(ctx context.Context, field graphql.CollectedField, obj *lindung.StateOccupancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateOccupancy_shelters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shelters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateOccupancy_shelters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateOccupancy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StateOccupancy_capacity(ctx context.Context, field graphql.CollectedField, obj *lindung.StateOccupancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateOccupancy_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateOccupancy_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateOccupancy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StateOccupancy_occupancy(ctx context.Context, field graphql.CollectedField, obj *lindung.StateOccupancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateOccupancy_occupancy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Occupancy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateOccupancy_occupancy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateOccupancy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StateOccupancy_free(ctx context.Context, field graphql.CollectedField, obj *lindung.StateOccupancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateOccupancy_free(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StateOccupancy().Free(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateOccupancy_free(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateOccupancy", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Statistics_threshold(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Statistics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Statistics_roundingBase(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_roundingBase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoundingBase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_roundingBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Statistics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Statistics_exactCounts(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_exactCounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExactCounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_exactCounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Statistics", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Statistics_byTraffickingStatus(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byTraffickingStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByTraffickingStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byTraffickingStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_byExploitationType(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byExploitationType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByExploitationType(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byExploitationType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_bySector(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_bySector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().BySector(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_bySector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_byGender(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byGender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByGender(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byGender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_byAgeBand(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byAgeBand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByAgeBand(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byAgeBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_byCitizenship(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byCitizenship(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByCitizenship(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byCitizenship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_byState(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_byMonth(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_byMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ByMonth(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_byMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_occupancyByState(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_occupancyByState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().OccupancyByState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OccupancyBreakdown) graphql.Marshaler {
+			return ec.marshalOOccupancyBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_occupancyByState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OccupancyBreakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_occupancyByOrderType(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_occupancyByOrderType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().OccupancyByOrderType(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OccupancyBreakdown) graphql.Marshaler {
+			return ec.marshalOOccupancyBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyBreakdown(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_occupancyByOrderType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OccupancyBreakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_orders(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_orders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Statistics().Orders(ctx, obj, fc.Args["expiringWithinDays"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderStatistics) graphql.Marshaler {
+			return ec.marshalOOrderStatistics2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOrderStatistics(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_orders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderStatistics(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Statistics_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_services(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().Services(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceStatistics) graphql.Marshaler {
+			return ec.marshalOServiceStatistics2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐServiceStatistics(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStatistics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Statistics_referralTurnaround(ctx context.Context, field graphql.CollectedField, obj *lindung.Statistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Statistics_referralTurnaround(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Statistics().ReferralTurnaround(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReferralTurnaround) graphql.Marshaler {
+			return ec.marshalOReferralTurnaround2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐReferralTurnaround(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Statistics_referralTurnaround(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Statistics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralTurnaround(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingCompletion_username(ctx context.Context, field graphql.CollectedField, obj *lindung.TrainingCompletion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingCompletion_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingCompletion_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingCompletion", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingCompletion_moduleVersion(ctx context.Context, field graphql.CollectedField, obj *lindung.TrainingCompletion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingCompletion_moduleVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModuleVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingCompletion_moduleVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingCompletion", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingCompletion_completedOn(ctx context.Context, field graphql.CollectedField, obj *lindung.TrainingCompletion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingCompletion_completedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingCompletion_completedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingCompletion", field, false, false, "Date")
+}
+
+func (ec *executionContext) _TrainingCompletion_expiresOn(ctx context.Context, field graphql.CollectedField, obj *lindung.TrainingCompletion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingCompletion_expiresOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingCompletion_expiresOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingCompletion", field, false, false, "Date")
+}
+
+func (ec *executionContext) _TrainingCompletion_current(ctx context.Context, field graphql.CollectedField, obj *lindung.TrainingCompletion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingCompletion_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingCompletion().Current(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingCompletion_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingCompletion", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *lindung.User) (ret graphql.Marshaler) {
@@ -7475,6 +12595,56 @@ func (ec *executionContext) fieldContext_Victim_workEligibility(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Victim_familyContacts(ctx context.Context, field graphql.CollectedField, obj *lindung.Victim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Victim_familyContacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Victim().FamilyContacts(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "FAMILY")
+				if err != nil {
+					var zeroVal []*lindung.FamilyContact
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal []*lindung.FamilyContact
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.FamilyContact) graphql.Marshaler {
+			return ec.marshalOFamilyContact2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyContactᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Victim_familyContacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Victim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FamilyContact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _VictimConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VictimConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7985,6 +13155,52 @@ func (ec *executionContext) _WorkEligibility_validUntil(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_WorkEligibility_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkEligibility", field, false, false, "Date")
+}
+
+func (ec *executionContext) _WorkPermit_eligible(ctx context.Context, field graphql.CollectedField, obj *lindung.WorkPermit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkPermit_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkPermit_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkPermit", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WorkPermit_validUntil(ctx context.Context, field graphql.CollectedField, obj *lindung.WorkPermit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkPermit_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkPermit_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkPermit", field, false, false, "Date")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -9060,6 +14276,83 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputConsentProvisionInput(ctx context.Context, obj any) (model.ConsentProvisionInput, error) {
+	var it model.ConsentProvisionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"granteeSlug", "granteeType", "categories", "purposes", "periodStart", "periodEnd"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "granteeSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("granteeSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GranteeSlug = data
+		case "granteeType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("granteeType"))
+			data, err := ec.unmarshalOPartnerType2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartnerType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GranteeType = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "purposes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposes"))
+			data, err := ec.unmarshalNPurpose2ᚕgithubᚗcomᚋlindungᚋlindungᚐPurposeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purposes = data
+		case "periodStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodStart"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodStart = data
+		case "periodEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodEnd"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodEnd = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConsentProvisionInput unmarshals raw into the ConsentProvisionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConsentProvisionInput(ctx context.Context, raw any) (model.ConsentProvisionInput, error) {
+	var out model.ConsentProvisionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsentProvisionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreatePartnerInput(ctx context.Context, obj any) (model.CreatePartnerInput, error) {
 	var it model.CreatePartnerInput
 	if obj == nil {
@@ -9424,6 +14717,755 @@ func UnmarshalCreateVictimInput(ctx context.Context, raw any) (model.CreateVicti
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEligibilityDecisionInput(ctx context.Context, obj any) (model.EligibilityDecisionInput, error) {
+	var it model.EligibilityDecisionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "medicalScreeningPassed", "riskAssessmentPassed", "validUntil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "medicalScreeningPassed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("medicalScreeningPassed"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MedicalScreeningPassed = data
+		case "riskAssessmentPassed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("riskAssessmentPassed"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RiskAssessmentPassed = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEligibilityDecisionInput unmarshals raw into the EligibilityDecisionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEligibilityDecisionInput(ctx context.Context, raw any) (model.EligibilityDecisionInput, error) {
+	var out model.EligibilityDecisionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EligibilityDecisionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputFamilyContactInput(ctx context.Context, obj any) (model.FamilyContactInput, error) {
+	var it model.FamilyContactInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "kind", "withWhom", "occurredOn", "interpreterSlug"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNFamilyContactKind2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "withWhom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withWhom"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithWhom = data
+		case "occurredOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredOn"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredOn = data
+		case "interpreterSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interpreterSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterpreterSlug = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFamilyContactInput unmarshals raw into the FamilyContactInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFamilyContactInput(ctx context.Context, raw any) (model.FamilyContactInput, error) {
+	var out model.FamilyContactInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FamilyContactInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIssueEligibilityCodeInput(ctx context.Context, obj any) (model.IssueEligibilityCodeInput, error) {
+	var it model.IssueEligibilityCodeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "employerSlug", "validDays"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "employerSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerSlug = data
+		case "validDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidDays = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssueEligibilityCodeInput unmarshals raw into the IssueEligibilityCodeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssueEligibilityCodeInput(ctx context.Context, raw any) (model.IssueEligibilityCodeInput, error) {
+	var out model.IssueEligibilityCodeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueEligibilityCodeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPlaceVictimInput(ctx context.Context, obj any) (model.PlaceVictimInput, error) {
+	var it model.PlaceVictimInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "shelterId", "on", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "shelterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shelterId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShelterID = data
+		case "on":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.On = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPlaceVictimInput unmarshals raw into the PlaceVictimInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPlaceVictimInput(ctx context.Context, raw any) (model.PlaceVictimInput, error) {
+	var out model.PlaceVictimInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PlaceVictimInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordConsentInput(ctx context.Context, obj any) (model.RecordConsentInput, error) {
+	var it model.RecordConsentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "grantor", "grantorVictimId", "language", "interpreterSlug", "method", "documentRef", "provisions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "grantor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantor"))
+			data, err := ec.unmarshalNGrantorRelation2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grantor = data
+		case "grantorVictimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantorVictimId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantorVictimID = data
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "interpreterSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interpreterSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterpreterSlug = data
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalNConsentMethod2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		case "documentRef":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentRef"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentRef = data
+		case "provisions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisions"))
+			data, err := ec.unmarshalNConsentProvisionInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐConsentProvisionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provisions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordConsentInput unmarshals raw into the RecordConsentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordConsentInput(ctx context.Context, raw any) (model.RecordConsentInput, error) {
+	var out model.RecordConsentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordConsentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordProtectionOrderInput(ctx context.Context, obj any) (model.RecordProtectionOrderInput, error) {
+	var it model.RecordProtectionOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "type", "court", "orderNumber", "startsOn", "endsOn", "conditions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNOrderType2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "court":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("court"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Court = data
+		case "orderNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderNumber = data
+		case "startsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsOn = data
+		case "endsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsOn = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordProtectionOrderInput unmarshals raw into the RecordProtectionOrderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordProtectionOrderInput(ctx context.Context, raw any) (model.RecordProtectionOrderInput, error) {
+	var out model.RecordProtectionOrderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordProtectionOrderInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordTrainingInput(ctx context.Context, obj any) (model.RecordTrainingInput, error) {
+	var it model.RecordTrainingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"username", "moduleVersion", "completedOn", "expiresOn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "moduleVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moduleVersion"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModuleVersion = data
+		case "completedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedOn = data
+		case "expiresOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresOn"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresOn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordTrainingInput unmarshals raw into the RecordTrainingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordTrainingInput(ctx context.Context, raw any) (model.RecordTrainingInput, error) {
+	var out model.RecordTrainingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordTrainingInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReferVictimInput(ctx context.Context, obj any) (model.ReferVictimInput, error) {
+	var it model.ReferVictimInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "toSlug", "service", "categories", "dueOn", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "toSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toSlug"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToSlug = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNServiceCode2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "dueOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dueOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DueOn = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReferVictimInput unmarshals raw into the ReferVictimInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReferVictimInput(ctx context.Context, raw any) (model.ReferVictimInput, error) {
+	var out model.ReferVictimInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReferVictimInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRequestServiceInput(ctx context.Context, obj any) (model.RequestServiceInput, error) {
+	var it model.RequestServiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"victimId", "service", "providerSlug", "scheduledFor"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNServiceCode2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "providerSlug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerSlug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderSlug = data
+		case "scheduledFor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scheduledFor"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScheduledFor = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestServiceInput unmarshals raw into the RequestServiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestServiceInput(ctx context.Context, raw any) (model.RequestServiceInput, error) {
+	var out model.RequestServiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestServiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServiceDeliveryInput(ctx context.Context, obj any) (model.ServiceDeliveryInput, error) {
+	var it model.ServiceDeliveryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceRecordId", "victimId", "service", "deliveredOn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceRecordId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceRecordId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceRecordID = data
+		case "victimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("victimId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VictimID = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalOServiceCode2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "deliveredOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveredOn"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveredOn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceDeliveryInput unmarshals raw into the ServiceDeliveryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceDeliveryInput(ctx context.Context, raw any) (model.ServiceDeliveryInput, error) {
+	var out model.ServiceDeliveryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceDeliveryInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStatisticsFilter(ctx context.Context, obj any) (model.StatisticsFilter, error) {
+	var it model.StatisticsFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "state"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOMalaysianState2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStatisticsFilter unmarshals raw into the StatisticsFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStatisticsFilter(ctx context.Context, raw any) (model.StatisticsFilter, error) {
+	var out model.StatisticsFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StatisticsFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateVictimInput(ctx context.Context, obj any) (model.UpdateVictimInput, error) {
 	var it model.UpdateVictimInput
 	if obj == nil {
@@ -9620,6 +15662,49 @@ func UnmarshalVictimFilter(ctx context.Context, raw any) (lindung.VictimFilter, 
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var breakdownImplementors = []string{"Breakdown"}
+
+func (ec *executionContext) _Breakdown(ctx context.Context, sel ast.SelectionSet, obj *model.Breakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, breakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Breakdown")
+		case "cells":
+			out.Values[i] = ec._Breakdown_cells(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._Breakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "multiValued":
+			out.Values[i] = ec._Breakdown_multiValued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var consentImplementors = []string{"Consent"}
 
@@ -9822,6 +15907,125 @@ func (ec *executionContext) _Disclosure(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var eligibilityCodeImplementors = []string{"EligibilityCode"}
+
+func (ec *executionContext) _EligibilityCode(ctx context.Context, sel ast.SelectionSet, obj *lindung.EligibilityCode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityCodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EligibilityCode")
+		case "id":
+			out.Values[i] = ec._EligibilityCode_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "code":
+			out.Values[i] = ec._EligibilityCode_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "employer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibilityCode_employer(ctx, field, obj)
+				})
+		case "issuedAt":
+			out.Values[i] = ec._EligibilityCode_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._EligibilityCode_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._EligibilityCode_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var familyContactImplementors = []string{"FamilyContact"}
+
+func (ec *executionContext) _FamilyContact(ctx context.Context, sel ast.SelectionSet, obj *lindung.FamilyContact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, familyContactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FamilyContact")
+		case "id":
+			out.Values[i] = ec._FamilyContact_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._FamilyContact_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withWhom":
+			out.Values[i] = ec._FamilyContact_withWhom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "occurredOn":
+			out.Values[i] = ec._FamilyContact_occurredOn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "interpreter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FamilyContact_interpreter(ctx, field, obj)
+				})
+		case "recordedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FamilyContact_recordedBy(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var familyMemberImplementors = []string{"FamilyMember"}
 
 func (ec *executionContext) _FamilyMember(ctx context.Context, sel ast.SelectionSet, obj *lindung.FamilyLink) graphql.Marshaler {
@@ -9912,6 +16116,299 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateVictim(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordFamilyLink":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordFamilyLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "referVictim":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_referVictim(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptReferral":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptReferral(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectReferral":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectReferral(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completeReferral":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_completeReferral(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawReferral":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawReferral(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordProtectionOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordProtectionOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "extendProtectionOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_extendProtectionOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endProtectionOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endProtectionOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "placeVictim":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_placeVictim(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveVictim":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveVictim(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endPlacement":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endPlacement(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduleService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scheduleService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordServiceDelivery":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordServiceDelivery(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordFamilyContact":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordFamilyContact(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordEligibilityDecision":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordEligibilityDecision(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueEligibilityCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueEligibilityCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeEligibilityCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeEligibilityCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordTraining":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordTraining(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var occupancyBreakdownImplementors = []string{"OccupancyBreakdown"}
+
+func (ec *executionContext) _OccupancyBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.OccupancyBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, occupancyBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OccupancyBreakdown")
+		case "cells":
+			out.Values[i] = ec._OccupancyBreakdown_cells(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._OccupancyBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var occupancyCellImplementors = []string{"OccupancyCell"}
+
+func (ec *executionContext) _OccupancyCell(ctx context.Context, sel ast.SelectionSet, obj *model.OccupancyCell) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, occupancyCellImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OccupancyCell")
+		case "key":
+			out.Values[i] = ec._OccupancyCell_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._OccupancyCell_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shelters":
+			out.Values[i] = ec._OccupancyCell_shelters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._OccupancyCell_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occupancy":
+			out.Values[i] = ec._OccupancyCell_occupancy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._OccupancyCell_suppressed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderStatisticsImplementors = []string{"OrderStatistics"}
+
+func (ec *executionContext) _OrderStatistics(ctx context.Context, sel ast.SelectionSet, obj *model.OrderStatistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderStatisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderStatistics")
+		case "expiringWithinDays":
+			out.Values[i] = ec._OrderStatistics_expiringWithinDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._OrderStatistics_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiring":
+			out.Values[i] = ec._OrderStatistics_expiring(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10224,6 +16721,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_disclosures(ctx, field)
 				})
+		case "overdueReferrals":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_overdueReferrals(ctx, field)
+				})
+		case "ordersExpiring":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ordersExpiring(ctx, field)
+				})
+		case "occupancy":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_occupancy(ctx, field)
+				})
+		case "workPermitEligibility":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workPermitEligibility(ctx, field)
+				})
+		case "statistics":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statistics(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -10324,6 +16851,44 @@ func (ec *executionContext) _Referral(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._Referral_rejectionReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var referralTurnaroundImplementors = []string{"ReferralTurnaround"}
+
+func (ec *executionContext) _ReferralTurnaround(ctx context.Context, sel ast.SelectionSet, obj *model.ReferralTurnaround) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralTurnaroundImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralTurnaround")
+		case "toAccept":
+			out.Values[i] = ec._ReferralTurnaround_toAccept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toComplete":
+			out.Values[i] = ec._ReferralTurnaround_toComplete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10450,6 +17015,44 @@ func (ec *executionContext) _ServiceRecord(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var serviceStatisticsImplementors = []string{"ServiceStatistics"}
+
+func (ec *executionContext) _ServiceStatistics(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStatistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStatisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceStatistics")
+		case "byService":
+			out.Values[i] = ec._ServiceStatistics_byService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byProvider":
+			out.Values[i] = ec._ServiceStatistics_byProvider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var shelterImplementors = []string{"Shelter"}
 
 func (ec *executionContext) _Shelter(ctx context.Context, sel ast.SelectionSet, obj *lindung.Shelter) graphql.Marshaler {
@@ -10512,6 +17115,288 @@ func (ec *executionContext) _Shelter(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Shelter_residents(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statCellImplementors = []string{"StatCell"}
+
+func (ec *executionContext) _StatCell(ctx context.Context, sel ast.SelectionSet, obj *model.StatCell) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statCellImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatCell")
+		case "key":
+			out.Values[i] = ec._StatCell_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._StatCell_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._StatCell_count(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._StatCell_suppressed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianDays":
+			out.Values[i] = ec._StatCell_medianDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stateOccupancyImplementors = []string{"StateOccupancy"}
+
+func (ec *executionContext) _StateOccupancy(ctx context.Context, sel ast.SelectionSet, obj *lindung.StateOccupancy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stateOccupancyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StateOccupancy")
+		case "state":
+			out.Values[i] = ec._StateOccupancy_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shelters":
+			out.Values[i] = ec._StateOccupancy_shelters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capacity":
+			out.Values[i] = ec._StateOccupancy_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "occupancy":
+			out.Values[i] = ec._StateOccupancy_occupancy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "free":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StateOccupancy_free(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statisticsImplementors = []string{"Statistics"}
+
+func (ec *executionContext) _Statistics(ctx context.Context, sel ast.SelectionSet, obj *lindung.Statistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Statistics")
+		case "threshold":
+			out.Values[i] = ec._Statistics_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "roundingBase":
+			out.Values[i] = ec._Statistics_roundingBase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exactCounts":
+			out.Values[i] = ec._Statistics_exactCounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "byTraffickingStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byTraffickingStatus(ctx, field, obj)
+				})
+		case "byExploitationType":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byExploitationType(ctx, field, obj)
+				})
+		case "bySector":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_bySector(ctx, field, obj)
+				})
+		case "byGender":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byGender(ctx, field, obj)
+				})
+		case "byAgeBand":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byAgeBand(ctx, field, obj)
+				})
+		case "byCitizenship":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byCitizenship(ctx, field, obj)
+				})
+		case "byState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byState(ctx, field, obj)
+				})
+		case "byMonth":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_byMonth(ctx, field, obj)
+				})
+		case "occupancyByState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_occupancyByState(ctx, field, obj)
+				})
+		case "occupancyByOrderType":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_occupancyByOrderType(ctx, field, obj)
+				})
+		case "orders":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_orders(ctx, field, obj)
+				})
+		case "services":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_services(ctx, field, obj)
+				})
+		case "referralTurnaround":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Statistics_referralTurnaround(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingCompletionImplementors = []string{"TrainingCompletion"}
+
+func (ec *executionContext) _TrainingCompletion(ctx context.Context, sel ast.SelectionSet, obj *lindung.TrainingCompletion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingCompletionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingCompletion")
+		case "username":
+			out.Values[i] = ec._TrainingCompletion_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "moduleVersion":
+			out.Values[i] = ec._TrainingCompletion_moduleVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completedOn":
+			out.Values[i] = ec._TrainingCompletion_completedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresOn":
+			out.Values[i] = ec._TrainingCompletion_expiresOn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingCompletion_current(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10733,6 +17618,12 @@ func (ec *executionContext) _Victim(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Victim_workEligibility(ctx, field, obj)
 				})
+		case "familyContacts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Victim_familyContacts(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10923,6 +17814,44 @@ func (ec *executionContext) _WorkEligibility(ctx context.Context, sel ast.Select
 			}
 		case "validUntil":
 			out.Values[i] = ec._WorkEligibility_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workPermitImplementors = []string{"WorkPermit"}
+
+func (ec *executionContext) _WorkPermit(ctx context.Context, sel ast.SelectionSet, obj *lindung.WorkPermit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workPermitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkPermit")
+		case "eligible":
+			out.Values[i] = ec._WorkPermit_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validUntil":
+			out.Values[i] = ec._WorkPermit_validUntil(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -11319,6 +18248,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Breakdown!")
+		return graphql.Null
+	}
+	return ec._Breakdown(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx context.Context, sel ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Consent!")
@@ -11327,8 +18264,41 @@ func (ec *executionContext) marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindung�
 	return ec._Consent(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConsentMethod2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsentMethod2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ConsentMethod!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNConsentProvision2githubᚗcomᚋlindungᚋlindungᚐConsentProvision(ctx context.Context, sel ast.SelectionSet, v lindung.ConsentProvision) graphql.Marshaler {
 	return ec._ConsentProvision(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNConsentProvisionInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐConsentProvisionInputᚄ(ctx context.Context, v any) ([]*model.ConsentProvisionInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ConsentProvisionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNConsentProvisionInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐConsentProvisionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNConsentProvisionInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐConsentProvisionInput(ctx context.Context, v any) (*model.ConsentProvisionInput, error) {
+	res, err := ec.unmarshalInputConsentProvisionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐCreatePartnerInput(ctx context.Context, v any) (model.CreatePartnerInput, error) {
@@ -11423,6 +18393,20 @@ func (ec *executionContext) marshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlin
 	return ret
 }
 
+func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := scalar.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	res, err := scalar.UnmarshalDate(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -11465,6 +18449,19 @@ func (ec *executionContext) marshalNDisclosure2ᚖgithubᚗcomᚋlindungᚋlindu
 	return ec._Disclosure(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNEligibilityCode2ᚖgithubᚗcomᚋlindungᚋlindungᚐEligibilityCode(ctx context.Context, sel ast.SelectionSet, v *lindung.EligibilityCode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EligibilityCode!")
+		return graphql.Null
+	}
+	return ec._EligibilityCode(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEligibilityDecisionInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐEligibilityDecisionInput(ctx context.Context, v any) (model.EligibilityDecisionInput, error) {
+	res, err := ec.unmarshalInputEligibilityDecisionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNExploitationType2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11479,12 +18476,53 @@ func (ec *executionContext) marshalNExploitationType2string(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalNFamilyContact2ᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyContact(ctx context.Context, sel ast.SelectionSet, v *lindung.FamilyContact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FamilyContact!")
+		return graphql.Null
+	}
+	return ec._FamilyContact(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFamilyContactInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐFamilyContactInput(ctx context.Context, v any) (model.FamilyContactInput, error) {
+	res, err := ec.unmarshalInputFamilyContactInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFamilyContactKind2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFamilyContactKind2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FamilyContactKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNFamilyMember2ᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyLink(ctx context.Context, sel ast.SelectionSet, v *lindung.FamilyLink) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FamilyMember!")
 		return graphql.Null
 	}
 	return ec._FamilyMember(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGrantorRelation2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGrantorRelation2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GrantorRelation!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -11515,6 +18553,11 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNIssueEligibilityCodeInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐIssueEligibilityCodeInput(ctx context.Context, v any) (model.IssueEligibilityCodeInput, error) {
+	res, err := ec.unmarshalInputIssueEligibilityCodeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNMalaysianState2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11541,6 +18584,30 @@ func (ec *executionContext) marshalNMeansOfControl2string(ctx context.Context, s
 		graphql.AddInvalidNullFromMarshaler(ctx, "MeansOfControl!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNOccupancyCell2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyCellᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OccupancyCell) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOccupancyCell2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyCell(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOccupancyCell2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyCell(ctx context.Context, sel ast.SelectionSet, v *model.OccupancyCell) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OccupancyCell!")
+		return graphql.Null
+	}
+	return ec._OccupancyCell(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOrderType2string(ctx context.Context, v any) (string, error) {
@@ -11619,12 +18686,49 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNPlaceVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPlaceVictimInput(ctx context.Context, v any) (model.PlaceVictimInput, error) {
+	res, err := ec.unmarshalInputPlaceVictimInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlacement2ᚖgithubᚗcomᚋlindungᚋlindungᚐPlacement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPlacement2ᚖgithubᚗcomᚋlindungᚋlindungᚐPlacement(ctx context.Context, sel ast.SelectionSet, v *lindung.Placement) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Placement!")
 		return graphql.Null
 	}
 	return ec._Placement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProtectionOrder2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.ProtectionOrder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx context.Context, sel ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
@@ -11669,6 +18773,56 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNPurpose2ᚕgithubᚗcomᚋlindungᚋlindungᚐPurposeᚄ(ctx context.Context, v any) ([]lindung.Purpose, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]lindung.Purpose, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPurpose2githubᚗcomᚋlindungᚋlindungᚐPurpose(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋlindungᚋlindungᚐPurposeᚄ(ctx context.Context, sel ast.SelectionSet, v []lindung.Purpose) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPurpose2githubᚗcomᚋlindungᚋlindungᚐPurpose(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRecordConsentInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordConsentInput(ctx context.Context, v any) (model.RecordConsentInput, error) {
+	res, err := ec.unmarshalInputRecordConsentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordProtectionOrderInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordProtectionOrderInput(ctx context.Context, v any) (model.RecordProtectionOrderInput, error) {
+	res, err := ec.unmarshalInputRecordProtectionOrderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordTrainingInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordTrainingInput(ctx context.Context, v any) (model.RecordTrainingInput, error) {
+	res, err := ec.unmarshalInputRecordTrainingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReferVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐReferVictimInput(ctx context.Context, v any) (model.ReferVictimInput, error) {
+	res, err := ec.unmarshalInputReferVictimInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNReferral2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐReferralᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.Referral) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -11691,6 +18845,11 @@ func (ec *executionContext) marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindung
 		return graphql.Null
 	}
 	return ec._Referral(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRequestServiceInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRequestServiceInput(ctx context.Context, v any) (model.RequestServiceInput, error) {
+	res, err := ec.unmarshalInputRequestServiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.Service) graphql.Marshaler {
@@ -11761,6 +18920,11 @@ func (ec *executionContext) marshalNServiceCode2ᚕstringᚄ(ctx context.Context
 	return ret
 }
 
+func (ec *executionContext) unmarshalNServiceDeliveryInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐServiceDeliveryInput(ctx context.Context, v any) (model.ServiceDeliveryInput, error) {
+	res, err := ec.unmarshalInputServiceDeliveryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx context.Context, sel ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ServiceRecord!")
@@ -11807,6 +18971,62 @@ func (ec *executionContext) marshalNShelterCategory2string(ctx context.Context, 
 	return res
 }
 
+func (ec *executionContext) marshalNStatCell2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatCellᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatCell) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatCell2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatCell(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatCell2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatCell(ctx context.Context, sel ast.SelectionSet, v *model.StatCell) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatCell!")
+		return graphql.Null
+	}
+	return ec._StatCell(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStateOccupancy2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐStateOccupancyᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.StateOccupancy) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStateOccupancy2ᚖgithubᚗcomᚋlindungᚋlindungᚐStateOccupancy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStateOccupancy2ᚖgithubᚗcomᚋlindungᚋlindungᚐStateOccupancy(ctx context.Context, sel ast.SelectionSet, v *lindung.StateOccupancy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StateOccupancy!")
+		return graphql.Null
+	}
+	return ec._StateOccupancy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatistics2ᚖgithubᚗcomᚋlindungᚋlindungᚐStatistics(ctx context.Context, sel ast.SelectionSet, v *lindung.Statistics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Statistics!")
+		return graphql.Null
+	}
+	return ec._Statistics(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11848,6 +19068,14 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx context.Context, sel ast.SelectionSet, v *lindung.TrainingCompletion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingCompletion!")
+		return graphql.Null
+	}
+	return ec._TrainingCompletion(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐUpdateVictimInput(ctx context.Context, v any) (model.UpdateVictimInput, error) {
@@ -11925,6 +19153,22 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋlindungᚋlindung�
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkEligibility!")
+		return graphql.Null
+	}
+	return ec._WorkEligibility(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkPermit2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkPermit(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkPermit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkPermit!")
+		return graphql.Null
+	}
+	return ec._WorkPermit(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -12117,6 +19361,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Breakdown(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOConsent2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.Consent) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -12299,6 +19550,37 @@ func (ec *executionContext) marshalOExploitationType2ᚕstringᚄ(ctx context.Co
 	return ret
 }
 
+func (ec *executionContext) marshalOFamilyContact2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.FamilyContact) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFamilyContact2ᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyContact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOFamilyContactKind2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFamilyContactKind2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
 func (ec *executionContext) marshalOFamilyMember2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.FamilyLink) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -12328,6 +19610,23 @@ func (ec *executionContext) marshalOFamilyRelationship2string(ctx context.Contex
 	_ = ctx
 	res := graphql.MarshalString(v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOGender2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -12448,6 +19747,20 @@ func (ec *executionContext) marshalOMeansOfControl2ᚕstringᚄ(ctx context.Cont
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOOccupancyBreakdown2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOccupancyBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.OccupancyBreakdown) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OccupancyBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOrderStatistics2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐOrderStatistics(ctx context.Context, sel ast.SelectionSet, v *model.OrderStatistics) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OrderStatistics(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOrderType2string(ctx context.Context, v any) (string, error) {
@@ -12626,6 +19939,13 @@ func (ec *executionContext) marshalOReferralStatus2ᚖstring(ctx context.Context
 	return res
 }
 
+func (ec *executionContext) marshalOReferralTurnaround2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐReferralTurnaround(ctx context.Context, sel ast.SelectionSet, v *model.ReferralTurnaround) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReferralTurnaround(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOSector2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -12699,6 +20019,24 @@ func (ec *executionContext) marshalOServiceCode2ᚕstringᚄ(ctx context.Context
 	return ret
 }
 
+func (ec *executionContext) unmarshalOServiceCode2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOServiceCode2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOServiceRecord2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.ServiceRecord) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -12718,6 +20056,13 @@ func (ec *executionContext) marshalOServiceRecord2ᚕᚖgithubᚗcomᚋlindung�
 	return ret
 }
 
+func (ec *executionContext) marshalOServiceStatistics2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐServiceStatistics(ctx context.Context, sel ast.SelectionSet, v *model.ServiceStatistics) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServiceStatistics(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOServiceStatus2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12735,6 +20080,14 @@ func (ec *executionContext) marshalOShelter2ᚖgithubᚗcomᚋlindungᚋlindung�
 		return graphql.Null
 	}
 	return ec._Shelter(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOStatisticsFilter2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatisticsFilter(ctx context.Context, v any) (*model.StatisticsFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputStatisticsFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

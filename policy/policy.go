@@ -124,6 +124,10 @@ func (d *Decision) Mask(o *lindung.Owned) lindung.CategorySet {
 	return m
 }
 
+// Grants returns the categories disclosed on a legal basis and on consent, before the row scope applies:
+// a role without rows (the analyst) still counts cases by them in aggregate statistics.
+func (d *Decision) Grants() (legal, withConsent lindung.CategorySet) { return d.Legal, d.WithConsent }
+
 // May reports whether the decision's roles may take action a. Actions do not depend on the purpose.
 func (d *Decision) May(a lindung.Action) bool { return slices.Contains(d.Actions, a) }
 

@@ -195,7 +195,7 @@ func TestDecide(t *testing.T) {
 			wantRows: lindung.ScopeNone, training: true},
 		{name: "only roles open to the purpose take part", roles: []string{"ministry_analyst", "protection_officer"},
 			purpose: lindung.PurposeStatistics, wantPurpose: lindung.PurposeStatistics, wantRows: lindung.ScopeNone,
-			wantLegal: lindung.SetOf(lindung.Demographic, lindung.Case)},
+			wantLegal: lindung.SetOf(lindung.Demographic, lindung.Case, lindung.Legal)},
 		{name: "duplicate roles", roles: []string{"employer_hr", "employer_hr"},
 			wantPurpose: lindung.PurposeEmploymentCheck, wantRows: lindung.ScopeNone,
 			wantConsent: lindung.SetOf(lindung.Employment)},

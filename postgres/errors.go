@@ -35,7 +35,7 @@ func mapError(err error, context_ string) error {
 			return &lindung.Error{Code: lindung.ECONFLICT, Message: "a record with the same " + constraintSubject(pgErr) + " already exists", Err: err}
 		case "23503": // foreign_key_violation
 			return &lindung.Error{Code: lindung.EINVALID, Message: "a referenced record does not exist", Err: err}
-		case "23514", "23502", "22P02", "22007", "22008", "22001": // check, not null, bad text representation, dates, too long
+		case "23514", "23502", "22P02", "22007", "22008", "22001", "22021", "22P05": // check, not null, bad text, dates, too long, bad characters (NUL)
 			return &lindung.Error{Code: lindung.EINVALID, Message: "the input breaks a rule of the record (" + constraintSubject(pgErr) + ")", Err: err}
 		case "42501": // insufficient_privilege, row-level security included
 			return &lindung.Error{Code: lindung.EFORBIDDEN, Message: "not allowed", Err: err}

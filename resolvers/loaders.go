@@ -29,6 +29,7 @@ type Loaders struct {
 	Residents       *dataloader.Loader[string, []string]
 	Shelter         *dataloader.Loader[string, *lindung.Shelter]
 	Partner         *dataloader.Loader[string, *lindung.Partner]
+	FamilyContacts  *dataloader.Loader[string, []*lindung.FamilyContact]
 }
 
 // NewLoaders returns the loaders of one request, reading through s.
@@ -45,6 +46,7 @@ func NewLoaders(s lindung.Session) *Loaders {
 		Residents:       newLoader(s.FindResidentIDsByShelterIDs),
 		Shelter:         newLoader(s.FindSheltersByIDs),
 		Partner:         newLoader(s.FindPartnersByIDs),
+		FamilyContacts:  newLoader(s.FindFamilyContactsByVictimIDs),
 	}
 }
 

@@ -172,6 +172,25 @@ func (p *prefetcher) Victims(vs []*lindung.Victim, sel ast.SelectionSet) {
 	if f := fields["workEligibility"]; f != nil {
 		fetch(p.ctx, l.WorkEligibility, p.allowed(f, owners))
 	}
+	if f := fields["familyContacts"]; f != nil {
+		p.FamilyContacts(flatten(fetch(p.ctx, l.FamilyContacts, p.allowed(f, owners))), f.sel)
+	}
+}
+
+// FamilyContacts prefetches the partners named in family-communication log entries.
+func (p *prefetcher) FamilyContacts(fs []*lindung.FamilyContact, sel ast.SelectionSet) {
+	fields := p.fieldsByName(sel, "FamilyContact")
+	if len(fs) == 0 || (fields["interpreter"] == nil && fields["recordedBy"] == nil) {
+		return
+	}
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.RecordedByPartnerID)
+		if f.InterpreterPartnerID != nil {
+			ids = append(ids, *f.InterpreterPartnerID)
+		}
+	}
+	fetch(p.ctx, p.req.Loaders.Partner, ids)
 }
 
 // Shelters prefetches the relations selected on shelters.

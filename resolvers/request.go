@@ -19,6 +19,8 @@ type Request struct {
 	Rows    lindung.RowScope
 	Session lindung.Session
 	Loaders *Loaders
+	// RequestID is the hub's id of the HTTP request, written with every change the request makes.
+	RequestID string
 
 	servicesOnce sync.Once
 	services     []*lindung.Service

@@ -19,7 +19,10 @@ const MaxPageSize = 100
 const DefaultPageSize = 20
 
 // Resolver is the root of the resolvers. It holds nothing per request: that lives in Request.
-type Resolver struct{}
+type Resolver struct {
+	// OrderLimits bound the protection orders recorded; the zero value means lindung.DefaultOrderLimits.
+	OrderLimits lindung.OrderLimits
+}
 
 // NewExecutableSchema returns the schema with its resolvers and the field guard's directives.
 func NewExecutableSchema() graphql.ExecutableSchema {

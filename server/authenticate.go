@@ -1,9 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
@@ -16,6 +21,8 @@ type caller struct {
 	claims   *auth.Claims
 	decision *policy.Decision
 	status   *statusWriter
+	// trustedDocument says the request's document is in the trusted documents (see resolveDocument).
+	trustedDocument bool
 }
 
 type callerKey struct{}
@@ -27,7 +34,8 @@ func callerFrom(ctx context.Context) *caller {
 
 // authenticate verifies the bearer token and decides the policy for its roles and the declared purpose.
 // A request without a valid token, with a role the policy does not know, or with a purpose the role may
-// not use is refused here, before any GraphQL or database work.
+// not use, or over its user's or partner's request rate, is refused here, before any GraphQL or database
+// work.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -35,7 +43,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, lindung.Errorf(lindung.EINVALID, "send GraphQL requests as POST with a JSON body"))
 			return
 		}
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 			writeError(w, http.StatusUnsupportedMediaType, lindung.Errorf(lindung.EINVALID, "the request body must be JSON: send Content-Type: application/json"))
 			return
 		}
@@ -65,6 +73,31 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, httpStatus(lindung.CodeOf(err)), err)
 			return
 		}
+		if err := s.rates.takeRequest(claims.Partner, claims.Subject); err != nil {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(err)))
+			writeError(w, http.StatusTooManyRequests, err)
+			return
+		}
+		// The body is read whole here, under the size limit, so an oversized body gets a clear 413
+		// rather than gqlgen's read error.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeError(w, http.StatusRequestEntityTooLarge, limitError("bodyBytes", int(tooLarge.Limit),
+					"the request body is larger than the limit of %d bytes", tooLarge.Limit))
+				return
+			}
+			writeError(w, http.StatusBadRequest, lindung.Errorf(lindung.EINVALID, "the request body could not be read"))
+			return
+		}
+		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(body) {
+			// gqlgen would decode the first of several values and drop the rest, and read null as an
+			// empty request: anything but one JSON object is refused with one clear message.
+			writeError(w, http.StatusBadRequest, lindung.Errorf(lindung.EINVALID, badBody))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		sw := &statusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), callerKey{}, &caller{claims: claims, decision: decision, status: sw})
 		next.ServeHTTP(sw, r.WithContext(ctx))

@@ -16,6 +16,7 @@ const nestedVictims = `query($n: Int) { victims(first: $n) { totalCount edges { 
 	family { relationship victim { caseRef gender } }
 	protectionOrders { type endsOn }
 	workEligibility { decision }
+	familyContacts { kind recordedBy { slug } interpreter { slug } }
 } } } }`
 
 // TestRoundTripsDoNotGrowWithListSize: the number of SQL statements per request is the same for 1, 10 and

@@ -24,12 +24,16 @@ import (
 )
 
 // newGraphQLHandler builds the executor with explicit transports (POST with JSON only), the parsed-query
-// cache, the error presenter and panic recovery, and the per-operation session and audit.
+// cache, the request guard (limits, trusted documents, introspection, eligibility rate), the error
+// presenter and panic recovery, and the per-operation session and audit. gqlgen's automatic persisted
+// queries stay off: they would let a client register documents (see resolveDocument).
 func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) http.Handler {
 	h := handler.New(schema)
 	h.AddTransport(transport.POST{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	h.SetDisableSuggestion(true)
 	h.Use(extension.Introspection{})
+	h.Use(requestGuard{s})
 	h.SetErrorPresenter(s.presentError)
 	h.SetRecoverFunc(func(ctx context.Context, p any) error {
 		s.cfg.Logger.ErrorContext(ctx, "panic", "request_id", RequestID(ctx), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -72,6 +76,11 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 		sess.Rollback(ctx)
 		err = lindung.Errorf(lindung.EUNAUTHENTICATED, "the token claims a role the user %q does not hold in this hub", c.claims.Subject)
 	}
+	if err == nil && !c.trustedDocument && s.trustedFor(id.PartnerType) {
+		// The token need not say the partner's type; the hub's record of it decides.
+		sess.Rollback(ctx)
+		err = untrustedDocument()
+	}
 	if err == nil && c.decision.RequiresTraining && !id.TrainingCurrent {
 		sess.Rollback(ctx)
 		err = lindung.Errorf(lindung.EFORBIDDEN, "case access needs a current protection-officer training completion; ask your administrator to record it")
@@ -86,6 +95,7 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 		PartnerSlug: c.claims.Partner, PartnerName: id.PartnerName, PartnerType: id.PartnerType,
 		Roles: c.decision.Roles, Purpose: c.decision.Purpose}
 	req := resolvers.NewRequest(viewer, c.decision, rows, sess)
+	req.RequestID = RequestID(ctx)
 	ctx = lindung.WithViewer(ctx, viewer)
 	ctx = resolvers.WithRequest(ctx, req)
 	responses := next(ctx)
@@ -96,9 +106,28 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 			return nil
 		}
 		done = true
-		resp := responses(ctx)
-		return s.finish(ctx, op, req, sess, resp)
+		resp := s.finish(ctx, op, req, sess, responses(ctx))
+		if status := refusedStatus(resp); status != 0 {
+			c.status.setStatus(status)
+		}
+		return resp
 	}
+}
+
+// refusedStatus returns the HTTP status of a response refused whole, one with errors and no data (a page
+// size out of range, a forged cursor, a failed mutation): the status of its first error's code, so that
+// a client sees a 4xx without reading the body. A response with any data is a 200.
+func refusedStatus(resp *graphql.Response) int {
+	if resp == nil || len(resp.Errors) == 0 || (len(resp.Data) > 0 && string(resp.Data) != "null") {
+		return 0
+	}
+	code, _ := resp.Errors[0].Extensions["code"].(string)
+	switch c := lindung.ErrorCode(code); c {
+	case lindung.EINVALID, lindung.ENOTFOUND, lindung.EUNAUTHENTICATED, lindung.EFORBIDDEN, lindung.ECONFLICT,
+		lindung.EUNAVAILABLE, lindung.EINTERNAL, ELimitExceeded, ERateLimited:
+		return httpStatus(c)
+	}
+	return 0
 }
 
 // finish audits and commits the operation. A mutation that failed anywhere is rolled back whole, so the
@@ -238,7 +267,8 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	var ge *gqlerror.Error
 	if errors.As(err, &ge) && ge.Extensions != nil && ge.Extensions["code"] != nil {
-		// Validation and parse errors carry gqlgen's own codes. Suggestions of field names are cut: the
+		// Validation and parse errors carry gqlgen's own codes. Suggestions of field, argument, type and
+		// enum value names are cut (gqlgen's SetDisableSuggestion covers only some of the rules): the
 		// schema is not advertised to callers who may not introspect it.
 		gerr.Message = didYouMean.ReplaceAllString(gerr.Message, "")
 		return gerr
@@ -250,7 +280,7 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		gerr.Extensions["code"] = string(lindung.EINVALID)
 		if strings.HasPrefix(gerr.Message, "json request body could not be decoded") {
-			gerr.Message = "the request body must be a JSON object with a query (batches are not accepted)"
+			gerr.Message = badBody
 		}
 		return gerr
 	}
@@ -259,6 +289,9 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	gerr.Extensions = map[string]any{"code": string(lindung.EINTERNAL), "requestId": RequestID(ctx)}
 	return gerr
 }
+
+// badBody is the message for a request body that is not one JSON object of a GraphQL request.
+const badBody = "the request body must be one JSON object with a query (batches are not accepted)"
 
 // didYouMean matches the suggestions gqlparser appends to validation messages.
 var didYouMean = regexp.MustCompile(` Did you mean [^?]*\?`)

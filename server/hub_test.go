@@ -39,12 +39,21 @@ type hub struct {
 	Policy  *policy.Policy
 	issuer  *auth.Issuer
 	queries atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer
+	// Handler is the hub's handler itself, for fuzzing without a network round trip.
+	Handler http.Handler
 	// requestIDs maps the labels tests give requests to the ids the hub assigned them.
 	requestIDs sync.Map
 }
 
 // newHub starts a hub on a new demo database.
 func newHub(t testing.TB) *hub {
+	t.Helper()
+	return newHubWith(t, nil)
+}
+
+// newHubWith starts a hub on a new demo database with configure applied to its configuration, for tests
+// of limits, rate limits and trusted documents.
+func newHubWith(t testing.TB, configure func(*server.Config)) *hub {
 	t.Helper()
 	h := &hub{t: t, issuer: auth.NewIssuer(testSecret)}
 	ctx := context.Background()
@@ -57,11 +66,16 @@ func newHub(t testing.TB) *hub {
 	if h.Policy, err = policy.Load(""); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{DB: db, Policy: h.Policy, Verifier: auth.NewHS256Verifier(testSecret),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := server.Config{DB: db, Policy: h.Policy, Verifier: auth.NewHS256Verifier(testSecret),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.Handler = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	h.URL = ts.URL

@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/99designs/gqlgen/graphql"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
@@ -32,17 +34,34 @@ type Config struct {
 	// Demo allows introspection for every authenticated caller, for GraphiQL's docs; otherwise only the
 	// hub operator may introspect.
 	Demo bool
-	// MaxBodyBytes caps a request body; RequestTimeout caps a request's run.
+	// MaxBodyBytes caps a request body (default 1 MiB); RequestTimeout caps a request's run (default 30 s).
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// Limits bound the size, depth, aliases, directives and cost of a GraphQL document; zero fields
+	// take DefaultLimits.
+	Limits Limits
+	// RateLimits bound the requests of a user and of a partner, and a partner's eligibility checks; zero
+	// fields take DefaultRateLimits.
+	RateLimits RateLimits
+	// TrustedDocuments is the allow-list of documents that partners of the types in TrustedFor are held
+	// to; nil holds none, and then TrustedFor must be empty.
+	TrustedDocuments *TrustedDocuments
+	TrustedFor       []lindung.PartnerType
 	// Schema replaces the executable schema; nil serves resolvers.NewExecutableSchema(). Benchmarks use
 	// it to measure the field guard against a schema without one. It is checked like the default.
 	Schema graphql.ExecutableSchema
+	// StatisticsK is the disclosure-control threshold of the statistics API: counts from 1 to k-1 are
+	// suppressed (0 takes disclosure.DefaultK, 5; CTDC publishes with 11). StatisticsRounding, when above
+	// 1, rounds published counts to a multiple of it (at most k). See server/statistics.go.
+	StatisticsK        int
+	StatisticsRounding int
 }
 
 // Server is the hub's HTTP handler.
 type Server struct {
 	cfg     Config
+	limits  Limits
+	rates   *rateLimiter
 	graphql http.Handler
 	mux     *http.ServeMux
 }
@@ -59,7 +78,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	if len(cfg.TrustedFor) > 0 && cfg.TrustedDocuments == nil {
+		// Holding partners to an empty list would refuse them everything: a configuration mistake.
+		return nil, fmt.Errorf("trusted documents are required for partner types %v, but none were loaded", cfg.TrustedFor)
+	}
+	for _, pt := range cfg.TrustedFor {
+		if !pt.Valid() {
+			return nil, fmt.Errorf("trusted documents: unknown partner type %q", pt)
+		}
+	}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), rates: newRateLimiter(cfg.RateLimits), mux: http.NewServeMux()}
 	schema := cfg.Schema
 	if schema == nil {
 		schema = resolvers.NewExecutableSchema()
@@ -68,13 +96,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.graphql = s.newGraphQLHandler(schema)
-	s.mux.Handle("/graphql", s.authenticate(s.graphql))
+	stats, err := cfg.statisticsOptions()
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("/graphql", withStatistics(stats, s.authenticate(s.graphql)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("/", web.GraphiQL())
+	// The mux redirects /dashboard to /dashboard/, so the page's relative asset URLs resolve under it.
+	s.mux.Handle("/dashboard/", http.StripPrefix("/dashboard", web.Dashboard()))
 	return s, nil
 }
 
@@ -146,6 +180,10 @@ func httpStatus(code lindung.ErrorCode) int {
 		return http.StatusConflict
 	case lindung.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case ELimitExceeded, EPersistedQueryNotFound:
+		return http.StatusBadRequest
+	case ERateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

@@ -7,7 +7,8 @@
 //	lindung policy check                       lint the policy and print its effective matrix
 //
 // Configuration comes from flags and the environment: DATABASE_URL, LINDUNG_ADDR, LINDUNG_JWT_SECRET,
-// LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR.
+// LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, and the request limits of `serve -h`
+// (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -80,6 +82,79 @@ func env(name, def string) string {
 	return def
 }
 
+// envInt reads a whole number from the environment, def when unset. A malformed value stops the program,
+// so that a typo cannot silently weaken disclosure control.
+func envInt(name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lindung: %s=%q is not a number\n", name, v)
+		os.Exit(2)
+	}
+	return n
+}
+
+// envFloat reads a number from the environment, def when unset; a malformed value stops the program.
+func envFloat(name string, def float64) float64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lindung: %s=%q is not a number\n", name, v)
+		os.Exit(2)
+	}
+	return n
+}
+
+// limitFlags declares the request limits of serve, each with its environment variable, and returns the
+// configuration they fill once the flags are parsed.
+func limitFlags(fs *flag.FlagSet) (*server.Limits, *server.RateLimits, *int64) {
+	l, r := server.DefaultLimits, server.DefaultRateLimits
+	intFlag := func(p *int, name, variable, usage string) {
+		fs.IntVar(p, name, envInt(variable, *p), usage+" ("+variable+"; -1 turns it off)")
+	}
+	intFlag(&l.MaxTokens, "max-tokens", "LINDUNG_MAX_TOKENS", "most tokens in a GraphQL document")
+	intFlag(&l.MaxDepth, "max-depth", "LINDUNG_MAX_DEPTH", "deepest nesting of fields, through fragments")
+	intFlag(&l.MaxAliases, "max-aliases", "LINDUNG_MAX_ALIASES", "most aliases in an operation")
+	intFlag(&l.MaxDirectives, "max-directives", "LINDUNG_MAX_DIRECTIVES", "most directives in an operation")
+	intFlag(&l.MaxCost, "max-cost", "LINDUNG_MAX_COST", "highest estimated cost of an operation")
+	fs.IntVar(&l.ListSize, "cost-list-size", envInt("LINDUNG_COST_LIST_SIZE", l.ListSize), "size the cost assumes for a list without a page size (LINDUNG_COST_LIST_SIZE)")
+	rateFlag := func(p *float64, name, variable, usage string) {
+		fs.Float64Var(p, name, envFloat(variable, *p), usage+" ("+variable+"; -1 turns it off)")
+	}
+	burstFlag := func(p *int, name, variable, usage string) {
+		fs.IntVar(p, name, envInt(variable, *p), usage+" ("+variable+")")
+	}
+	rateFlag(&r.UserRate, "user-rate", "LINDUNG_USER_RATE", "requests a second per user")
+	burstFlag(&r.UserBurst, "user-burst", "LINDUNG_USER_BURST", "requests per user at once")
+	rateFlag(&r.PartnerRate, "partner-rate", "LINDUNG_PARTNER_RATE", "requests a second per partner")
+	burstFlag(&r.PartnerBurst, "partner-burst", "LINDUNG_PARTNER_BURST", "requests per partner at once")
+	rateFlag(&r.EligibilityRate, "eligibility-rate", "LINDUNG_ELIGIBILITY_RATE", "eligibility checks a second per partner")
+	burstFlag(&r.EligibilityBurst, "eligibility-burst", "LINDUNG_ELIGIBILITY_BURST", "eligibility checks per partner at once, and per request")
+	body := fs.Int64("max-body-bytes", int64(envInt("LINDUNG_MAX_BODY_BYTES", 1<<20)), "largest request body in bytes (LINDUNG_MAX_BODY_BYTES)")
+	return &l, &r, body
+}
+
+// trustedDocuments loads the allow-list of documents and the partner types held to it.
+func trustedDocuments(file, forTypes string) (*server.TrustedDocuments, []lindung.PartnerType, error) {
+	var types []lindung.PartnerType
+	for _, t := range strings.Split(forTypes, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			types = append(types, lindung.PartnerType(strings.ToUpper(t)))
+		}
+	}
+	if file == "" {
+		return nil, types, nil
+	}
+	docs, err := server.LoadTrustedDocuments(file)
+	return docs, types, err
+}
+
 func databaseURL() string { return env("DATABASE_URL", postgres.DefaultURL) }
 
 func keyFile() string { return env("LINDUNG_KEY_FILE", auth.DefaultKeyFile()) }
@@ -98,10 +173,19 @@ func serve(ctx context.Context, args []string) error {
 	demoMode := fs.Bool("demo", false, "seed demo data into an empty database, create a signing key if none, allow introspection")
 	demoSize := fs.Int("demo-size", 500, "number of demo victims")
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy")
+	statsK := fs.Int("stats-k", envInt("LINDUNG_STATS_K", 5), "statistics: suppress counts from 1 to k-1 (LINDUNG_STATS_K; CTDC publishes with 11)")
+	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 1), "statistics: round published counts to this base, at most k (LINDUNG_STATS_ROUND)")
+	limits, rates, maxBody := limitFlags(fs)
+	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
+	trustedFor := fs.String("trusted-for", env("LINDUNG_TRUSTED_FOR", ""), "comma-separated partner types that may run only trusted documents, e.g. PRIVATE,NGO (LINDUNG_TRUSTED_FOR)")
 	fs.Parse(args)
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	pol, err := loadPolicy(*policyDir)
+	if err != nil {
+		return err
+	}
+	trusted, trustedTypes, err := trustedDocuments(*trustedFile, *trustedFor)
 	if err != nil {
 		return err
 	}
@@ -119,7 +203,9 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode})
+	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
+		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
+		StatisticsK: *statsK, StatisticsRounding: *statsRound})
 	if err != nil {
 		return err
 	}

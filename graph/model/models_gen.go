@@ -8,6 +8,34 @@ import (
 	"github.com/lindung/lindung"
 )
 
+// A breakdown of one population by one dimension. When cells are suppressed, at least two are, holding at least
+// threshold between them, so the total minus the published cells reveals none; when the total itself is small,
+// every cell and the total are suppressed. Zeros are published (a zero singles out no one).
+type Breakdown struct {
+	// The cells, in the dimension's order.
+	Cells []*StatCell `json:"cells"`
+	// The population counted, shared by every breakdown of the same panel and filter.
+	Total *StatCell `json:"total"`
+	// Whether a case may count in several cells, so the cells add up to more than the total.
+	MultiValued bool `json:"multiValued"`
+}
+
+// One grant of a consent: to one partner (granteeSlug) or every partner of a type (granteeType).
+type ConsentProvisionInput struct {
+	// The slug of the partner granted.
+	GranteeSlug *string `json:"granteeSlug,omitempty"`
+	// The partner type granted.
+	GranteeType *lindung.PartnerType `json:"granteeType,omitempty"`
+	// The categories granted, at least one.
+	Categories []lindung.Category `json:"categories"`
+	// The purposes granted, at least one.
+	Purposes []lindung.Purpose `json:"purposes"`
+	// From when; now when omitted.
+	PeriodStart *time.Time `json:"periodStart,omitempty"`
+	// Until when; until withdrawn when omitted.
+	PeriodEnd *time.Time `json:"periodEnd,omitempty"`
+}
+
 // Input to register a partner.
 type CreatePartnerInput struct {
 	// Lower-case letters, digits and hyphens, 2 to 63 characters.
@@ -88,8 +116,78 @@ type CreateVictimInput struct {
 	CounsellingNotes *string `json:"counsellingNotes,omitempty"`
 }
 
+// Input to decide permission to work.
+type EligibilityDecisionInput struct {
+	// The victim.
+	VictimID string `json:"victimId"`
+	// Whether the medical screening was passed.
+	MedicalScreeningPassed bool `json:"medicalScreeningPassed"`
+	// Whether the risk assessment was passed.
+	RiskAssessmentPassed bool `json:"riskAssessmentPassed"`
+	// Until when the victim may work; the PO's end when omitted.
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
+}
+
+// Input to record a family contact.
+type FamilyContactInput struct {
+	// The victim.
+	VictimID string `json:"victimId"`
+	// Call or visit.
+	Kind string `json:"kind"`
+	// With whom, e.g. mother, brother.
+	WithWhom string `json:"withWhom"`
+	// When it took place; today when omitted.
+	OccurredOn *time.Time `json:"occurredOn,omitempty"`
+	// The slug of the partner that interpreted, if one did.
+	InterpreterSlug *string `json:"interpreterSlug,omitempty"`
+}
+
+// Input to issue an eligibility code.
+type IssueEligibilityCodeInput struct {
+	// The victim.
+	VictimID string `json:"victimId"`
+	// The slug of the one employer that may check the code; any private employer the victim consented to when omitted.
+	EmployerSlug *string `json:"employerSlug,omitempty"`
+	// Days until the code expires, 1 to 90 (default 30); never after the eligibility's end.
+	ValidDays *int `json:"validDays,omitempty"`
+}
+
 // What a caller may change. Each request runs in one transaction: a mutation that fails anywhere changes nothing.
 type Mutation struct {
+}
+
+// Occupancy of places of refuge by one dimension.
+type OccupancyBreakdown struct {
+	// The groups, in the dimension's order.
+	Cells []*OccupancyCell `json:"cells"`
+	// All shelters of the filter.
+	Total *OccupancyCell `json:"total"`
+}
+
+// Residents against capacity per group of places of refuge.
+type OccupancyCell struct {
+	// A state or an order type.
+	Key string `json:"key"`
+	// A human-readable name.
+	Label string `json:"label"`
+	// Number of shelters.
+	Shelters int `json:"shelters"`
+	// Places.
+	Capacity int `json:"capacity"`
+	// Current residents, null when suppressed.
+	Occupancy *int `json:"occupancy,omitempty"`
+	// Whether the occupancy is suppressed.
+	Suppressed bool `json:"suppressed"`
+}
+
+// Protection orders in force today.
+type OrderStatistics struct {
+	// How many days ahead counts as expiring.
+	ExpiringWithinDays int `json:"expiringWithinDays"`
+	// Orders in force by type (IPO, PO).
+	Active *Breakdown `json:"active"`
+	// Orders in force that end within expiringWithinDays days, by type.
+	Expiring *Breakdown `json:"expiring"`
 }
 
 // Where a page sits in a listing.
@@ -100,8 +198,150 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// Input to place or move a victim.
+type PlaceVictimInput struct {
+	// The victim to place; a mother's children come with her.
+	VictimID string `json:"victimId"`
+	// The shelter.
+	ShelterID string `json:"shelterId"`
+	// The first day in the shelter; today when omitted.
+	On *time.Time `json:"on,omitempty"`
+	// Why the victim is placed or moved.
+	Reason string `json:"reason"`
+}
+
 // What a caller may read. Every victim reached by any path is masked the same way.
 type Query struct {
+}
+
+// Input to record a consent.
+type RecordConsentInput struct {
+	// The victim the consent is about.
+	VictimID string `json:"victimId"`
+	// SELF when the victim consents; MOTHER when the mother consents for her child.
+	Grantor string `json:"grantor"`
+	// The mother's victim id, when grantor is MOTHER.
+	GrantorVictimID *string `json:"grantorVictimId,omitempty"`
+	// The language the consent was explained in, e.g. id, bn, my.
+	Language string `json:"language"`
+	// The slug of the partner that interpreted, if one did.
+	InterpreterSlug *string `json:"interpreterSlug,omitempty"`
+	// Verbal or written.
+	Method string `json:"method"`
+	// The reference of the signed form; required for written consent.
+	DocumentRef *string `json:"documentRef,omitempty"`
+	// What is granted, to whom, for what, and when: at least one provision.
+	Provisions []*ConsentProvisionInput `json:"provisions"`
+}
+
+// Input to record a protection order.
+type RecordProtectionOrderInput struct {
+	// The victim protected.
+	VictimID string `json:"victimId"`
+	// IPO or PO.
+	Type string `json:"type"`
+	// The issuing court.
+	Court string `json:"court"`
+	// The court's order number, unique.
+	OrderNumber string `json:"orderNumber"`
+	// First day in force.
+	StartsOn time.Time `json:"startsOn"`
+	// Last day in force.
+	EndsOn time.Time `json:"endsOn"`
+	// Conditions of the order.
+	Conditions []string `json:"conditions,omitempty"`
+}
+
+// Input to record a training completion.
+type RecordTrainingInput struct {
+	// The user's login name.
+	Username string `json:"username"`
+	// The module version, e.g. PO-2026.1.
+	ModuleVersion string `json:"moduleVersion"`
+	// When it was completed: not in the future.
+	CompletedOn time.Time `json:"completedOn"`
+	// When it expires; never when omitted.
+	ExpiresOn *time.Time `json:"expiresOn,omitempty"`
+}
+
+// Input to refer a victim.
+type ReferVictimInput struct {
+	// The victim to refer.
+	VictimID string `json:"victimId"`
+	// The slug of the partner referred to.
+	ToSlug string `json:"toSlug"`
+	// The service asked for.
+	Service string `json:"service"`
+	// The data categories the receiving partner may see, at most, while the referral is open.
+	Categories []lindung.Category `json:"categories"`
+	// When the service is due: today or later.
+	DueOn time.Time `json:"dueOn"`
+	// Why the victim is referred.
+	Reason string `json:"reason"`
+}
+
+// Referral turnaround by receiving partner.
+type ReferralTurnaround struct {
+	// Referrals now ACCEPTED, by receiving partner, with the median days to acceptance.
+	ToAccept *Breakdown `json:"toAccept"`
+	// Referrals now COMPLETED, by receiving partner, with the median days to completion.
+	ToComplete *Breakdown `json:"toComplete"`
+}
+
+// Input to request a service.
+type RequestServiceInput struct {
+	// The victim.
+	VictimID string `json:"victimId"`
+	// The service.
+	Service string `json:"service"`
+	// The providing partner's slug; the caller's partner when omitted.
+	ProviderSlug *string `json:"providerSlug,omitempty"`
+	// The appointment, if one is set.
+	ScheduledFor *time.Time `json:"scheduledFor,omitempty"`
+}
+
+// Input to record a service delivered.
+type ServiceDeliveryInput struct {
+	// The requested or scheduled record delivered; omit to record a new delivered service.
+	ServiceRecordID *string `json:"serviceRecordId,omitempty"`
+	// The victim, for a new record.
+	VictimID *string `json:"victimId,omitempty"`
+	// The service, for a new record.
+	Service *string `json:"service,omitempty"`
+	// When it was delivered; today when omitted.
+	DeliveredOn *time.Time `json:"deliveredOn,omitempty"`
+}
+
+// Services delivered in the period.
+type ServiceStatistics struct {
+	// By service.
+	ByService *Breakdown `json:"byService"`
+	// By providing partner.
+	ByProvider *Breakdown `json:"byProvider"`
+}
+
+// One count of a statistics panel after disclosure control.
+type StatCell struct {
+	// The category: an enum value (e.g. FEMALE, SABAH, IPO), a month YYYY-MM, a partner slug, OTHER or UNKNOWN.
+	Key string `json:"key"`
+	// A human-readable name of the category.
+	Label string `json:"label"`
+	// The count, null when suppressed.
+	Count *int `json:"count,omitempty"`
+	// Whether the count is suppressed (from 1 to threshold-1, or suppressed to protect such a count).
+	Suppressed bool `json:"suppressed"`
+	// Referral panels: the median days to the status, null when the count is suppressed.
+	MedianDays *float64 `json:"medianDays,omitempty"`
+}
+
+// What the statistics count: a period and a state. Every field is optional.
+type StatisticsFilter struct {
+	// First day of the period, inclusive (cases by identification date, services by delivery, referrals by creation).
+	From *time.Time `json:"from,omitempty"`
+	// Last day of the period, inclusive.
+	To *time.Time `json:"to,omitempty"`
+	// Only cases handled in this state.
+	State *string `json:"state,omitempty"`
 }
 
 // Input to change a victim; omitted fields stay as they are.
