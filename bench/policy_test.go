@@ -27,6 +27,10 @@ import (
 
 var secret = []byte("lindung-bench-secret-0123456789abcdef")
 
+// unlimited lifts the rate limits, which a benchmark would otherwise hit at once.
+var unlimited = server.RateLimits{UserRate: 1e9, UserBurst: 1 << 30, PartnerRate: 1e9, PartnerBurst: 1 << 30,
+	EligibilityRate: 1e9, EligibilityBurst: 1 << 30}
+
 // The reference operations: one victim with nested fields, and a page of 100 victims with nested fields.
 const (
 	oneVictim = `query One($id: ID!) { victim(id: $id) { caseRef legalName dateOfBirth ageBand gender citizenship
@@ -47,7 +51,7 @@ type variant struct {
 
 // variants returns the hub with the policy on; with an allow-all policy on the same code path (every
 // category legal for the role, so the guard runs and passes everything); and with no guard at all.
-func variants(b *testing.B, dbURL string) []variant {
+func variants(b testing.TB, dbURL string) []variant {
 	b.Helper()
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, dbURL, postgres.Options{})
@@ -65,7 +69,7 @@ func variants(b *testing.B, dbURL string) []variant {
 	}
 	mk := func(p *policy.Policy, schema graphql.ExecutableSchema) http.Handler {
 		h, err := server.New(server.Config{DB: db, Policy: p, Verifier: auth.NewHS256Verifier(secret),
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Schema: schema})
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Schema: schema, RateLimits: unlimited})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -79,7 +83,7 @@ func variants(b *testing.B, dbURL string) []variant {
 }
 
 // allowAllPolicy writes a policy in which the protection officer has every category on a legal basis.
-func allowAllPolicy(b *testing.B) string {
+func allowAllPolicy(b testing.TB) string {
 	dir := b.TempDir()
 	model, err := os.ReadFile("../policy/model.conf")
 	if err != nil {
@@ -136,7 +140,7 @@ func BenchmarkPolicyOverhead(b *testing.B) {
 }
 
 // post serves one request in-process and fails the benchmark on any error in the response.
-func post(b *testing.B, h http.Handler, token, query string, vars map[string]any) []byte {
+func post(b testing.TB, h http.Handler, token, query string, vars map[string]any) []byte {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
