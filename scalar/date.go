@@ -2,12 +2,13 @@
 package scalar
 
 import (
-	"fmt"
 	"io"
 	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/lindung/lindung"
 )
 
 // DateLayout is the one format of the Date scalar.
@@ -20,15 +21,16 @@ func MarshalDate(t time.Time) graphql.Marshaler {
 	})
 }
 
-// UnmarshalDate reads a "YYYY-MM-DD" date, refusing anything else with a message naming the format.
+// UnmarshalDate reads a "YYYY-MM-DD" date, refusing anything else with an INVALID error naming the format.
 func UnmarshalDate(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("a Date must be a string in the form YYYY-MM-DD")
+		return time.Time{}, lindung.Errorf(lindung.EINVALID, "a Date must be a string in the form YYYY-MM-DD")
 	}
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a date in the form YYYY-MM-DD", s)
+		// The value is not echoed: it may be victim data, and error messages are logged.
+		return time.Time{}, lindung.Errorf(lindung.EINVALID, "a Date must be in the form YYYY-MM-DD")
 	}
 	return t, nil
 }
