@@ -36,13 +36,17 @@ const (
 	// exact small counts can single a person out, so a deployment grants it only to a vetted role (e.g. a
 	// statistical office under a data-sharing agreement) by a p3 row.
 	ActionExactCounts Action = "exact_counts"
+	// ActionReadSchema: read the schema, by introspection or as a federation subgraph's SDL (_service), when
+	// introspection is off for partners. The hub operator's, and the supergraph router's, which composes
+	// the supergraph from it (docs/federation.md); it discloses no data.
+	ActionReadSchema Action = "read_schema"
 )
 
 // Actions lists every action.
 func Actions() []Action {
 	return []Action{ActionAdminister, ActionRegisterVictims, ActionSeeShelters, ActionRecordConsent,
 		ActionReferVictims, ActionAnswerReferrals, ActionManageOrders, ActionPlaceVictims, ActionRecordServices,
-		ActionDecideEligibility, ActionCheckEligibility, ActionSeeStatistics, ActionExactCounts}
+		ActionDecideEligibility, ActionCheckEligibility, ActionSeeStatistics, ActionExactCounts, ActionReadSchema}
 }
 
 // Valid reports whether a is one of the actions.

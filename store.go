@@ -16,6 +16,9 @@ type Session interface {
 	FindVictimByID(ctx context.Context, id string) (*Victim, error)
 	FindVictims(ctx context.Context, filter VictimFilter, page Page) (*VictimPage, error)
 	FindVictimsByIDs(ctx context.Context, ids []string) ([]*Victim, error)
+	// FindVictimsByCaseRefs resolves a federated router's victim representations (keyed by case
+	// reference), aligned to refs like FindVictimsByIDs.
+	FindVictimsByCaseRefs(ctx context.Context, refs []string) ([]*Victim, error)
 
 	FindPlacementsByVictimIDs(ctx context.Context, ids []string) ([][]*Placement, error)
 	FindOrdersByVictimIDs(ctx context.Context, ids []string) ([][]*ProtectionOrder, error)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/99designs/gqlgen/plugin/federation/fedruntime"
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/graph/model"
 	"github.com/lindung/lindung/scalar"
@@ -35,6 +36,7 @@ type ResolverRoot interface {
 	ConsentProvision() ConsentProvisionResolver
 	Disclosure() DisclosureResolver
 	EligibilityCode() EligibilityCodeResolver
+	Entity() EntityResolver
 	FamilyContact() FamilyContactResolver
 	FamilyMember() FamilyMemberResolver
 	Mutation() MutationResolver
@@ -101,6 +103,12 @@ type ComplexityRoot struct {
 		ID        func(childComplexity int) int
 		IssuedAt  func(childComplexity int) int
 		RevokedAt func(childComplexity int) int
+	}
+
+	Entity struct {
+		FindManyPartnerByIDs     func(childComplexity int, reps []*model.PartnerByIDsInput) int
+		FindManyShelterByIDs     func(childComplexity int, reps []*model.ShelterByIDsInput) int
+		FindManyVictimByCaseRefs func(childComplexity int, reps []*model.VictimByCaseRefsInput) int
 	}
 
 	FamilyContact struct {
@@ -215,6 +223,8 @@ type ComplexityRoot struct {
 		Victims               func(childComplexity int, filter *lindung.VictimFilter, first *int, after *string) int
 		Viewer                func(childComplexity int) int
 		WorkPermitEligibility func(childComplexity int, code string) int
+		__resolve__service    func(childComplexity int) int
+		__resolve_entities    func(childComplexity int, representations []map[string]any) int
 	}
 
 	Referral struct {
@@ -383,6 +393,10 @@ type ComplexityRoot struct {
 		Eligible   func(childComplexity int) int
 		ValidUntil func(childComplexity int) int
 	}
+
+	_Service struct {
+		SDL func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -407,6 +421,11 @@ type DisclosureResolver interface {
 }
 type EligibilityCodeResolver interface {
 	Employer(ctx context.Context, obj *lindung.EligibilityCode) (*lindung.Partner, error)
+}
+type EntityResolver interface {
+	FindManyPartnerByIDs(ctx context.Context, reps []*model.PartnerByIDsInput) ([]*lindung.Partner, error)
+	FindManyShelterByIDs(ctx context.Context, reps []*model.ShelterByIDsInput) ([]*lindung.Shelter, error)
+	FindManyVictimByCaseRefs(ctx context.Context, reps []*model.VictimByCaseRefsInput) ([]*lindung.Victim, error)
 }
 type FamilyContactResolver interface {
 	Interpreter(ctx context.Context, obj *lindung.FamilyContact) (*lindung.Partner, error)
@@ -728,6 +747,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EligibilityCode.RevokedAt(childComplexity), true
+
+	case "Entity.findManyPartnerByIDs":
+		if e.ComplexityRoot.Entity.FindManyPartnerByIDs == nil {
+			break
+		}
+
+		args, err := ec.field_Entity_findManyPartnerByIDs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Entity.FindManyPartnerByIDs(childComplexity, args["reps"].([]*model.PartnerByIDsInput)), true
+	case "Entity.findManyShelterByIDs":
+		if e.ComplexityRoot.Entity.FindManyShelterByIDs == nil {
+			break
+		}
+
+		args, err := ec.field_Entity_findManyShelterByIDs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Entity.FindManyShelterByIDs(childComplexity, args["reps"].([]*model.ShelterByIDsInput)), true
+	case "Entity.findManyVictimByCaseRefs":
+		if e.ComplexityRoot.Entity.FindManyVictimByCaseRefs == nil {
+			break
+		}
+
+		args, err := ec.field_Entity_findManyVictimByCaseRefs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Entity.FindManyVictimByCaseRefs(childComplexity, args["reps"].([]*model.VictimByCaseRefsInput)), true
 
 	case "FamilyContact.id":
 		if e.ComplexityRoot.FamilyContact.ID == nil {
@@ -1421,6 +1474,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WorkPermitEligibility(childComplexity, args["code"].(string)), true
+	case "Query._service":
+		if e.ComplexityRoot.Query.__resolve__service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.__resolve__service(childComplexity), true
+	case "Query._entities":
+		if e.ComplexityRoot.Query.__resolve_entities == nil {
+			break
+		}
+
+		args, err := ec.field_Query__entities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.__resolve_entities(childComplexity, args["representations"].([]map[string]any)), true
 
 	case "Referral.categories":
 		if e.ComplexityRoot.Referral.Categories == nil {
@@ -2140,6 +2210,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WorkPermit.ValidUntil(childComplexity), true
 
+	case "_Service.sdl":
+		if e.ComplexityRoot._Service.SDL == nil {
+			break
+		}
+
+		return e.ComplexityRoot._Service.SDL(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2157,6 +2234,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EligibilityDecisionInput", ec.unmarshalInputEligibilityDecisionInput),
 			graphql.NewInputUnmarshaler("FamilyContactInput", ec.unmarshalInputFamilyContactInput),
 			graphql.NewInputUnmarshaler("IssueEligibilityCodeInput", ec.unmarshalInputIssueEligibilityCodeInput),
+			graphql.NewInputUnmarshaler("PartnerByIDsInput", ec.unmarshalInputPartnerByIDsInput),
 			graphql.NewInputUnmarshaler("PlaceVictimInput", ec.unmarshalInputPlaceVictimInput),
 			graphql.NewInputUnmarshaler("RecordConsentInput", ec.unmarshalInputRecordConsentInput),
 			graphql.NewInputUnmarshaler("RecordProtectionOrderInput", ec.unmarshalInputRecordProtectionOrderInput),
@@ -2164,8 +2242,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReferVictimInput", ec.unmarshalInputReferVictimInput),
 			graphql.NewInputUnmarshaler("RequestServiceInput", ec.unmarshalInputRequestServiceInput),
 			graphql.NewInputUnmarshaler("ServiceDeliveryInput", ec.unmarshalInputServiceDeliveryInput),
+			graphql.NewInputUnmarshaler("ShelterByIDsInput", ec.unmarshalInputShelterByIDsInput),
 			graphql.NewInputUnmarshaler("StatisticsFilter", ec.unmarshalInputStatisticsFilter),
 			graphql.NewInputUnmarshaler("UpdateVictimInput", ec.unmarshalInputUpdateVictimInput),
+			graphql.NewInputUnmarshaler("VictimByCaseRefsInput", ec.unmarshalInputVictimByCaseRefsInput),
 			graphql.NewInputUnmarshaler("VictimFilter", ec.unmarshalInputVictimFilter),
 		)
 	}
@@ -2631,6 +2711,13 @@ type WorkPermit {
   validUntil: Date
 }
 `, BuiltIn: false},
+	{Name: "../schema/federation.graphqls", Input: `# Apollo Federation v2 (docs/federation.md). Lindung is one subgraph of a supergraph: other agencies' services
+# reference its entities by key (Victim by its pseudonymous case reference, Partner and Shelter by id), and a
+# router fetches them through Query._entities. Every entity reached that way is resolved through the caller's
+# own request, so row scope, field masks and audit apply exactly as on Query.victim: the router forwards the
+# caller's bearer token and purpose, and nothing in a representation but its key is ever read.
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+`, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `"An Interim Protection Order or Protection Order made by a court (Act 670, Part V)."
 type ProtectionOrder @victimOwned {
   "The order's id."
@@ -2684,7 +2771,7 @@ enum MalaysianState {
 }
 
 "An organisation that shares data through the hub."
-type Partner {
+type Partner @key(fields: "id") {
   "The partner's id."
   id: ID!
   "A short, stable name used in tokens, e.g. kpwkm."
@@ -2935,7 +3022,7 @@ enum EligibilityDecision {
 }
 `, BuiltIn: false},
 	{Name: "../schema/shelter.graphqls", Input: `"A gazetted place of refuge. Each takes victims under one order type only, and one category of resident."
-type Shelter {
+type Shelter @key(fields: "id") {
   "The shelter's id."
   id: ID!
   "The shelter's name."
@@ -3191,7 +3278,7 @@ type TrainingCompletion {
 }
 `, BuiltIn: false},
 	{Name: "../schema/victim.graphqls", Input: `"A person identified as a presumed or confirmed victim of trafficking, known by a pseudonymous case reference."
-type Victim @victimOwned {
+type Victim @victimOwned @key(fields: "caseRef") {
   "The victim's id."
   id: ID! @pseudonymous
   "The pseudonymous case reference."
@@ -3471,6 +3558,90 @@ input CreateUserInput {
   roles: [String!]!
 }
 `, BuiltIn: false},
+	{Name: "../federation/directives.graphql", Input: `
+	directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+	directive @composeDirective(name: String!) repeatable on SCHEMA
+	directive @extends on OBJECT | INTERFACE
+	directive @external on OBJECT | FIELD_DEFINITION
+	directive @key(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE
+	directive @inaccessible on
+	  | ARGUMENT_DEFINITION
+	  | ENUM
+	  | ENUM_VALUE
+	  | FIELD_DEFINITION
+	  | INPUT_FIELD_DEFINITION
+	  | INPUT_OBJECT
+	  | INTERFACE
+	  | OBJECT
+	  | SCALAR
+	  | UNION
+	directive @interfaceObject on OBJECT
+	directive @link(import: [String!], url: String!) repeatable on SCHEMA
+	directive @override(from: String!, label: String) on FIELD_DEFINITION
+	directive @policy(policies: [[federation__Policy!]!]!) on
+	  | FIELD_DEFINITION
+	  | OBJECT
+	  | INTERFACE
+	  | SCALAR
+	  | ENUM
+	directive @provides(fields: FieldSet!) on FIELD_DEFINITION
+	directive @requires(fields: FieldSet!) on FIELD_DEFINITION
+	directive @requiresScopes(scopes: [[federation__Scope!]!]!) on
+	  | FIELD_DEFINITION
+	  | OBJECT
+	  | INTERFACE
+	  | SCALAR
+	  | ENUM
+	directive @shareable repeatable on FIELD_DEFINITION | OBJECT
+	directive @computedRequires on FIELD_DEFINITION
+	directive @tag(name: String!) repeatable on
+	  | ARGUMENT_DEFINITION
+	  | ENUM
+	  | ENUM_VALUE
+	  | FIELD_DEFINITION
+	  | INPUT_FIELD_DEFINITION
+	  | INPUT_OBJECT
+	  | INTERFACE
+	  | OBJECT
+	  | SCALAR
+	  | UNION
+	scalar _Any
+	scalar FieldSet
+	scalar federation__Policy
+	scalar federation__Scope
+`, BuiltIn: true},
+	{Name: "../federation/entity.graphql", Input: `
+# a union of all types that use the @key directive
+union _Entity = Partner | Shelter | Victim
+
+input PartnerByIDsInput {
+	ID: ID!
+}
+
+input ShelterByIDsInput {
+	ID: ID!
+}
+
+input VictimByCaseRefsInput {
+	CaseRef: String!
+}
+
+# fake type to build resolver interfaces for users to implement
+type Entity {
+	findManyPartnerByIDs(reps: [PartnerByIDsInput]!): [Partner]
+	findManyShelterByIDs(reps: [ShelterByIDsInput]!): [Shelter]
+	findManyVictimByCaseRefs(reps: [VictimByCaseRefsInput]!): [Victim]
+}
+
+type _Service {
+  sdl: String
+}
+
+extend type Query {
+  _entities(representations: [_Any!]!): [_Entity]!
+  _service: _Service!
+}
+`, BuiltIn: true},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4036,6 +4207,14 @@ func (ec *executionContext) childFields_WorkPermit(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type WorkPermit", field.Name)
 }
 
+func (ec *executionContext) childFields__Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sdl":
+		return ec.fieldContext__Service_sdl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type _Service", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -4163,6 +4342,48 @@ func (ec *executionContext) dir_sensitive_args(ctx context.Context, rawArgs map[
 		return nil, err
 	}
 	args["category"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Entity_findManyPartnerByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "reps",
+		func(ctx context.Context, v any) ([]*model.PartnerByIDsInput, error) {
+			return ec.unmarshalNPartnerByIDsInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPartnerByIDsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reps"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Entity_findManyShelterByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "reps",
+		func(ctx context.Context, v any) ([]*model.ShelterByIDsInput, error) {
+			return ec.unmarshalNShelterByIDsInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐShelterByIDsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reps"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Entity_findManyVictimByCaseRefs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "reps",
+		func(ctx context.Context, v any) ([]*model.VictimByCaseRefsInput, error) {
+			return ec.unmarshalNVictimByCaseRefsInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐVictimByCaseRefsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reps"] = arg0
 	return args, nil
 }
 
@@ -4675,6 +4896,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query__entities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "representations",
+		func(ctx context.Context, v any) ([]map[string]any, error) {
+			return ec.unmarshalN_Any2ᚕmapᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["representations"] = arg0
 	return args, nil
 }
 
@@ -6101,6 +6336,138 @@ func (ec *executionContext) _EligibilityCode_revokedAt(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_EligibilityCode_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Entity_findManyPartnerByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entity_findManyPartnerByIDs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Entity().FindManyPartnerByIDs(ctx, fc.Args["reps"].([]*model.PartnerByIDsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Entity_findManyPartnerByIDs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Entity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Entity_findManyPartnerByIDs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Entity_findManyShelterByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entity_findManyShelterByIDs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Entity().FindManyShelterByIDs(ctx, fc.Args["reps"].([]*model.ShelterByIDsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Shelter) graphql.Marshaler {
+			return ec.marshalOShelter2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐShelter(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Entity_findManyShelterByIDs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Entity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shelter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Entity_findManyShelterByIDs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Entity_findManyVictimByCaseRefs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entity_findManyVictimByCaseRefs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Entity().FindManyVictimByCaseRefs(ctx, fc.Args["reps"].([]*model.VictimByCaseRefsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Victim) graphql.Marshaler {
+			return ec.marshalOVictim2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Entity_findManyVictimByCaseRefs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Entity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Victim(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Entity_findManyVictimByCaseRefs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _FamilyContact_id(ctx context.Context, field graphql.CollectedField, obj *lindung.FamilyContact) (ret graphql.Marshaler) {
@@ -9243,6 +9610,82 @@ func (ec *executionContext) fieldContext_Query_statistics(ctx context.Context, f
 	if fc.Args, err = ec.field_Query_statistics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query__entities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query__entities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.__resolve_entities(ctx, fc.Args["representations"].([]map[string]any)), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []fedruntime.Entity) graphql.Marshaler {
+			return ec.marshalN_Entity2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐEntity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query__entities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type _Entity does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query__entities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query__service(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query__service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.__resolve__service(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v fedruntime.Service) graphql.Marshaler {
+			return ec.marshalN_Service2githubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query__service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields__Service(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -13203,6 +13646,29 @@ func (ec *executionContext) fieldContext_WorkPermit_validUntil(_ context.Context
 	return graphql.NewScalarFieldContext("WorkPermit", field, false, false, "Date")
 }
 
+func (ec *executionContext) __Service_sdl(ctx context.Context, field graphql.CollectedField, obj *fedruntime.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext__Service_sdl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SDL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext__Service_sdl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("_Service", field, false, false, "String")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14906,6 +15372,48 @@ func UnmarshalIssueEligibilityCodeInput(ctx context.Context, raw any) (model.Iss
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPartnerByIDsInput(ctx context.Context, obj any) (model.PartnerByIDsInput, error) {
+	var it model.PartnerByIDsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ID"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPartnerByIDsInput unmarshals raw into the PartnerByIDsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPartnerByIDsInput(ctx context.Context, raw any) (model.PartnerByIDsInput, error) {
+	var out model.PartnerByIDsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PartnerByIDsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPlaceVictimInput(ctx context.Context, obj any) (model.PlaceVictimInput, error) {
 	var it model.PlaceVictimInput
 	if obj == nil {
@@ -15410,6 +15918,48 @@ func UnmarshalServiceDeliveryInput(ctx context.Context, raw any) (model.ServiceD
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputShelterByIDsInput(ctx context.Context, obj any) (model.ShelterByIDsInput, error) {
+	var it model.ShelterByIDsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ID"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShelterByIDsInput unmarshals raw into the ShelterByIDsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShelterByIDsInput(ctx context.Context, raw any) (model.ShelterByIDsInput, error) {
+	var out model.ShelterByIDsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShelterByIDsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStatisticsFilter(ctx context.Context, obj any) (model.StatisticsFilter, error) {
 	var it model.StatisticsFilter
 	if obj == nil {
@@ -15606,6 +16156,48 @@ func UnmarshalUpdateVictimInput(ctx context.Context, raw any) (model.UpdateVicti
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputVictimByCaseRefsInput(ctx context.Context, obj any) (model.VictimByCaseRefsInput, error) {
+	var it model.VictimByCaseRefsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"CaseRef"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "CaseRef":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("CaseRef"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseRef = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVictimByCaseRefsInput unmarshals raw into the VictimByCaseRefsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVictimByCaseRefsInput(ctx context.Context, raw any) (model.VictimByCaseRefsInput, error) {
+	var out model.VictimByCaseRefsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VictimByCaseRefsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputVictimFilter(ctx context.Context, obj any) (lindung.VictimFilter, error) {
 	var it lindung.VictimFilter
 	if obj == nil {
@@ -15658,6 +16250,40 @@ func UnmarshalVictimFilter(ctx context.Context, raw any) (lindung.VictimFilter, 
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
+
+func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, obj fedruntime.Entity) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case lindung.Victim:
+		return ec._Victim(ctx, sel, &obj)
+	case *lindung.Victim:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Victim(ctx, sel, obj)
+	case lindung.Shelter:
+		return ec._Shelter(ctx, sel, &obj)
+	case *lindung.Shelter:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Shelter(ctx, sel, obj)
+	case lindung.Partner:
+		return ec._Partner(ctx, sel, &obj)
+	case *lindung.Partner:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Partner(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of _Entity must implement graphql.Marshaler", obj))
+		}
+	}
+}
 
 // endregion ************************** interface.gotpl ***************************
 
@@ -15949,6 +16575,60 @@ func (ec *executionContext) _EligibilityCode(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var entityImplementors = []string{"Entity"}
+
+func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, entityImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Entity",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Entity")
+		case "findManyPartnerByIDs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Entity_findManyPartnerByIDs(ctx, field)
+				})
+		case "findManyShelterByIDs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Entity_findManyShelterByIDs(ctx, field)
+				})
+		case "findManyVictimByCaseRefs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Entity_findManyVictimByCaseRefs(ctx, field)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16467,7 +17147,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
-var partnerImplementors = []string{"Partner"}
+var partnerImplementors = []string{"Partner", "_Entity"}
 
 func (ec *executionContext) _Partner(ctx context.Context, sel ast.SelectionSet, obj *lindung.Partner) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, partnerImplementors)
@@ -16750,6 +17430,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_statistics(ctx, field)
+				})
+		case "_entities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query__entities(ctx, field)
+				})
+		case "_service":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query__service(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -17053,7 +17745,7 @@ func (ec *executionContext) _ServiceStatistics(ctx context.Context, sel ast.Sele
 	return out
 }
 
-var shelterImplementors = []string{"Shelter"}
+var shelterImplementors = []string{"Shelter", "_Entity"}
 
 func (ec *executionContext) _Shelter(ctx context.Context, sel ast.SelectionSet, obj *lindung.Shelter) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, shelterImplementors)
@@ -17469,7 +18161,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
-var victimImplementors = []string{"Victim"}
+var victimImplementors = []string{"Victim", "_Entity"}
 
 func (ec *executionContext) _Victim(ctx context.Context, sel ast.SelectionSet, obj *lindung.Victim) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, victimImplementors)
@@ -17852,6 +18544,39 @@ func (ec *executionContext) _WorkPermit(ctx context.Context, sel ast.SelectionSe
 			}
 		case "validUntil":
 			out.Values[i] = ec._WorkPermit_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var _ServiceImplementors = []string{"_Service"}
+
+func (ec *executionContext) __Service(ctx context.Context, sel ast.SelectionSet, obj *fedruntime.Service) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, _ServiceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("_Service")
+		case "sdl":
+			out.Values[i] = ec.__Service_sdl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -18511,6 +19236,20 @@ func (ec *executionContext) marshalNFamilyMember2ᚖgithubᚗcomᚋlindungᚋlin
 	return ec._FamilyMember(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNFieldSet2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFieldSet2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FieldSet!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNGrantorRelation2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18654,6 +19393,20 @@ func (ec *executionContext) marshalNPartner2ᚖgithubᚗcomᚋlindungᚋlindung�
 		return graphql.Null
 	}
 	return ec._Partner(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPartnerByIDsInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPartnerByIDsInput(ctx context.Context, v any) ([]*model.PartnerByIDsInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PartnerByIDsInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOPartnerByIDsInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPartnerByIDsInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalNPartnerType2githubᚗcomᚋlindungᚋlindungᚐPartnerType(ctx context.Context, v any) (lindung.PartnerType, error) {
@@ -18957,6 +19710,20 @@ func (ec *executionContext) marshalNShelter2ᚖgithubᚗcomᚋlindungᚋlindung�
 	return ec._Shelter(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNShelterByIDsInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐShelterByIDsInput(ctx context.Context, v any) ([]*model.ShelterByIDsInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ShelterByIDsInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOShelterByIDsInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐShelterByIDsInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalNShelterCategory2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19115,6 +19882,20 @@ func (ec *executionContext) marshalNVictim2ᚖgithubᚗcomᚋlindungᚋlindung�
 	return ec._Victim(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNVictimByCaseRefsInput2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐVictimByCaseRefsInput(ctx context.Context, v any) ([]*model.VictimByCaseRefsInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.VictimByCaseRefsInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOVictimByCaseRefsInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐVictimByCaseRefsInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalNVictimConnection2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐVictimConnection(ctx context.Context, sel ast.SelectionSet, v *model.VictimConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "VictimConnection!")
@@ -19169,6 +19950,67 @@ func (ec *executionContext) marshalNWorkPermit2ᚖgithubᚗcomᚋlindungᚋlindu
 		return graphql.Null
 	}
 	return ec._WorkPermit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalN_Any2map(ctx context.Context, v any) (map[string]any, error) {
+	res, err := graphql.UnmarshalMap(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalN_Any2map(ctx context.Context, sel ast.SelectionSet, v map[string]any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "_Any!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalMap(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "_Any!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalN_Any2ᚕmapᚄ(ctx context.Context, v any) ([]map[string]any, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]map[string]any, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalN_Any2map(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalN_Any2ᚕmapᚄ(ctx context.Context, sel ast.SelectionSet, v []map[string]any) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalN_Any2map(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalN_Entity2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐEntity(ctx context.Context, sel ast.SelectionSet, v []fedruntime.Entity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalO_Entity2githubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐEntity(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalN_Service2githubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐService(ctx context.Context, sel ast.SelectionSet, v fedruntime.Service) graphql.Marshaler {
+	return ec.__Service(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -19311,6 +20153,150 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNfederation__Policy2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNfederation__Policy2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "federation__Policy!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNfederation__Policy2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNfederation__Policy2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNfederation__Policy2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNfederation__Policy2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNfederation__Policy2ᚕᚕstringᚄ(ctx context.Context, v any) ([][]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([][]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNfederation__Policy2ᚕstringᚄ(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNfederation__Policy2ᚕᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v [][]string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNfederation__Policy2ᚕstringᚄ(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNfederation__Scope2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNfederation__Scope2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "federation__Scope!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNfederation__Scope2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNfederation__Scope2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNfederation__Scope2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNfederation__Scope2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNfederation__Scope2ᚕᚕstringᚄ(ctx context.Context, v any) ([][]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([][]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNfederation__Scope2ᚕstringᚄ(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNfederation__Scope2ᚕᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v [][]string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNfederation__Scope2ᚕstringᚄ(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOAgeBand2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -19775,11 +20761,32 @@ func (ec *executionContext) marshalOOrderType2string(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalOPartner2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx context.Context, sel ast.SelectionSet, v []*lindung.Partner) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPartner2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartner(ctx context.Context, sel ast.SelectionSet, v *lindung.Partner) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Partner(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPartnerByIDsInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐPartnerByIDsInput(ctx context.Context, v any) (*model.PartnerByIDsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPartnerByIDsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOPartnerType2ᚖgithubᚗcomᚋlindungᚋlindungᚐPartnerType(ctx context.Context, v any) (*lindung.PartnerType, error) {
@@ -20075,11 +21082,32 @@ func (ec *executionContext) marshalOServiceStatus2string(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) marshalOShelter2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐShelter(ctx context.Context, sel ast.SelectionSet, v []*lindung.Shelter) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOShelter2ᚖgithubᚗcomᚋlindungᚋlindungᚐShelter(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) marshalOShelter2ᚖgithubᚗcomᚋlindungᚋlindungᚐShelter(ctx context.Context, sel ast.SelectionSet, v *lindung.Shelter) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Shelter(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOShelterByIDsInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐShelterByIDsInput(ctx context.Context, v any) (*model.ShelterByIDsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputShelterByIDsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOStatisticsFilter2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐStatisticsFilter(ctx context.Context, v any) (*model.StatisticsFilter, error) {
@@ -20215,11 +21243,32 @@ func (ec *executionContext) marshalOTraffickingStatus2ᚖstring(ctx context.Cont
 	return res
 }
 
+func (ec *executionContext) marshalOVictim2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx context.Context, sel ast.SelectionSet, v []*lindung.Victim) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) marshalOVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx context.Context, sel ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Victim(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOVictimByCaseRefsInput2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐVictimByCaseRefsInput(ctx context.Context, v any) (*model.VictimByCaseRefsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputVictimByCaseRefsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOVictimFilter2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictimFilter(ctx context.Context, v any) (*lindung.VictimFilter, error) {
@@ -20235,6 +21284,13 @@ func (ec *executionContext) marshalOWorkEligibility2ᚖgithubᚗcomᚋlindungᚋ
 		return graphql.Null
 	}
 	return ec._WorkEligibility(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalO_Entity2githubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐEntity(ctx context.Context, sel ast.SelectionSet, v fedruntime.Entity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec.__Entity(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -385,7 +385,7 @@ func TestCheckEmbedded(t *testing.T) {
 func TestRoles(t *testing.T) {
 	p := mustLoad(t)
 	want := []string{"employer_hr", "enforcement_officer", "ministry_analyst", "ngo_caseworker", "operator",
-		"protection_officer"}
+		"protection_officer", "router"}
 	if got := p.Roles(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Roles() = %v, want %v", got, want)
 	}

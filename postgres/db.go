@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,6 +24,8 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/lindung?sslmode=disable"
 // DB is a pool of connections to Lindung's database.
 type DB struct {
 	Pool *pgxpool.Pool
+	// acquireTimeout bounds a request's wait for a free connection (Options.AcquireTimeout).
+	acquireTimeout time.Duration
 }
 
 // Options tune how the store connects.
@@ -31,7 +34,16 @@ type Options struct {
 	Tracer pgx.QueryTracer
 	// MaxConns caps the pool; 0 keeps pgxpool's default.
 	MaxConns int32
+	// AcquireTimeout bounds how long a request waits for a free connection of the pool before it is
+	// refused with UNAVAILABLE ("the hub is busy"); 0 takes DefaultAcquireTimeout. Without it a request
+	// of a saturated pool would wait its whole deadline, and clients would see a hang, not an answer.
+	AcquireTimeout time.Duration
 }
+
+// DefaultAcquireTimeout is the default of Options.AcquireTimeout. New connections are bounded by the
+// same time (unless DATABASE_URL sets connect_timeout), so a database that drops packets is refused
+// as quickly as one that refuses connections.
+const DefaultAcquireTimeout = 5 * time.Second
 
 // Open connects to the database at databaseURL, creating the database if it does not exist, and applies
 // pending migrations.
@@ -50,11 +62,17 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}
+	if opt.AcquireTimeout <= 0 {
+		opt.AcquireTimeout = DefaultAcquireTimeout
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = opt.AcquireTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	db := &DB{Pool: pool}
+	db := &DB{Pool: pool, acquireTimeout: opt.AcquireTimeout}
 	if err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

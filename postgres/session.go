@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -67,9 +68,9 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	if s.tx != nil {
 		return nil, lindung.Internal(nil, "session started twice")
 	}
-	tx, err := s.db.Pool.Begin(ctx)
+	tx, err := s.db.begin(ctx)
 	if err != nil {
-		return nil, mapError(err, "begin request transaction")
+		return nil, err
 	}
 	var id Identity
 	var partnerType string
@@ -93,6 +94,26 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	s.scope.PartnerType = id.PartnerType
 	s.scope.UserID = id.UserID
 	return &id, nil
+}
+
+// begin starts a transaction, waiting at most the pool's acquire timeout for a connection. The timeout
+// bounds only the wait and the BEGIN: the transaction then runs under ctx alone.
+func (db *DB) begin(ctx context.Context) (pgx.Tx, error) {
+	timeout := db.acquireTimeout
+	if timeout <= 0 {
+		timeout = DefaultAcquireTimeout
+	}
+	bctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tx, err := db.Pool.Begin(bctx)
+	if err != nil && ctx.Err() == nil && bctx.Err() != nil {
+		return nil, &lindung.Error{Code: lindung.EUNAVAILABLE, Err: err,
+			Message: fmt.Sprintf("the hub is busy: no database connection was free within %s; retry shortly", timeout)}
+	}
+	if err != nil {
+		return nil, mapError(err, "begin request transaction")
+	}
+	return tx, nil
 }
 
 // Commit commits the request's transaction; it is a no-op for a session never started.

@@ -32,6 +32,10 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) http.Handler
 	h.AddTransport(transport.POST{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.SetDisableSuggestion(true)
+	h.Use(telemetryExtension{s}) // first: the outermost interceptor sees each response as it leaves
+	if tracingOn(s.cfg.Tracer) {
+		h.Use(fieldSpans{s.tracer})
+	}
 	h.Use(extension.Introspection{})
 	h.Use(requestGuard{s})
 	h.SetErrorPresenter(s.presentError)
@@ -52,7 +56,7 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	if c == nil {
 		return refuse(lindung.Errorf(lindung.EUNAUTHENTICATED, "authentication required"))
 	}
-	op.DisableIntrospection = !s.cfg.Demo && !c.decision.May(lindung.ActionAdminister)
+	op.DisableIntrospection = !s.mayReadSchema(c)
 	if usesIncrementalDelivery(op.Doc) {
 		// Deferred fragments resolve after the first response, which is where the audit is written and
 		// the transaction ends: they would disclose unaudited, so they are refused outright.
@@ -151,6 +155,7 @@ func (s *Server) finish(ctx context.Context, op *graphql.OperationContext, req *
 		sess.Rollback(ctx)
 		return s.unavailable(ctx, err)
 	}
+	s.metrics.disclosures.Add(float64(len(records)))
 	if w := req.WithheldList(); w != nil {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
@@ -163,6 +168,7 @@ func (s *Server) finish(ctx context.Context, op *graphql.OperationContext, req *
 // unavailable replaces a response whose audit could not be written: no victim data leaves unaudited.
 func (s *Server) unavailable(ctx context.Context, err error) *graphql.Response {
 	s.cfg.Logger.ErrorContext(ctx, "audit write failed; response withheld", "request_id", RequestID(ctx), "err", err)
+	s.metrics.auditFailures.Inc()
 	if c := callerFrom(ctx); c != nil {
 		c.status.setStatus(http.StatusServiceUnavailable)
 	}

@@ -119,9 +119,9 @@ func (g requestGuard) MutateOperationContext(ctx context.Context, op *graphql.Op
 	s := g.s
 	c := callerFrom(ctx)
 	m := measure(op.Doc, op.Operation, op.Variables, s.limits.ListSize)
-	if m.introspection && c != nil && !s.cfg.Demo && !c.decision.May(lindung.ActionAdminister) {
+	if m.introspection && c != nil && !s.mayReadSchema(c) {
 		return refusal(ctx, http.StatusForbidden, lindung.Errorf(lindung.EFORBIDDEN,
-			"introspection is only for the hub operator; ask the operator for the schema"))
+			"introspection is only for the hub operator and the supergraph router; ask the operator for the schema"))
 	}
 	if m.nul || variablesHoldNUL(op.Variables) {
 		// PostgreSQL text cannot hold U+0000: such a value would fail the request's transaction deep in
@@ -288,9 +288,10 @@ func (w *walker) fragment(name string, paged bool) *measurement {
 }
 
 func (w *walker) field(f *ast.Field, paged bool) *measurement {
-	if f.Name == "__schema" || f.Name == "__type" {
+	if f.Name == "__schema" || f.Name == "__type" || f.Name == serviceField {
 		// Introspection is allowed or refused as a whole (see MutateOperationContext), and gqlparser's
 		// own rule bounds its depth; GraphiQL's introspection query nests deeper than any data query.
+		// A subgraph's SDL (_service) is the whole schema too.
 		return &measurement{depth: 1, cost: 1, introspection: true}
 	}
 	size, sized := w.pageSize(f)
@@ -318,8 +319,12 @@ func (w *walker) field(f *ast.Field, paged bool) *measurement {
 }
 
 // pageSize returns the page size a field asks for with a `first` or `limit` argument, or the
-// argument's default. A negative or absent size counts as 1: the resolver refuses it anyway.
+// argument's default. A negative or absent size counts as 1: the resolver refuses it anyway. For
+// _entities it is the number of representations (see entitiesSize).
 func (w *walker) pageSize(f *ast.Field) (int64, bool) {
+	if f.Name == entitiesField {
+		return w.entitiesSize(f), true
+	}
 	for _, name := range []string{"first", "limit"} {
 		var v *ast.Value
 		if a := f.Arguments.ForName(name); a != nil {

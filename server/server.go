@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
@@ -55,6 +57,9 @@ type Config struct {
 	// 1, rounds published counts to a multiple of it (at most k). See server/statistics.go.
 	StatisticsK        int
 	StatisticsRounding int
+	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
+	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
+	Tracer trace.TracerProvider
 }
 
 // Server is the hub's HTTP handler.
@@ -64,6 +69,8 @@ type Server struct {
 	rates   *rateLimiter
 	graphql http.Handler
 	mux     *http.ServeMux
+	metrics *metrics
+	tracer  trace.Tracer
 }
 
 // New returns the hub's HTTP handler. It refuses a schema with an unclassified or non-null sensitive
@@ -71,6 +78,10 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	cfg.Logger = slog.New(requestIDHandler{cfg.Logger.Handler()})
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider()
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
@@ -87,7 +98,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("trusted documents: unknown partner type %q", pt)
 		}
 	}
-	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), rates: newRateLimiter(cfg.RateLimits), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), rates: newRateLimiter(cfg.RateLimits), mux: http.NewServeMux(),
+		metrics: newMetrics(&cfg), tracer: cfg.Tracer.Tracer("github.com/lindung/lindung/server")}
 	schema := cfg.Schema
 	if schema == nil {
 		schema = resolvers.NewExecutableSchema()
@@ -106,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	// Metrics hold no victim data, but they describe the hub's traffic: expose this path only to the
+	// monitoring network (README, Operating Lindung).
+	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.Handle("/", web.GraphiQL())
 	// The mux redirects /dashboard to /dashboard/, so the page's relative asset URLs resolve under it.
 	s.mux.Handle("/dashboard/", http.StripPrefix("/dashboard", web.Dashboard()))
@@ -121,7 +136,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	ctx = withRequestID(ctx, id)
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	s.mux.ServeHTTP(w, r.WithContext(ctx))
+	s.observe(w, r.WithContext(ctx), s.mux)
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -157,6 +172,9 @@ func RequestID(ctx context.Context) string {
 
 // writeError answers a request refused before GraphQL execution, in the GraphQL response shape.
 func writeError(w http.ResponseWriter, status int, err error) {
+	if r, ok := w.(codeRecorder); ok {
+		r.recordCode(lindung.CodeOf(err))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{

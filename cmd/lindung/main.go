@@ -5,9 +5,11 @@
 //	lindung seed --demo [--demo-size N]        load demo data into an empty database
 //	lindung token --partner SLUG --role ROLE   print a signed token for a demo or test caller
 //	lindung policy check                       lint the policy and print its effective matrix
+//	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
 //
 // Configuration comes from flags and the environment: DATABASE_URL, LINDUNG_ADDR, LINDUNG_JWT_SECRET,
-// LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, and the request limits of `serve -h`
+// LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
+// LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, and the request limits of `serve -h`
 // (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
 package main
 
@@ -32,6 +34,7 @@ import (
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/server"
+	"github.com/lindung/lindung/telemetry"
 )
 
 const usage = `usage: lindung <command> [flags]
@@ -42,6 +45,7 @@ commands:
   seed      load demo data into an empty database (--demo [--demo-size N])
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
   policy    policy tools: "policy check" lints the policy and prints its matrix
+  retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
 `
 
 func main() {
@@ -63,6 +67,8 @@ func main() {
 		err = token(args)
 	case "policy":
 		err = policyCmd(args)
+	case "retention":
+		err = retention(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -178,9 +184,26 @@ func serve(ctx context.Context, args []string) error {
 	limits, rates, maxBody := limitFlags(fs)
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
 	trustedFor := fs.String("trusted-for", env("LINDUNG_TRUSTED_FOR", ""), "comma-separated partner types that may run only trusted documents, e.g. PRIVATE,NGO (LINDUNG_TRUSTED_FOR)")
+	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318; empty turns tracing off (LINDUNG_OTLP_ENDPOINT)")
+	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
+	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
+	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
 	fs.Parse(args)
 
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	tp, shutdownTracing, err := telemetry.Tracing(ctx, *otlp)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.WithoutCancel(ctx))
+	dbOpts := postgres.Options{MaxConns: int32(*maxConns), AcquireTimeout: *acquire}
+	if *otlp != "" {
+		dbOpts.Tracer = telemetry.SQLTracer(tp)
+	}
 	pol, err := loadPolicy(*policyDir)
 	if err != nil {
 		return err
@@ -193,7 +216,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	db, err := postgres.Open(ctx, databaseURL(), dbOpts)
 	if err != nil {
 		return err
 	}
@@ -205,7 +228,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
-		StatisticsK: *statsK, StatisticsRounding: *statsRound})
+		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp})
 	if err != nil {
 		return err
 	}
@@ -351,6 +374,53 @@ func token(args []string) error {
 		return err
 	}
 	fmt.Println(tok)
+	return nil
+}
+
+// envDuration reads a duration (such as 5s or 2160h) from the environment, def when unset; a malformed
+// value stops the program.
+func envDuration(name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lindung: %s=%q is not a duration\n", name, v)
+		os.Exit(2)
+	}
+	return d
+}
+
+// retention applies the retention rules, or with --dry-run prints what they would touch: counts per
+// table, never a record.
+func retention(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("retention", flag.ExitOnError)
+	dry := fs.Bool("dry-run", false, "print what would be erased or deleted, per table, and change nothing")
+	r := postgres.DefaultRetention
+	fs.DurationVar(&r.Cases, "cases", envDuration("LINDUNG_RETENTION_CASES", r.Cases), "erase the personal data of cases inactive this long (LINDUNG_RETENTION_CASES)")
+	fs.DurationVar(&r.LegalHold, "legal-hold", envDuration("LINDUNG_RETENTION_LEGAL_HOLD", r.LegalHold), "hold cases with a protection order that ran within this period (LINDUNG_RETENTION_LEGAL_HOLD); PROSECUTING cases are always held")
+	fs.DurationVar(&r.EligibilityCodes, "eligibility-codes", envDuration("LINDUNG_RETENTION_ELIGIBILITY_CODES", r.EligibilityCodes), "delete eligibility codes expired or revoked this long ago (LINDUNG_RETENTION_ELIGIBILITY_CODES)")
+	fs.DurationVar(&r.IdempotencyKeys, "idempotency-keys", envDuration("LINDUNG_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys), "delete idempotency keys older than this (LINDUNG_RETENTION_IDEMPOTENCY_KEYS)")
+	fs.DurationVar(&r.Audit, "audit", envDuration("LINDUNG_RETENTION_AUDIT", r.Audit), "report audit records older than this as due for archiving; they are never deleted (LINDUNG_RETENTION_AUDIT)")
+	fs.Parse(args)
+	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	counts, err := db.Retention(ctx, r, *dry)
+	if err != nil {
+		return err
+	}
+	if *dry {
+		fmt.Println("dry run: nothing was changed; a real run would touch:")
+	} else {
+		fmt.Println("retention applied in one transaction:")
+	}
+	for _, c := range counts {
+		fmt.Printf("  %-20s %-38s %8d\n", c.Table, c.Action, c.Rows)
+	}
 	return nil
 }
 

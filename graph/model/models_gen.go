@@ -198,6 +198,10 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+type PartnerByIDsInput struct {
+	ID string `json:"ID"`
+}
+
 // Input to place or move a victim.
 type PlaceVictimInput struct {
 	// The victim to place; a mother's children come with her.
@@ -320,6 +324,10 @@ type ServiceStatistics struct {
 	ByProvider *Breakdown `json:"byProvider"`
 }
 
+type ShelterByIDsInput struct {
+	ID string `json:"ID"`
+}
+
 // One count of a statistics panel after disclosure control.
 type StatCell struct {
 	// The category: an enum value (e.g. FEMALE, SABAH, IPO), a month YYYY-MM, a partner slug, OTHER or UNKNOWN.
@@ -376,6 +384,10 @@ type UpdateVictimInput struct {
 	MedicalNeeds *string `json:"medicalNeeds,omitempty"`
 	// Counselling notes.
 	CounsellingNotes *string `json:"counsellingNotes,omitempty"`
+}
+
+type VictimByCaseRefsInput struct {
+	CaseRef string `json:"CaseRef"`
 }
 
 // A page of victims, in the Relay connection shape.

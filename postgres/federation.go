@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
+)
+
+// FindVictimsByCaseRefs returns the victims with the given case references, aligned to refs, nil where none
+// is visible: how a federated router's representations of victims (keyed by case reference) are resolved.
+// It reads under the same row scope and with the same consent and referral bits as FindVictimsByIDs, so a
+// case reference outside the scope is exactly as absent as one that names no case.
+func (s *Session) FindVictimsByCaseRefs(ctx context.Context, refs []string) ([]*lindung.Victim, error) {
+	out := make([]*lindung.Victim, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	byRef := make(map[string]*lindung.Victim, len(refs))
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH found AS (SELECT v.id FROM victims v
+				WHERE v.case_ref = ANY(@refs::text[]) AND `+s.visibleVictims()+`)
+			SELECT `+victimColumns+` FROM victims v JOIN access_bits(ARRAY(SELECT id FROM found)) b ON b.victim_id = v.id
+			WHERE v.id IN (SELECT id FROM found)`, s.args(pgx.NamedArgs{"refs": refs}))
+		if err != nil {
+			return err
+		}
+		found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lindung.Victim, error) { return scanVictim(r) })
+		for _, v := range found {
+			byRef[v.CaseRef] = v
+		}
+		return err
+	})
+	if err != nil {
+		return nil, mapError(err, "find victims by case reference")
+	}
+	for i, ref := range refs {
+		out[i] = byRef[ref]
+	}
+	return out, nil
+}

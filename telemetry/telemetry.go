@@ -1,0 +1,144 @@
+// Package telemetry holds the hub's tracing set-up and the instruments that watch parts the server does not
+// own: the OTLP exporter (off unless an endpoint is configured), a pgx tracer that makes a span of every SQL
+// statement, and a Prometheus collector of the connection pool's statistics.
+//
+// Nothing here records a value that a request carried or a row held: spans and metrics are named after
+// statements' verbs, operations and error codes, so that a trace store or a metrics database never holds
+// victim data (see the log-hygiene test in server/telemetry_test.go).
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// ServiceName names the hub in traces.
+const ServiceName = "lindung"
+
+// Tracing returns the tracer provider the hub uses: one that exports spans over OTLP/HTTP to endpoint (a
+// URL such as http://collector:4318), or, when endpoint is empty, a no-op provider, so that tracing costs
+// nothing unless an operator asks for it. shutdown flushes the spans still buffered.
+func Tracing(ctx context.Context, endpoint string) (tp trace.TracerProvider, shutdown func(context.Context) error, err error) {
+	if endpoint == "" {
+		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	if err != nil {
+		return nil, nil, fmt.Errorf("OTLP exporter: %w", err)
+	}
+	sdk := NewProvider(sdktrace.NewBatchSpanProcessor(exp))
+	return sdk, sdk.Shutdown, nil
+}
+
+// NewProvider returns an SDK tracer provider that names the service and hands every span to processor;
+// tests pass a processor over an in-memory exporter.
+func NewProvider(processor sdktrace.SpanProcessor) *sdktrace.TracerProvider {
+	return sdktrace.NewTracerProvider(
+		sdktrace.WithSpanProcessor(processor),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", ServiceName))),
+	)
+}
+
+// SQLTracer returns a pgx tracer that makes a client span of every statement. The span carries the
+// statement's verb (SELECT, INSERT, ...) and, on failure, the SQLSTATE: never the statement's arguments,
+// and never PostgreSQL's error message, which can quote an input value.
+func SQLTracer(tp trace.TracerProvider) pgx.QueryTracer {
+	return sqlTracer{tp.Tracer("github.com/lindung/lindung/postgres")}
+}
+
+type sqlTracer struct{ tracer trace.Tracer }
+
+func (t sqlTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	verb := Verb(d.SQL)
+	ctx, _ = t.tracer.Start(ctx, "SQL "+verb, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", "postgresql"), attribute.String("db.operation.name", verb)))
+	return ctx
+}
+
+func (t sqlTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	span := trace.SpanFromContext(ctx)
+	if d.Err != nil {
+		state := "connection"
+		if pe, ok := d.Err.(*pgconn.PgError); ok {
+			state = pe.Code
+		}
+		span.SetAttributes(attribute.String("db.response.status_code", state))
+		span.SetStatus(codes.Error, state)
+	}
+	span.End()
+}
+
+// Verb returns the first keyword of a statement in capitals (WITH for a CTE), or "SQL" for one that starts
+// with something else: a bounded name for spans and metrics, whatever the statement holds.
+func Verb(sql string) string {
+	for _, f := range strings.Fields(sql) {
+		if strings.HasPrefix(f, "--") {
+			continue
+		}
+		switch v := strings.ToUpper(strings.TrimRight(f, "(;")); v {
+		case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "SET", "COPY", "CREATE",
+			"ALTER", "DROP", "LOCK", "CALL", "VALUES", "TRUNCATE", "SAVEPOINT", "RELEASE", "GRANT", "REVOKE":
+			return v
+		}
+		return "SQL"
+	}
+	return "SQL"
+}
+
+// PoolCollector exports the connection pool's statistics (pgxpool.Stat) to Prometheus: connections in use,
+// idle and being opened against the maximum, and the waits for a free one, which are the first sign of
+// a pool too small for its load.
+func PoolCollector(pool *pgxpool.Pool) prometheus.Collector { return &poolCollector{pool: pool} }
+
+type poolCollector struct{ pool *pgxpool.Pool }
+
+var (
+	poolAcquired     = prometheus.NewDesc("lindung_db_pool_acquired_connections", "Connections of the pool in use.", nil, nil)
+	poolIdle         = prometheus.NewDesc("lindung_db_pool_idle_connections", "Idle connections of the pool.", nil, nil)
+	poolConstructing = prometheus.NewDesc("lindung_db_pool_constructing_connections", "Connections being opened.", nil, nil)
+	poolTotal        = prometheus.NewDesc("lindung_db_pool_total_connections", "Connections of the pool, in use, idle or being opened.", nil, nil)
+	poolMax          = prometheus.NewDesc("lindung_db_pool_max_connections", "Most connections the pool may hold.", nil, nil)
+	poolAcquires     = prometheus.NewDesc("lindung_db_pool_acquires_total", "Connections taken from the pool.", nil, nil)
+	poolEmpty        = prometheus.NewDesc("lindung_db_pool_empty_acquires_total", "Acquires that had to wait because no connection was idle.", nil, nil)
+	poolCanceled     = prometheus.NewDesc("lindung_db_pool_canceled_acquires_total", "Acquires given up because the request ended or timed out first.", nil, nil)
+	poolWait         = prometheus.NewDesc("lindung_db_pool_acquire_wait_seconds_total", "Time spent waiting for a connection when none was idle.", nil, nil)
+	poolNew          = prometheus.NewDesc("lindung_db_pool_new_connections_total", "Connections opened.", nil, nil)
+)
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolConstructing, poolTotal, poolMax, poolAcquires,
+		poolEmpty, poolCanceled, poolWait, poolNew} {
+		ch <- d
+	}
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.pool.Stat()
+	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	gauge(poolAcquired, float64(s.AcquiredConns()))
+	gauge(poolIdle, float64(s.IdleConns()))
+	gauge(poolConstructing, float64(s.ConstructingConns()))
+	gauge(poolTotal, float64(s.TotalConns()))
+	gauge(poolMax, float64(s.MaxConns()))
+	counter(poolAcquires, float64(s.AcquireCount()))
+	counter(poolEmpty, float64(s.EmptyAcquireCount()))
+	counter(poolCanceled, float64(s.CanceledAcquireCount()))
+	counter(poolWait, s.EmptyAcquireWaitTime().Seconds())
+	counter(poolNew, float64(s.NewConnsCount()))
+}
