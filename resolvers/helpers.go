@@ -2,8 +2,10 @@ package resolvers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -161,4 +163,24 @@ func joinWords(w []string) string {
 		return w[0]
 	}
 	return strings.Join(w[:len(w)-1], ", ") + " and " + w[len(w)-1]
+}
+
+// fieldNames returns the names of the fields an input sets, for the change log: names, never values.
+func fieldNames(input any) []string {
+	b, err := json.Marshal(input)
+	if err != nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	names := make([]string, 0, len(m))
+	for k, v := range m {
+		if string(v) != "null" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return names
 }

@@ -27,6 +27,9 @@ func (r *mutationResolver) CreatePartner(ctx context.Context, input model.Create
 	if err := req.Session.CreatePartner(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := req.changed(ctx, "", "partner", p.ID, "registered", fieldNames(input)...); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -56,6 +59,9 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 		return nil, lindung.Invalid("roles", "at least one role is required")
 	}
 	if err := req.Session.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := req.changed(ctx, "", "user", u.ID, "registered", fieldNames(input)...); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -90,6 +96,9 @@ func (r *mutationResolver) CreateShelter(ctx context.Context, input model.Create
 	if err := req.Session.CreateShelter(ctx, sh); err != nil {
 		return nil, err
 	}
+	if err := req.changed(ctx, "", "shelter", sh.ID, "registered", fieldNames(input)...); err != nil {
+		return nil, err
+	}
 	return sh, nil
 }
 
@@ -106,6 +115,9 @@ func (r *mutationResolver) CreateVictim(ctx context.Context, input model.CreateV
 	if err := req.Session.CreateVictim(ctx, v); err != nil {
 		return nil, err
 	}
+	if err := req.changed(ctx, v.ID, "victim", v.ID, "registered", fieldNames(input)...); err != nil {
+		return nil, err
+	}
 	return req.Session.FindVictimByID(ctx, v.ID)
 }
 
@@ -119,7 +131,14 @@ func (r *mutationResolver) UpdateVictim(ctx context.Context, id string, input mo
 	if err != nil {
 		return nil, err
 	}
-	return req.Session.UpdateVictim(ctx, id, upd)
+	v, err := req.Session.UpdateVictim(ctx, id, upd)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.changed(ctx, v.ID, "victim", v.ID, "updated", fieldNames(input)...); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // Viewer is the resolver for the viewer field.
