@@ -18,6 +18,17 @@ const (
 	ECONFLICT        ErrorCode = "CONFLICT"
 	EUNAVAILABLE     ErrorCode = "UNAVAILABLE"
 	EINTERNAL        ErrorCode = "INTERNAL"
+
+	// Codes of requests refused for what they ask of the hub rather than for what they ask about.
+
+	// ELIMITEXCEEDED: a document or body over a configured limit (HTTP 400, 413 for the body).
+	ELIMITEXCEEDED ErrorCode = "LIMIT_EXCEEDED"
+	// ERATELIMITED: the caller's, its partner's or its employer eligibility bucket is empty (HTTP 429
+	// with Retry-After).
+	ERATELIMITED ErrorCode = "RATE_LIMITED"
+	// EPERSISTEDQUERYNOTFOUND: a request sent only a document hash the hub does not hold. The hub never
+	// registers documents from requests, so the client must send the query itself (HTTP 400).
+	EPERSISTEDQUERYNOTFOUND ErrorCode = "PERSISTED_QUERY_NOT_FOUND"
 )
 
 // Error is the hub's one error type. Message is written for a partner's developer and is safe to show:

@@ -295,3 +295,29 @@ func TestServiceSDL(t *testing.T) {
 		t.Errorf("the router's account saw victims: %s", r.Body)
 	}
 }
+
+// TestEntitiesMalformedRepresentations: a representation of a type this subgraph does not have, or one
+// without its key, is the router's mistake (INVALID), discloses nothing, and is not an internal error.
+func TestEntitiesMalformedRepresentations(t *testing.T) {
+	h := newHub(t)
+	token := h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer)
+	for _, tc := range []struct {
+		name string
+		reps []map[string]any
+	}{
+		{"unknown type", []map[string]any{{"__typename": "Permit", "caseRef": "LDG-2026-000001"}}},
+		{"no key", []map[string]any{{"__typename": "Partner"}}},
+		{"null key", []map[string]any{{"__typename": "Shelter", "id": nil}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(request{Token: token, Variables: map[string]any{"r": tc.reps},
+				Query: `query($r: [_Any!]!) { _entities(representations: $r) { __typename } }`})
+			if r.Code() != "INVALID" || r.Status >= 500 {
+				t.Errorf("HTTP %d, code %s: %s", r.Status, r.Code(), r.Body)
+			}
+			if len(r.Errors) == 0 {
+				t.Errorf("no error for a malformed representation: %s", r.Body)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/graph"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/resolvers"
 )
@@ -40,8 +41,9 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) http.Handler
 	h.Use(requestGuard{s})
 	h.SetErrorPresenter(s.presentError)
 	h.SetRecoverFunc(func(ctx context.Context, p any) error {
-		s.cfg.Logger.ErrorContext(ctx, "panic", "request_id", RequestID(ctx), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-		return lindung.Internal(fmt.Errorf("panic: %v", p), "resolver")
+		// The panic's value is not logged, only its type and the stack: a value may hold victim data.
+		s.cfg.Logger.ErrorContext(ctx, "panic", "request_id", RequestID(ctx), "panic_type", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
+		return lindung.Internal(fmt.Errorf("panic of type %T", p), "resolver")
 	})
 	h.AroundOperations(s.aroundOperation)
 	return h
@@ -128,7 +130,7 @@ func refusedStatus(resp *graphql.Response) int {
 	code, _ := resp.Errors[0].Extensions["code"].(string)
 	switch c := lindung.ErrorCode(code); c {
 	case lindung.EINVALID, lindung.ENOTFOUND, lindung.EUNAUTHENTICATED, lindung.EFORBIDDEN, lindung.ECONFLICT,
-		lindung.EUNAVAILABLE, lindung.EINTERNAL, ELimitExceeded, ERateLimited:
+		lindung.EUNAVAILABLE, lindung.EINTERNAL, lindung.ELIMITEXCEEDED, lindung.ERATELIMITED:
 		return httpStatus(c)
 	}
 	return 0
@@ -277,6 +279,13 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		// enum value names are cut (gqlgen's SetDisableSuggestion covers only some of the rules): the
 		// schema is not advertised to callers who may not introspect it.
 		gerr.Message = didYouMean.ReplaceAllString(gerr.Message, "")
+		return gerr
+	}
+	if errors.Is(err, graph.ErrTypeNotFound) || errors.Is(err, graph.ErrUnknownType) {
+		// A federation representation without its key or of a type the hub does not know: the router's
+		// mistake, not ours. Nothing is resolved for it.
+		gerr.Message = "a representation of _entities names no entity of this subgraph, or lacks its key fields"
+		gerr.Extensions = map[string]any{"code": string(lindung.EINVALID)}
 		return gerr
 	}
 	if ge != nil && ge.Err == nil {

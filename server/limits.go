@@ -18,19 +18,6 @@ import (
 	"github.com/lindung/lindung"
 )
 
-// Error codes of requests refused for what they ask of the hub rather than for what they ask about.
-// They sit beside the domain's codes in extensions.code.
-const (
-	// ELimitExceeded: a document or body over a configured limit (HTTP 400, 413 for the body).
-	ELimitExceeded lindung.ErrorCode = "LIMIT_EXCEEDED"
-	// ERateLimited: the caller's, its partner's or its employer eligibility bucket is empty (HTTP 429
-	// with Retry-After).
-	ERateLimited lindung.ErrorCode = "RATE_LIMITED"
-	// EPersistedQueryNotFound: a request sent only a document hash the hub does not hold. The hub never
-	// registers documents from requests, so the client must send the query itself (HTTP 400).
-	EPersistedQueryNotFound lindung.ErrorCode = "PERSISTED_QUERY_NOT_FOUND"
-)
-
 // Limits bound what one GraphQL document may ask for. They are checked after the document is parsed and
 // validated and before any database work, so a document over a limit costs a parse and nothing more.
 // A zero field takes its value from DefaultLimits; a negative one turns that limit off.
@@ -155,7 +142,7 @@ func (g requestGuard) MutateOperationContext(ctx context.Context, op *graphql.Op
 // limitError says which limit a request exceeded and what the limit is, so a partner's developer can
 // change the request; the limit's name and value also go to extensions.limit and extensions.max.
 func limitError(name string, max int, format string, args ...any) *lindung.Error {
-	return &lindung.Error{Code: ELimitExceeded, Message: fmt.Sprintf(format, args...), Err: exceeded{name, max}}
+	return &lindung.Error{Code: lindung.ELIMITEXCEEDED, Message: fmt.Sprintf(format, args...), Err: exceeded{name, max}}
 }
 
 // exceeded is the cause of a LIMIT_EXCEEDED error: which limit, and its value.

@@ -125,13 +125,13 @@ func TestRateLimiter(t *testing.T) {
 		}
 	}
 	err := r.takeRequest("p", "u1")
-	if lindung.CodeOf(err) != ERateLimited || retryAfter(err) != 1 {
+	if lindung.CodeOf(err) != lindung.ERATELIMITED || retryAfter(err) != 1 {
 		t.Fatalf("third request: %v (retry after %d), want RATE_LIMITED after 1 s", err, retryAfter(err))
 	}
 	if err := r.takeRequest("p", "u2"); err != nil {
 		t.Fatalf("another user refused: %v", err)
 	}
-	if err := r.takeRequest("p", "u3"); lindung.CodeOf(err) != ERateLimited {
+	if err := r.takeRequest("p", "u3"); lindung.CodeOf(err) != lindung.ERATELIMITED {
 		t.Fatalf("the partner's fourth request: %v, want RATE_LIMITED", err)
 	}
 	if err := r.takeRequest("q", "u1"); err != nil {
@@ -142,13 +142,13 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatalf("after a second: %v", err)
 	}
 	// Eligibility: more checks than the bucket holds is a limit; fewer wait for the refill.
-	if err := r.takeEligibility("p", 5); lindung.CodeOf(err) != ELimitExceeded {
+	if err := r.takeEligibility("p", 5); lindung.CodeOf(err) != lindung.ELIMITEXCEEDED {
 		t.Errorf("5 checks against a burst of 4: %v, want LIMIT_EXCEEDED", err)
 	}
 	if err := r.takeEligibility("p", 3); err != nil {
 		t.Fatalf("3 checks: %v", err)
 	}
-	if err := r.takeEligibility("p", 3); lindung.CodeOf(err) != ERateLimited || retryAfter(err) != 4 {
+	if err := r.takeEligibility("p", 3); lindung.CodeOf(err) != lindung.ERATELIMITED || retryAfter(err) != 4 {
 		t.Errorf("3 more checks: %v (retry after %d), want RATE_LIMITED after 4 s", err, retryAfter(err))
 	}
 	// Idle buckets are forgotten once full again.

@@ -128,7 +128,7 @@ func (r *rateLimiter) take(n float64, what string, specs ...bucketSpec) *lindung
 	}
 	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
-		return &lindung.Error{Code: ERateLimited, Err: retryDelay(secs),
+		return &lindung.Error{Code: lindung.ERATELIMITED, Err: retryDelay(secs),
 			Message: fmt.Sprintf("too many %s: retry in %d s", what, secs)}
 	}
 	for _, b := range bs {

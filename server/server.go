@@ -198,9 +198,9 @@ func httpStatus(code lindung.ErrorCode) int {
 		return http.StatusConflict
 	case lindung.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
-	case ELimitExceeded, EPersistedQueryNotFound:
+	case lindung.ELIMITEXCEEDED, lindung.EPERSISTEDQUERYNOTFOUND:
 		return http.StatusBadRequest
-	case ERateLimited:
+	case lindung.ERATELIMITED:
 		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError

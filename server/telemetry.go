@@ -196,7 +196,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.Handl
 		label := s.metrics.operationLabel(op)
 		s.metrics.requests.WithLabelValues(label, code).Inc()
 		s.metrics.duration.WithLabelValues(label).Observe(elapsed.Seconds())
-		if code == string(ERateLimited) {
+		if code == string(lindung.ERATELIMITED) {
 			s.metrics.rateLimited.Inc()
 		}
 		span.SetAttributes(attribute.String("graphql.operation.name", label), attribute.String("lindung.code", code))
@@ -231,7 +231,7 @@ func codeOfStatus(status int) string {
 	case status == http.StatusUnauthorized:
 		return string(lindung.EUNAUTHENTICATED)
 	case status == http.StatusTooManyRequests:
-		return string(ERateLimited)
+		return string(lindung.ERATELIMITED)
 	case status >= 500:
 		return string(lindung.EINTERNAL)
 	}

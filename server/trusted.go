@@ -90,7 +90,7 @@ func (s *Server) resolveDocument(ctx context.Context, p *graphql.RawParams) *gql
 		case p.Query == "" && known:
 			p.Query = doc
 		case p.Query == "":
-			return refusal(ctx, http.StatusBadRequest, lindung.Errorf(EPersistedQueryNotFound,
+			return refusal(ctx, http.StatusBadRequest, lindung.Errorf(lindung.EPERSISTEDQUERYNOTFOUND,
 				"this hub does not hold a document with that sha256Hash and does not register documents: send the query"))
 		case documentHash(p.Query) != strings.ToLower(hash):
 			return refusal(ctx, http.StatusBadRequest, lindung.Invalid("extensions.persistedQuery.sha256Hash",
