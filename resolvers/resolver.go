@@ -24,10 +24,15 @@ type Resolver struct {
 	OrderLimits lindung.OrderLimits
 }
 
-// NewExecutableSchema returns the schema with its resolvers and the field guard's directives.
-func NewExecutableSchema() graphql.ExecutableSchema {
+// NewExecutableSchema returns the schema with its resolvers and the field guard's directives, with the
+// default order limits.
+func NewExecutableSchema() graphql.ExecutableSchema { return NewConfiguredSchema(Resolver{}) }
+
+// NewConfiguredSchema returns the schema served by the resolver r (its order limits), guarded like
+// NewExecutableSchema's.
+func NewConfiguredSchema(r Resolver) graphql.ExecutableSchema {
 	return graph.NewExecutableSchema(graph.Config{
-		Resolvers: &Resolver{},
+		Resolvers: &r,
 		Directives: graph.DirectiveRoot{
 			Sensitive:    sensitive,
 			Pseudonymous: pseudonymous,

@@ -49,6 +49,8 @@ type Config struct {
 	// to; nil holds none, and then TrustedFor must be empty.
 	TrustedDocuments *TrustedDocuments
 	TrustedFor       []lindung.PartnerType
+	// OrderLimits bound the protection orders recorded (the zero value: lindung.DefaultOrderLimits).
+	OrderLimits lindung.OrderLimits
 	// Schema replaces the executable schema; nil serves resolvers.NewExecutableSchema(). Benchmarks use
 	// it to measure the field guard against a schema without one. It is checked like the default.
 	Schema graphql.ExecutableSchema
@@ -102,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		metrics: newMetrics(&cfg), tracer: cfg.Tracer.Tracer("github.com/lindung/lindung/server")}
 	schema := cfg.Schema
 	if schema == nil {
-		schema = resolvers.NewExecutableSchema()
+		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err

@@ -180,6 +180,7 @@ func serve(ctx context.Context, args []string) error {
 	demoSize := fs.Int("demo-size", 500, "number of demo victims")
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy")
 	statsK := fs.Int("stats-k", envInt("LINDUNG_STATS_K", 5), "statistics: suppress counts from 1 to k-1 (LINDUNG_STATS_K; CTDC publishes with 11)")
+	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
 	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 1), "statistics: round published counts to this base, at most k (LINDUNG_STATS_ROUND)")
 	limits, rates, maxBody := limitFlags(fs)
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
@@ -208,6 +209,10 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	orders, err := lindung.ParseOrderLimits(*orderLimits)
+	if err != nil {
+		return fmt.Errorf("--order-limits: %w", err)
+	}
 	trusted, trustedTypes, err := trustedDocuments(*trustedFile, *trustedFor)
 	if err != nil {
 		return err
@@ -228,7 +233,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
-		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp})
+		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders})
 	if err != nil {
 		return err
 	}
