@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,7 +120,34 @@ func template(ctx context.Context, admin *pgx.Conn, kind string) (string, error)
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+name+" WITH IS_TEMPLATE true"); err != nil {
 		return "", err
 	}
+	dropStaleTemplates(ctx, admin, kind)
 	return name, nil
+}
+
+// dropStaleTemplates drops this package's templates of kind built for an earlier day: a machine that runs
+// the tests every day would otherwise keep one more pair of databases a day. Templates of today are kept,
+// whatever their schema, since another test process may be cloning them.
+func dropStaleTemplates(ctx context.Context, admin *pgx.Conn, kind string) {
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datistemplate AND datname LIKE $1`,
+		"lindung\\_tmpl\\_"+kind+"\\_%")
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	today := Today().Format("20060102")
+	for _, n := range names {
+		day := n[strings.LastIndex(n, "_")+1:]
+		if len(day) != len(today) || day >= today {
+			continue
+		}
+		ident := pgx.Identifier{n}.Sanitize()
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+ident+" WITH IS_TEMPLATE false"); err == nil {
+			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+		}
+	}
 }
 
 func migrationsHash() string {
