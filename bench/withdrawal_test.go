@@ -11,11 +11,10 @@ import (
 // withdrawalFixture is a victim registered by the officer with a marker in HEALTH, and the officer's
 // handler and token.
 type withdrawalFixture struct {
-	hub     variant
-	token   string
-	victim  string
-	marker  string
-	session int
+	hub    variant
+	token  string
+	victim string
+	marker string
 }
 
 func newWithdrawalFixture(tb testing.TB) *withdrawalFixture {

@@ -100,14 +100,6 @@ func (g *gen) stamp(d time.Time) time.Time {
 	return d.Add(time.Hour + time.Duration(g.r.IntN(8*60))*time.Minute)
 }
 
-// after returns t, or a little after min if t is not after it.
-func (g *gen) after(t, min time.Time) time.Time {
-	if t.After(min) {
-		return t
-	}
-	return min.Add(time.Duration(10+g.r.IntN(50)) * time.Minute)
-}
-
 // within returns a moment in (from, to), or to when the interval is empty.
 func (g *gen) within(from, to time.Time) time.Time {
 	span := to.Sub(from)

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"net/url"
-	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -172,12 +171,6 @@ func ownerStrings(t *testing.T, db *postgres.DB, sql string, args ...any) []stri
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	sort.Strings(s)
-	return s
 }
 
 // diff describes how got differs from want as multisets, at most a few elements each way.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/lindung/lindung"
 )
@@ -29,7 +30,7 @@ type Item { id: ID! name: String tags: [String!]! children: [Item!]! parent: Ite
 
 func measured(t *testing.T, query string, vars map[string]any) measurement {
 	t.Helper()
-	doc, errs := gqlparser.LoadQuery(syntheticSchema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(syntheticSchema, query, rules.NewDefaultRules())
 	if errs != nil {
 		t.Fatalf("%s: %v", query, errs)
 	}
