@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/disclosure"
 	"github.com/lindung/lindung/graph"
 )
 
@@ -22,13 +23,16 @@ const DefaultPageSize = 20
 type Resolver struct {
 	// OrderLimits bound the protection orders recorded; the zero value means lindung.DefaultOrderLimits.
 	OrderLimits lindung.OrderLimits
+	// StatisticsControl is the statistics API's disclosure control; the zero value means disclosure.DefaultK.
+	StatisticsControl disclosure.Options
 }
 
 // NewExecutableSchema returns the schema with its resolvers and the field guard's directives, with the
 // default order limits.
 func NewExecutableSchema() graphql.ExecutableSchema { return NewConfiguredSchema(Resolver{}) }
 
-// NewConfiguredSchema returns the schema served by the resolver r (its order limits), guarded like
+// NewConfiguredSchema returns the schema served by the resolver r (its order limits and disclosure
+// control), guarded like
 // NewExecutableSchema's.
 func NewConfiguredSchema(r Resolver) graphql.ExecutableSchema {
 	return graph.NewExecutableSchema(graph.Config{

@@ -13,27 +13,20 @@ import (
 	"github.com/lindung/lindung/graph/model"
 )
 
-type statisticsOptionsKey struct{}
+// maxExpiringDays bounds the orders panel's look-ahead.
+const maxExpiringDays = 366
 
-// WithStatisticsOptions returns a context carrying the disclosure-control settings of the statistics
-// API. The server sets them from its configuration; a request without them gets disclosure.DefaultK and
-// no rounding, so forgetting the wiring fails safe.
-func WithStatisticsOptions(ctx context.Context, o disclosure.Options) context.Context {
-	return context.WithValue(ctx, statisticsOptionsKey{}, o)
-}
-
-func statisticsOptions(ctx context.Context) disclosure.Options {
-	if o, ok := ctx.Value(statisticsOptionsKey{}).(disclosure.Options); ok && o.Valid() {
-		return o
+// statistics returns the resolver's disclosure control; the zero value means disclosure.DefaultK and no
+// rounding, so a hub wired without it fails safe.
+func (r *Resolver) statistics() disclosure.Options {
+	if r.StatisticsControl.Valid() {
+		return r.StatisticsControl
 	}
 	return disclosure.Options{K: disclosure.DefaultK}
 }
 
-// maxExpiringDays bounds the orders panel's look-ahead.
-const maxExpiringDays = 366
-
 // startStatistics authorizes a statistics query and fixes its filter, bases and disclosure settings.
-func startStatistics(ctx context.Context, f *model.StatisticsFilter) (*lindung.Statistics, error) {
+func startStatistics(ctx context.Context, f *model.StatisticsFilter, opt disclosure.Options) (*lindung.Statistics, error) {
 	req, err := authorize(ctx, lindung.ActionSeeStatistics)
 	if err != nil {
 		return nil, err
@@ -49,7 +42,6 @@ func startStatistics(ctx context.Context, f *model.StatisticsFilter) (*lindung.S
 		}
 	}
 	q.Legal, q.Consent = req.Decision.Grants()
-	opt := statisticsOptions(ctx)
 	exact := req.Decision.May(lindung.ActionExactCounts)
 	base := max(opt.Base, 1)
 	if exact {
@@ -73,11 +65,9 @@ func panel(ctx context.Context, s *lindung.Statistics, p lindung.StatisticsPanel
 	if err != nil {
 		return nil, err
 	}
-	pr := &panelRows{stats: s, opt: statisticsOptions(ctx), rows: rows}
+	pr := &panelRows{stats: s, opt: disclosure.Options{K: s.Threshold, Base: s.RoundingBase}, rows: rows}
 	if s.ExactCounts {
 		pr.opt = disclosure.Options{K: 1}
-	} else if s.RoundingBase > 1 {
-		pr.opt.Base = s.RoundingBase
 	}
 	pr.hidden = pr.stateHidden()
 	return pr, nil

@@ -15,7 +15,7 @@ import (
 
 // Statistics is the resolver for the statistics field.
 func (r *queryResolver) Statistics(ctx context.Context, filter *model.StatisticsFilter) (*lindung.Statistics, error) {
-	return startStatistics(ctx, filter)
+	return startStatistics(ctx, filter, r.statistics())
 }
 
 // ByTraffickingStatus is the resolver for the byTraffickingStatus field.

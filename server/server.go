@@ -102,19 +102,19 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), rates: newRateLimiter(cfg.RateLimits), mux: http.NewServeMux(),
 		metrics: newMetrics(&cfg), tracer: cfg.Tracer.Tracer("github.com/lindung/lindung/server")}
+	stats, err := cfg.statisticsOptions()
+	if err != nil {
+		return nil, err
+	}
 	schema := cfg.Schema
 	if schema == nil {
-		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits})
+		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err
 	}
 	s.graphql = s.newGraphQLHandler(schema)
-	stats, err := cfg.statisticsOptions()
-	if err != nil {
-		return nil, err
-	}
-	s.mux.Handle("/graphql", withStatistics(stats, s.authenticate(s.graphql)))
+	s.mux.Handle("/graphql", s.authenticate(s.graphql))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

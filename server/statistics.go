@@ -2,10 +2,8 @@ package server
 
 import (
 	"fmt"
-	"net/http"
 
 	"github.com/lindung/lindung/disclosure"
-	"github.com/lindung/lindung/resolvers"
 )
 
 // statisticsOptions returns the statistics API's disclosure control from the configuration, refusing
@@ -21,11 +19,4 @@ func (cfg Config) statisticsOptions() (disclosure.Options, error) {
 			o.K, o.Base)
 	}
 	return o, nil
-}
-
-// withStatistics gives every GraphQL request the statistics API's disclosure-control settings.
-func withStatistics(o disclosure.Options, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(resolvers.WithStatisticsOptions(r.Context(), o)))
-	})
 }
