@@ -14,11 +14,6 @@ import (
 // they write a change-log line per record in the request's transaction, and those a client may retry
 // take an idempotency key.
 
-// careSession returns the request, authorized for action a.
-func careRequest(ctx context.Context, a lindung.Action) (*Request, error) {
-	return authorize(ctx, a)
-}
-
 // changed writes a change-log line: who changed which record of which victim, naming the fields written.
 func (r *Request) changed(ctx context.Context, victimID, entity, recordID, action string, fields ...string) error {
 	return r.Session.RecordChanges(ctx, []*lindung.ChangeRecord{{RequestID: r.RequestID, UserID: r.Viewer.UserID,

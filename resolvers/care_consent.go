@@ -13,7 +13,7 @@ import (
 // recordConsent validates and records a consent. The grantor is the victim, or the mother of a child
 // victim as the family links record her; the hub never infers one.
 func recordConsent(ctx context.Context, in model.RecordConsentInput, key *string) (*lindung.Consent, error) {
-	req, err := careRequest(ctx, lindung.ActionRecordConsent)
+	req, err := authorize(ctx, lindung.ActionRecordConsent)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func recordConsent(ctx context.Context, in model.RecordConsentInput, key *string
 
 // withdrawConsent records the withdrawal of a consent; it counts from the next request.
 func withdrawConsent(ctx context.Context, id string) (*lindung.Consent, error) {
-	req, err := careRequest(ctx, lindung.ActionRecordConsent)
+	req, err := authorize(ctx, lindung.ActionRecordConsent)
 	if err != nil {
 		return nil, err
 	}

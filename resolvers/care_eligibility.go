@@ -45,7 +45,7 @@ func codeHash(code string) ([]byte, bool) {
 // recordEligibility records an officer's decision on permission to work. The PO condition is the hub's
 // own: a Protection Order in force today.
 func recordEligibility(ctx context.Context, in model.EligibilityDecisionInput) (*lindung.WorkEligibility, error) {
-	req, err := careRequest(ctx, lindung.ActionDecideEligibility)
+	req, err := authorize(ctx, lindung.ActionDecideEligibility)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func recordEligibility(ctx context.Context, in model.EligibilityDecisionInput) (
 // issueCode issues an eligibility code, with the victim's consent and an ELIGIBLE decision. The code is in
 // this answer only; a replay of the request answers the same code's record without it.
 func issueCode(ctx context.Context, in model.IssueEligibilityCodeInput, key *string) (*lindung.EligibilityCode, error) {
-	req, err := careRequest(ctx, lindung.ActionDecideEligibility)
+	req, err := authorize(ctx, lindung.ActionDecideEligibility)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func issueCode(ctx context.Context, in model.IssueEligibilityCodeInput, key *str
 
 // revokeCode ends a code.
 func revokeCode(ctx context.Context, id string) (*lindung.EligibilityCode, error) {
-	req, err := careRequest(ctx, lindung.ActionDecideEligibility)
+	req, err := authorize(ctx, lindung.ActionDecideEligibility)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func revokeCode(ctx context.Context, id string) (*lindung.EligibilityCode, error
 // and ineligible codes answer the same, after the same work: one hash, one statement. A positive answer
 // discloses the victim's EMPLOYMENT category to the employer, and the request's audit records it.
 func checkCode(ctx context.Context, code string) (*lindung.WorkPermit, error) {
-	req, err := careRequest(ctx, lindung.ActionCheckEligibility)
+	req, err := authorize(ctx, lindung.ActionCheckEligibility)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func checkCode(ctx context.Context, code string) (*lindung.WorkPermit, error) {
 
 // recordTraining records a training completion of a user. The hub operator's.
 func recordTraining(ctx context.Context, in model.RecordTrainingInput) (*lindung.TrainingCompletion, error) {
-	req, err := careRequest(ctx, lindung.ActionAdminister)
+	req, err := authorize(ctx, lindung.ActionAdminister)
 	if err != nil {
 		return nil, err
 	}

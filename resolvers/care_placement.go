@@ -19,7 +19,7 @@ func (r *Resolver) limits() lindung.OrderLimits {
 // recordOrder validates and records a protection order. The order rules are checked on the victim's
 // orders read under a lock on the victim, so two requests cannot record two orders in force at once.
 func recordOrder(ctx context.Context, limits lindung.OrderLimits, in model.RecordProtectionOrderInput, key *string) (*lindung.ProtectionOrder, error) {
-	req, err := careRequest(ctx, lindung.ActionManageOrders)
+	req, err := authorize(ctx, lindung.ActionManageOrders)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func recordOrder(ctx context.Context, limits lindung.OrderLimits, in model.Recor
 
 // changeOrder extends an order in force (endsOn) or ends it early (endedOn).
 func changeOrder(ctx context.Context, limits lindung.OrderLimits, id string, endsOn, endedOn *time.Time) (*lindung.ProtectionOrder, error) {
-	req, err := careRequest(ctx, lindung.ActionManageOrders)
+	req, err := authorize(ctx, lindung.ActionManageOrders)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func readHousehold(ctx context.Context, req *Request, victimID string, on time.T
 
 // place places (move false) or moves (move true) a victim, and a mother's children with her.
 func place(ctx context.Context, in model.PlaceVictimInput, key *string, move bool) ([]*lindung.Placement, error) {
-	req, err := careRequest(ctx, lindung.ActionPlaceVictims)
+	req, err := authorize(ctx, lindung.ActionPlaceVictims)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func place(ctx context.Context, in model.PlaceVictimInput, key *string, move boo
 
 // endStay ends a victim's stay, and her children's with her.
 func endStay(ctx context.Context, victimID string, on *time.Time) ([]*lindung.Placement, error) {
-	req, err := careRequest(ctx, lindung.ActionPlaceVictims)
+	req, err := authorize(ctx, lindung.ActionPlaceVictims)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +343,7 @@ func currentPlacements(ctx context.Context, req *Request, victimIDs []string) ([
 
 // recordFamilyLink links a child to its mother, both cases of the caller's agency.
 func recordFamilyLink(ctx context.Context, childID, motherID string) (*lindung.Victim, error) {
-	req, err := careRequest(ctx, lindung.ActionRegisterVictims)
+	req, err := authorize(ctx, lindung.ActionRegisterVictims)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 
 // referVictim validates and records a referral from the caller's partner.
 func referVictim(ctx context.Context, in model.ReferVictimInput, key *string) (*lindung.Referral, error) {
-	req, err := careRequest(ctx, lindung.ActionReferVictims)
+	req, err := authorize(ctx, lindung.ActionReferVictims)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func moveReferral(ctx context.Context, id, status string, reason *string) (*lind
 	if status == lindung.ReferralWithdrawn {
 		action, receiver = lindung.ActionReferVictims, false
 	}
-	req, err := careRequest(ctx, action)
+	req, err := authorize(ctx, action)
 	if err != nil {
 		return nil, err
 	}

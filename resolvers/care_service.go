@@ -26,7 +26,7 @@ func mayServe(ctx context.Context, req *Request, victimID, service string) error
 
 // requestService records a requested (or, with an appointment, scheduled) service.
 func requestService(ctx context.Context, in model.RequestServiceInput, key *string) (*lindung.ServiceRecord, error) {
-	req, err := careRequest(ctx, lindung.ActionRecordServices)
+	req, err := authorize(ctx, lindung.ActionRecordServices)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func updateService(ctx context.Context, req *Request, id string, scheduledFor, d
 
 // scheduleService sets the appointment of an open service record.
 func scheduleService(ctx context.Context, id string, on time.Time) (*lindung.ServiceRecord, error) {
-	req, err := careRequest(ctx, lindung.ActionRecordServices)
+	req, err := authorize(ctx, lindung.ActionRecordServices)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func scheduleService(ctx context.Context, id string, on time.Time) (*lindung.Ser
 
 // recordDelivery records a service delivered: an open record, or a new one provided by the caller.
 func recordDelivery(ctx context.Context, in model.ServiceDeliveryInput, key *string) (*lindung.ServiceRecord, error) {
-	req, err := careRequest(ctx, lindung.ActionRecordServices)
+	req, err := authorize(ctx, lindung.ActionRecordServices)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func recordDelivery(ctx context.Context, in model.ServiceDeliveryInput, key *str
 
 // recordFamilyContact adds a call or visit to the victim's family-communication log.
 func recordFamilyContact(ctx context.Context, in model.FamilyContactInput, key *string) (*lindung.FamilyContact, error) {
-	req, err := careRequest(ctx, lindung.ActionRecordServices)
+	req, err := authorize(ctx, lindung.ActionRecordServices)
 	if err != nil {
 		return nil, err
 	}
