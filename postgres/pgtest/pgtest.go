@@ -163,3 +163,14 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// SuperuserURL returns the URL of the same database as the test server's administrative login (the
+// superuser by default), for tests that must act as a database administrator would: tamper with
+// append-only tables, disable triggers, inspect catalogs. The hub itself never connects this way.
+func SuperuserURL(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	return withDB(strings.TrimPrefix(u.Path, "/"))
+}
