@@ -63,8 +63,12 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	}
 	where := s.visibleVictims()
 	args := s.args(pgx.NamedArgs{"limit": max(page.First, 0) + 1})
+	// A case reference is looked up through victims_by_case_ref (migration 010), which does the same
+	// work for another agency's reference as for one that names no case; the victims are read from its
+	// ids, so no foreign row is ever reached.
+	from := `victims v`
 	if f.CaseRef != nil {
-		where += ` AND v.case_ref = @case_ref`
+		from = `victims_by_case_ref(ARRAY[@case_ref::text]) AS k (id) JOIN victims v ON v.id = k.id`
 		args["case_ref"] = *f.CaseRef
 	}
 	if f.ShelterID != nil && !canonicalUUID(*f.ShelterID) {
@@ -81,8 +85,8 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	if page.After != "" {
 		keyset = ` AND v.id > @after::uuid`
 	}
-	sql := `WITH page AS (SELECT v.id FROM victims v WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit)
-		SELECT ` + victimColumns + `, (SELECT count(*) FROM victims v WHERE ` + where + `)
+	sql := `WITH page AS (SELECT v.id FROM ` + from + ` WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit)
+		SELECT ` + victimColumns + `, (SELECT count(*) FROM ` + from + ` WHERE ` + where + `)
 		FROM victims v JOIN access_bits(ARRAY(SELECT id FROM page)) b ON b.victim_id = v.id
 		WHERE v.id IN (SELECT id FROM page) ORDER BY v.id`
 	out := &lindung.VictimPage{}
@@ -116,7 +120,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	} else if fetched == 0 {
 		// The page is past the end; count the matches on their own so totalCount stays right.
 		err := s.query(ctx, func(tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `SELECT count(*) FROM victims v WHERE `+where, args).Scan(&out.TotalCount)
+			return tx.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args).Scan(&out.TotalCount)
 		})
 		if err != nil {
 			return nil, mapError(err, "count victims")
