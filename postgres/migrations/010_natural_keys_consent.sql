@@ -74,3 +74,182 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION victims_by_case_ref(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION victims_by_case_ref(text[]) TO lindung_app;
+
+-- Consent stays the victim's. A consent that widens what the recording user's own partner may see (a
+-- provision to that partner, or to its partner type) takes effect only with evidence, a document
+-- reference, or once a second, different user confirmed it (four eyes): an officer alone could otherwise
+-- record a verbal "consent" that opens health and counselling notes to their own agency. Until then it
+-- is pending and grants nothing. needs_confirmation is decided when the consent is recorded and never
+-- changed; the confirmation is recorded once.
+ALTER TABLE consents ADD COLUMN needs_confirmation boolean NOT NULL DEFAULT false,
+    ADD COLUMN confirmed_by_user_id uuid REFERENCES users (id),
+    ADD COLUMN confirmed_at timestamptz,
+    ADD CONSTRAINT consents_confirmed_by_another CHECK (confirmed_by_user_id <> recorded_by_user_id),
+    ADD CONSTRAINT consents_confirmation_whole CHECK ((confirmed_by_user_id IS NULL) = (confirmed_at IS NULL)),
+    ADD CONSTRAINT consents_confirmed_after CHECK (confirmed_at IS NULL OR confirmed_at >= recorded_at);
+GRANT UPDATE (confirmed_by_user_id, confirmed_at) ON consents TO lindung_app;
+
+-- consent_widens_recorder says whether a consent grants anything to its recorder's own partner, by id or
+-- by type. SECURITY DEFINER: the check must see every provision and the recorder, whatever the scope.
+CREATE FUNCTION consent_widens_recorder(consent uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM consents k
+        JOIN users u ON u.id = k.recorded_by_user_id
+        JOIN partners pa ON pa.id = u.partner_id
+        JOIN consent_provisions p ON p.consent_id = k.id
+        WHERE k.id = consent AND (p.grantee_partner_id = pa.id OR p.grantee_type = pa.type))
+$$;
+REVOKE ALL ON FUNCTION consent_widens_recorder(uuid) FROM PUBLIC;
+
+-- Consents recorded before this rule that widened their recorder's partner without evidence wait for a
+-- second user's confirmation like new ones: fail closed.
+UPDATE consents c SET needs_confirmation = true WHERE c.document_ref IS NULL AND consent_widens_recorder(c.id);
+
+-- The wall in the database: at commit, a consent without evidence that widens its recorder's partner
+-- must be waiting for confirmation. It checks once the provisions are written (deferred), whoever writes.
+CREATE FUNCTION consents_evidence_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    checked uuid;
+BEGIN
+    IF TG_TABLE_NAME = 'consents' THEN
+        checked := NEW.id;
+    ELSE
+        checked := NEW.consent_id;
+    END IF;
+    IF EXISTS (SELECT 1 FROM consents k WHERE k.id = checked
+               AND NOT k.needs_confirmation AND k.document_ref IS NULL)
+       AND consent_widens_recorder(checked) THEN
+        RAISE EXCEPTION 'a consent that widens what its recorder''s own partner may see needs a document reference or a second user''s confirmation'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'consents_evidence';
+    END IF;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION consents_evidence_check() FROM PUBLIC;
+CREATE CONSTRAINT TRIGGER evidence AFTER INSERT OR UPDATE ON consents DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION consents_evidence_check();
+CREATE CONSTRAINT TRIGGER evidence AFTER INSERT ON consent_provisions DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION consents_evidence_check();
+
+-- A confirmation is recorded once and never moved, like a withdrawal; needs_confirmation never changes.
+CREATE FUNCTION consents_confirm_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.needs_confirmation IS DISTINCT FROM OLD.needs_confirmation
+       OR (OLD.confirmed_at IS NOT NULL AND (NEW.confirmed_at IS DISTINCT FROM OLD.confirmed_at
+            OR NEW.confirmed_by_user_id IS DISTINCT FROM OLD.confirmed_by_user_id)) THEN
+        RAISE EXCEPTION 'a consent is confirmed once' USING ERRCODE = 'check_violation',
+            CONSTRAINT = 'consents_confirmed_once';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER confirm_once BEFORE UPDATE ON consents FOR EACH ROW EXECUTE FUNCTION consents_confirm_once();
+
+-- The one consent evaluator. Before, the row masks (access_bits), the statistics, the employer's check
+-- and a Go helper each wrote the rule out, and the Go helper called a consent whose provisions had not
+-- started yet ACTIVE. Now consent_provision_in_force is the rule, consent_grants applies it to grantees
+-- and purposes, and every caller below (and the store's consent status) uses them; nothing mirrors them.
+-- Both are plain SQL so that the planner inlines them into their callers, which keep their plans.
+--
+-- A provision is in force now when its consent is not withdrawn, is not waiting for a confirmation, and
+-- the provision's period has started and not ended (the end is exclusive). now() is the transaction's
+-- start, so withdrawal and expiry count from the next request.
+CREATE FUNCTION consent_provision_in_force(withdrawn_at timestamptz, needs_confirmation boolean,
+    confirmed_at timestamptz, period_start timestamptz, period_end timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT withdrawn_at IS NULL AND (NOT needs_confirmation OR confirmed_at IS NOT NULL)
+        AND period_start <= now() AND (period_end IS NULL OR now() < period_end)
+$$;
+
+-- consent_grants gives, per victim and provision in force, the categories granted for for_purpose to the
+-- partner for_partner, by id or by its type for_type.
+CREATE FUNCTION consent_grants(for_purpose purpose, for_partner uuid, for_type partner_type)
+RETURNS TABLE (victim_id uuid, category_bits integer)
+LANGUAGE sql STABLE AS $$
+    SELECT c.victim_id, p.category_bits
+    FROM consents c JOIN consent_provisions p ON p.consent_id = c.id
+    WHERE consent_provision_in_force(c.withdrawn_at, c.needs_confirmation, c.confirmed_at, p.period_start, p.period_end)
+      AND for_purpose = ANY (p.purposes)
+      AND (p.grantee_partner_id = for_partner OR p.grantee_type = for_type)
+$$;
+
+-- consent_status says where a consent stands now, for the people who manage it: ACTIVE while a provision
+-- is in force; otherwise WITHDRAWN, PENDING (waiting for confirmation), SCHEDULED (a provision starts
+-- later) or EXPIRED.
+CREATE FUNCTION consent_status(k consents) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM consent_provisions p WHERE p.consent_id = k.id
+            AND consent_provision_in_force(k.withdrawn_at, k.needs_confirmation, k.confirmed_at, p.period_start, p.period_end))
+            THEN 'ACTIVE'
+        WHEN k.withdrawn_at IS NOT NULL THEN 'WITHDRAWN'
+        WHEN k.needs_confirmation AND k.confirmed_at IS NULL THEN 'PENDING'
+        WHEN EXISTS (SELECT 1 FROM consent_provisions p WHERE p.consent_id = k.id AND p.period_start > now())
+            THEN 'SCHEDULED'
+        ELSE 'EXPIRED' END
+$$;
+REVOKE ALL ON FUNCTION consent_provision_in_force(timestamptz, boolean, timestamptz, timestamptz, timestamptz),
+    consent_grants(purpose, uuid, partner_type), consent_status(consents) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION consent_provision_in_force(timestamptz, boolean, timestamptz, timestamptz, timestamptz),
+    consent_grants(purpose, uuid, partner_type), consent_status(consents) TO lindung_app;
+
+-- The row masks: access_bits as in 002, with the consent part from consent_grants.
+CREATE OR REPLACE FUNCTION access_bits(ids uuid[]) RETURNS TABLE (victim_id uuid, consented integer, referred integer)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT i.id,
+        coalesce((SELECT bit_or(g.category_bits)
+            FROM consent_grants(lindung_setting('lindung.purpose')::purpose,
+                lindung_setting('lindung.partner_id')::uuid, lindung_setting('lindung.partner_type')::partner_type) g
+            WHERE g.victim_id = i.id), 0),
+        coalesce((SELECT bit_or(r.category_bits) FROM referrals r
+            WHERE r.victim_id = i.id AND r.status = 'ACCEPTED'
+              AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid), 0)
+    FROM (SELECT DISTINCT unnest(ids) AS id) i
+$$;
+
+-- The statistics: statistics_counted as in 004, with the consent part from consent_grants.
+CREATE OR REPLACE FUNCTION statistics_counted(need integer, legal integer, consent integer)
+RETURNS TABLE (id uuid, state malaysian_state, identified_on date, trafficking_status trafficking_status,
+    exploitation_types exploitation_type[], sector sector, gender gender, age_band age_band, citizenship text[])
+LANGUAGE sql STABLE AS $$
+    SELECT v.id, coalesce(s.state, o.state), v.identified_on, v.trafficking_status, v.exploitation_types,
+           v.sector, v.gender, v.age_band, v.citizenship
+    FROM victims v
+    JOIN partners o ON o.id = v.owner_partner_id
+    LEFT JOIN placements p ON p.victim_id = v.id AND p.to_date IS NULL
+    LEFT JOIN shelters s ON s.id = p.shelter_id
+    WHERE need & ~(legal | consent) = 0
+      AND (need & ~legal = 0 OR need & ~legal = need & ~legal & coalesce((
+            SELECT bit_or(g.category_bits)
+            FROM consent_grants('STATISTICS', lindung_setting('lindung.partner_id')::uuid,
+                lindung_setting('lindung.partner_type')::partner_type) g
+            WHERE g.victim_id = v.id), 0))
+$$;
+
+-- The employer's check: as in 003, decided by the policy like every other disclosure. The caller passes
+-- its policy's legal and consent category bits (as the statistics do): EMPLOYMENT must be open on a legal
+-- basis, or on consent with the victim's consent in force (consent_grants) for EMPLOYMENT_CHECK. A policy
+-- that denies EMPLOYMENT answers every code as unknown, after the same work.
+DROP FUNCTION check_eligibility_code(bytea);
+CREATE FUNCTION check_eligibility_code(h bytea, legal integer, consent integer)
+RETURNS TABLE (eligible boolean, valid_until date, victim_id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH hit AS (
+        SELECT w.valid_until, c.victim_id FROM eligibility_codes c
+        JOIN work_eligibility w ON w.victim_id = c.victim_id
+        WHERE c.code_hash = h
+          AND c.revoked_at IS NULL AND now() < c.expires_at
+          AND lindung_setting('lindung.partner_type') = 'PRIVATE'
+          AND (c.employer_partner_id IS NULL OR c.employer_partner_id = lindung_setting('lindung.partner_id')::uuid)
+          AND w.decision = 'ELIGIBLE' AND w.valid_until >= current_date
+          AND (legal & category_bits('{EMPLOYMENT}') <> 0
+               OR consent & category_bits('{EMPLOYMENT}') & coalesce((SELECT bit_or(g.category_bits)
+                    FROM consent_grants('EMPLOYMENT_CHECK', lindung_setting('lindung.partner_id')::uuid,
+                        lindung_setting('lindung.partner_type')::partner_type) g
+                    WHERE g.victim_id = c.victim_id), 0) <> 0)
+    )
+    SELECT hit.victim_id IS NOT NULL, hit.valid_until, hit.victim_id
+    FROM (VALUES (1)) one LEFT JOIN hit ON true
+    LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION check_eligibility_code(bytea, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION check_eligibility_code(bytea, integer, integer) TO lindung_app;
