@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/postgres/pgtest"
 )
 
 // TestNaturalKeysAnswerTheSame: registering a case or an order under a natural key that another agency
@@ -118,5 +120,105 @@ func timeCaseRefs(t *testing.T, s *postgres.Session, outside, missing string) {
 	}
 	if m := q(b, .5); m < q(a, .25) || m > q(a, .75) {
 		t.Errorf("the missing case's median %v is outside the out-of-scope interquartile range", m)
+	}
+}
+
+// TestOneConsentEvaluator: every reader of consent (the row masks, the consent's status, the statistics,
+// the officer's employment-consent check and the employer's code check) gives the same answer for the
+// same consent, because all of them ask the database's one evaluator. Before, a provision that had not
+// started yet read as ACTIVE in the Go status helper while granting nothing everywhere else, and a
+// pending consent did not exist.
+func TestOneConsentEvaluator(t *testing.T) {
+	t.Parallel()
+	db := open(t, pgtest.New(t))
+	var gov, emp, officer, second string
+	mustScan(t, db, []any{&gov}, `INSERT INTO partners (slug, name, type, state) VALUES ('gov', 'Gov', 'GOVERNMENT', 'SELANGOR') RETURNING id::text`)
+	mustScan(t, db, []any{&emp}, `INSERT INTO partners (slug, name, type, state) VALUES ('emp', 'Emp', 'PRIVATE', 'SELANGOR') RETURNING id::text`)
+	mustScan(t, db, []any{&officer}, `INSERT INTO users (partner_id, username, roles) VALUES ($1, 'officer', '{protection_officer}') RETURNING id::text`, gov)
+	mustScan(t, db, []any{&second}, `INSERT INTO users (partner_id, username, roles) VALUES ($1, 'second', '{protection_officer}') RETURNING id::text`, gov)
+	mustExec(t, db, `INSERT INTO users (partner_id, username, roles) VALUES ($1, 'hr', '{employer_hr}')`, emp)
+	for i, tc := range []struct {
+		name, start, end, withdrawn string
+		pending, confirmed         bool
+		status                     string
+	}{
+		{name: "in force", start: "-1 day", status: "ACTIVE"},
+		{name: "starts tomorrow", start: "+1 day", status: "SCHEDULED"},
+		{name: "waits for a second user", start: "-1 day", pending: true, status: "PENDING"},
+		{name: "confirmed by a second user", start: "-1 day", pending: true, confirmed: true, status: "ACTIVE"},
+		{name: "withdrawn", start: "-1 day", withdrawn: "now()", status: "WITHDRAWN"},
+		{name: "ended", start: "-2 days", end: "-1 second", status: "EXPIRED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := fmt.Sprintf("EVA-2026-%06d", i+1)
+			var victim string
+			mustScan(t, db, []any{&victim}, `INSERT INTO victims (case_ref, owner_partner_id, gender) VALUES ($1, $2, 'FEMALE') RETURNING id::text`, ref, gov)
+			mustExec(t, db, `INSERT INTO work_eligibility (victim_id, protection_order_held, medical_screening_passed,
+				risk_assessment_passed, decision, decided_on, valid_until) VALUES ($1, true, true, true, 'ELIGIBLE', current_date, current_date + 30)`, victim)
+			mustExec(t, db, `INSERT INTO eligibility_codes (victim_id, code_hash, expires_at) VALUES ($1, sha256($2::bytea), now() + interval '1 day')`, victim, ref)
+			doc := "form"
+			var confirmedBy *string
+			if tc.pending {
+				doc = ""
+				if tc.confirmed {
+					confirmedBy = &second
+				}
+			}
+			withdrawn := "NULL"
+			if tc.withdrawn != "" {
+				withdrawn = tc.withdrawn
+			}
+			var consent string
+			mustScan(t, db, []any{&consent}, `INSERT INTO consents (victim_id, grantor_victim_id, grantor_relation, recorded_by_user_id,
+				recorded_at, language, method, document_ref, needs_confirmation, confirmed_by_user_id, confirmed_at, withdrawn_at)
+				VALUES ($1, $1, 'SELF', $2, now() - interval '3 days', 'ms', 'VERBAL', nullif($3, ''), $4, $5,
+					CASE WHEN $5::uuid IS NOT NULL THEN now() END, `+withdrawn+`) RETURNING id::text`,
+				victim, officer, doc, tc.pending, confirmedBy)
+			mustExec(t, db, `INSERT INTO consent_provisions (consent_id, position, grantee_partner_id, grantee_type, categories, purposes,
+				period_start, period_end)
+				SELECT $1, x.pos, x.partner, x.typ::partner_type, x.cats::data_category[], x.purposes::purpose[], now() + $3::interval,
+					now() + nullif($4, '')::interval
+				FROM (VALUES (1, $2::uuid, NULL, '{HEALTH}', '{CASE_MANAGEMENT}'), (2, NULL, 'GOVERNMENT', '{DEMOGRAPHIC}', '{STATISTICS}'),
+					(3, NULL, 'PRIVATE', '{EMPLOYMENT}', '{EMPLOYMENT_CHECK}')) x(pos, partner, typ, cats, purposes)`,
+				consent, gov, tc.start, tc.end)
+			inForce := tc.status == "ACTIVE"
+
+			s := session(t, db, scopeCase{name: "gov", slug: "gov", rows: lindung.ScopePartner, purpose: lindung.PurposeCaseManagement})
+			vs, err := s.FindVictimsByIDs(ctx, []string{victim})
+			if err != nil || vs[0] == nil {
+				t.Fatalf("victim: %v", err)
+			}
+			consents, err := s.FindConsentsByVictimIDs(ctx, []string{victim})
+			if err != nil || len(consents[0]) != 1 {
+				t.Fatalf("consents: %v", err)
+			}
+			employment, err := s.HasEmploymentConsent(ctx, victim, &emp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := db.NewSession(postgres.SessionRequest{PartnerSlug: "emp", Username: "hr",
+				Scope: lindung.Scope{Rows: lindung.ScopeNone, Purpose: lindung.PurposeEmploymentCheck}})
+			if _, err := e.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer e.Rollback(ctx)
+			hash := sha256.Sum256([]byte(ref))
+			check, err := e.CheckEligibilityCode(ctx, hash[:], 0, lindung.SetOf(lindung.Employment), "req", "hr")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var counted int
+			mustScan(t, db, []any{&counted}, `SELECT count(*) FROM (SELECT set_config('lindung.partner_id', $2, false),
+					set_config('lindung.partner_type', 'GOVERNMENT', false)) s,
+				statistics_counted(category_bits('{DEMOGRAPHIC}'), 0, category_bits('{DEMOGRAPHIC}')) c WHERE c.id = $1::uuid`, victim, gov)
+
+			got := fmt.Sprintf("status %s, health %v, statistics %v, employment consent %v, code eligible %v",
+				consents[0][0].Status, vs[0].Consented.Has(lindung.Health), counted == 1, employment, check.Eligible)
+			want := fmt.Sprintf("status %s, health %v, statistics %v, employment consent %v, code eligible %v",
+				tc.status, inForce, inForce, inForce, inForce)
+			if got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
 	}
 }
