@@ -139,8 +139,8 @@ func TestOneConsentEvaluator(t *testing.T) {
 	mustExec(t, db, `INSERT INTO users (partner_id, username, roles) VALUES ($1, 'hr', '{employer_hr}')`, emp)
 	for i, tc := range []struct {
 		name, start, end, withdrawn string
-		pending, confirmed         bool
-		status                     string
+		pending, confirmed          bool
+		status                      string
 	}{
 		{name: "in force", start: "-1 day", status: "ACTIVE"},
 		{name: "starts tomorrow", start: "+1 day", status: "SCHEDULED"},
