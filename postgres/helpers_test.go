@@ -137,7 +137,7 @@ func (f *fixture) allVictimIDs() []string {
 func session(t *testing.T, db *postgres.DB, sc scopeCase) *postgres.Session {
 	t.Helper()
 	s := db.NewSession(postgres.SessionRequest{PartnerSlug: sc.slug, Username: "test@" + sc.slug,
-		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose}})
+		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose, Legal: lindung.AllCategories}})
 	if _, err := s.Start(ctx); err != nil {
 		t.Fatalf("start session for %s: %v", sc.name, err)
 	}

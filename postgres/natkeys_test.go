@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/postgres/pgtest"
 )
@@ -222,3 +223,87 @@ func TestOneConsentEvaluator(t *testing.T) {
 		})
 	}
 }
+
+// TestWithheldColumnsAreNotRead: the store reads a victim's guarded column only where the request's mask
+// may disclose its category for that victim. Before, legal names, medical needs and counselling notes
+// were read for every role and dropped in Go by the field guard.
+func TestWithheldColumnsAreNotRead(t *testing.T) {
+	t.Parallel()
+	f := openDemo(t)
+	pol, err := policy.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type stored struct{ legalName, phone, gender, medical, counselling *string }
+	all := map[string]stored{}
+	rows, err := f.db.Pool.Query(ctx, `SELECT id::text, legal_name, phone, gender::text, medical_needs, counselling_notes FROM victims`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var s stored
+		if err := rows.Scan(&id, &s.legalName, &s.phone, &s.gender, &s.medical, &s.counselling); err != nil {
+			t.Fatal(err)
+		}
+		all[id] = s
+	}
+	for _, tc := range []struct {
+		sc   scopeCase
+		role string
+	}{
+		{scopeCases[1], "protection_officer"}, {scopeCases[2], "enforcement_officer"}, {scopeCases[0], "ngo_caseworker"},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			d, err := pol.Decide([]string{tc.role}, tc.sc.purpose)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := f.db.NewSession(postgres.SessionRequest{PartnerSlug: tc.sc.slug, Username: "test@" + tc.sc.slug,
+				Scope: lindung.Scope{Rows: d.Rows, Purpose: d.Purpose, Legal: d.Legal, WithConsent: d.WithConsent,
+					LimitToReferral: d.LimitToReferral}})
+			if _, err := s.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Rollback(ctx)
+			page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 1000})
+			if err != nil || len(page.Victims) == 0 {
+				t.Fatalf("%d victims, %v", len(page.Victims), err)
+			}
+			var read, withheld [numFields]int
+			for _, v := range page.Victims {
+				mask := d.Mask(&v.Owned)
+				db := all[v.ID]
+				for i, field := range []struct {
+					cat       lindung.Category
+					got, want *string
+				}{
+					{lindung.Identity, v.LegalName, db.legalName}, {lindung.Contact, v.Phone, db.phone},
+					{lindung.Demographic, v.Gender, db.gender}, {lindung.Health, v.MedicalNeeds, db.medical},
+					{lindung.Counselling, v.CounsellingNotes, db.counselling},
+				} {
+					switch {
+					case !mask.Has(field.cat) && field.got != nil:
+						t.Fatalf("victim %s: %s read although withheld", v.ID, field.cat)
+					case mask.Has(field.cat) && !eq(field.got, field.want):
+						t.Fatalf("victim %s: %s read as %v, stored %v", v.ID, field.cat, field.got, field.want)
+					case mask.Has(field.cat):
+						read[i]++
+					case field.want != nil:
+						withheld[i]++
+					}
+				}
+				if !mask.Has(lindung.Demographic) && (v.InterpreterNeeded || len(v.Languages) > 0) ||
+					!mask.Has(lindung.Case) && (v.TraffickingStatus != "" || !v.IdentifiedOn.IsZero()) {
+					t.Fatalf("victim %s: a withheld category's columns were read", v.ID)
+				}
+			}
+			t.Logf("read %v, withheld %v (identity, contact, demographic, health, counselling)", read, withheld)
+			if withheld == [numFields]int{} {
+				t.Error("nothing was withheld: the test proves nothing for this role")
+			}
+		})
+	}
+}
+
+const numFields = 5

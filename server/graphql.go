@@ -70,7 +70,8 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	sess := s.cfg.DB.NewSession(postgres.SessionRequest{
 		PartnerSlug: c.claims.Partner,
 		Username:    c.claims.Subject,
-		Scope:       lindung.Scope{Rows: rows, Purpose: c.decision.Purpose},
+		Scope: lindung.Scope{Rows: rows, Purpose: c.decision.Purpose, Legal: c.decision.Legal,
+			WithConsent: c.decision.WithConsent, LimitToReferral: c.decision.LimitToReferral},
 	})
 	id, err := sess.Start(ctx)
 	if err == nil && c.claims.PartnerType != "" && c.claims.PartnerType != id.PartnerType {
