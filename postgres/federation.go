@@ -10,8 +10,11 @@ import (
 
 // FindVictimsByCaseRefs returns the victims with the given case references, aligned to refs, nil where none
 // is visible: how a federated router's representations of victims (keyed by case reference) are resolved.
-// It reads under the same row scope and with the same consent and referral bits as FindVictimsByIDs, so a
-// case reference outside the scope is exactly as absent as one that names no case.
+// It reads under the same row scope and with the same consent and referral bits as FindVictimsByIDs, and
+// looks the references up through victims_by_case_ref (migration 010), so a case reference outside the
+// scope is exactly as absent as one that names no case, in answer and in work. Case references are unique
+// per owning agency: a reference that two visible cases of different agencies carry names no one case,
+// and resolves to nil rather than to either.
 func (s *Session) FindVictimsByCaseRefs(ctx context.Context, refs []string) ([]*lindung.Victim, error) {
 	out := make([]*lindung.Victim, len(refs))
 	if len(refs) == 0 {
@@ -27,8 +30,15 @@ func (s *Session) FindVictimsByCaseRefs(ctx context.Context, refs []string) ([]*
 			return err
 		}
 		found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lindung.Victim, error) { return scanVictim(r) })
+		ambiguous := map[string]bool{}
 		for _, v := range found {
+			ambiguous[v.CaseRef] = byRef[v.CaseRef] != nil
 			byRef[v.CaseRef] = v
+		}
+		for ref, twice := range ambiguous {
+			if twice {
+				delete(byRef, ref)
+			}
 		}
 		return err
 	})

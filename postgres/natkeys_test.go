@@ -307,3 +307,29 @@ func TestWithheldColumnsAreNotRead(t *testing.T) {
 }
 
 const numFields = 5
+
+// TestSharedCaseRefResolvesToNoOne: two agencies may use the same case reference; a federated lookup by a
+// reference that two visible cases carry resolves to neither, while each agency still resolves its own.
+func TestSharedCaseRefResolvesToNoOne(t *testing.T) {
+	t.Parallel()
+	f := openDemo(t)
+	linked := f.visible(scopeCases[2])
+	var shared *lindung.Victim
+	for _, v := range f.ds.Victims {
+		if shared == nil && linked[v.ID] {
+			shared = v
+		}
+	}
+	mustExec(t, f.db, `WITH v AS (INSERT INTO victims (case_ref, owner_partner_id)
+			VALUES ($1, (SELECT id FROM partners WHERE slug = 'jim')) RETURNING id)
+		INSERT INTO case_links (victim_id, partner_id, role) SELECT v.id, (SELECT id FROM partners WHERE slug = 'pdrm'), 'INVESTIGATING' FROM v`,
+		shared.CaseRef)
+	got, err := session(t, f.db, scopeCases[2]).FindVictimsByCaseRefs(ctx, []string{shared.CaseRef, "NON-2026-000001"})
+	if err != nil || got[0] != nil || got[1] != nil {
+		t.Errorf("linked to both: %v, %v; want nothing", got, err)
+	}
+	got, err = session(t, f.db, scopeCases[1]).FindVictimsByCaseRefs(ctx, []string{shared.CaseRef})
+	if err != nil || got[0] == nil || got[0].ID != shared.ID {
+		t.Errorf("the owner: %v, %v; want its own case", got, err)
+	}
+}
