@@ -225,31 +225,43 @@ LANGUAGE sql STABLE AS $$
             WHERE g.victim_id = v.id), 0))
 $$;
 
--- The employer's check: as in 003, decided by the policy like every other disclosure. The caller passes
--- its policy's legal and consent category bits (as the statistics do): EMPLOYMENT must be open on a legal
--- basis, or on consent with the victim's consent in force (consent_grants) for EMPLOYMENT_CHECK. A policy
--- that denies EMPLOYMENT answers every code as unknown, after the same work.
+-- The employer's check: as in 003, decided by the policy like every other disclosure, and with the same
+-- work for every code. The caller passes its policy's legal and consent category bits (as the statistics
+-- do): EMPLOYMENT must be open on a legal basis, or on consent with the victim's consent in force
+-- (consent_grants) for EMPLOYMENT_CHECK. A policy that denies EMPLOYMENT answers every code as unknown.
+-- The steps are procedural so that a code of another employer, a revoked one and an unknown one each cost
+-- the same three index probes (the code, the victim's decision, the victim's consent), the unknown one
+-- probing for the nil victim: the answer's timing tells nothing the answer does not.
 DROP FUNCTION check_eligibility_code(bytea);
 CREATE FUNCTION check_eligibility_code(h bytea, legal integer, consent integer)
 RETURNS TABLE (eligible boolean, valid_until date, victim_id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    WITH hit AS (
-        SELECT w.valid_until, c.victim_id FROM eligibility_codes c
-        JOIN work_eligibility w ON w.victim_id = c.victim_id
-        WHERE c.code_hash = h
-          AND c.revoked_at IS NULL AND now() < c.expires_at
-          AND lindung_setting('lindung.partner_type') = 'PRIVATE'
-          AND (c.employer_partner_id IS NULL OR c.employer_partner_id = lindung_setting('lindung.partner_id')::uuid)
-          AND w.decision = 'ELIGIBLE' AND w.valid_until >= current_date
-          AND (legal & category_bits('{EMPLOYMENT}') <> 0
-               OR consent & category_bits('{EMPLOYMENT}') & coalesce((SELECT bit_or(g.category_bits)
-                    FROM consent_grants('EMPLOYMENT_CHECK', lindung_setting('lindung.partner_id')::uuid,
-                        lindung_setting('lindung.partner_type')::partner_type) g
-                    WHERE g.victim_id = c.victim_id), 0) <> 0)
-    )
-    SELECT hit.victim_id IS NOT NULL, hit.valid_until, hit.victim_id
-    FROM (VALUES (1)) one LEFT JOIN hit ON true
-    LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    employment constant integer := category_bits('{EMPLOYMENT}');
+    candidate uuid;
+    usable boolean;
+    decided boolean;
+    until date;
+    granted integer;
+BEGIN
+    SELECT c.victim_id, c.revoked_at IS NULL AND now() < c.expires_at
+            AND lindung_setting('lindung.partner_type') = 'PRIVATE'
+            AND (c.employer_partner_id IS NULL OR c.employer_partner_id = lindung_setting('lindung.partner_id')::uuid)
+        INTO candidate, usable
+        FROM eligibility_codes c WHERE c.code_hash = h;
+    candidate := coalesce(candidate, '00000000-0000-0000-0000-000000000000');
+    SELECT w.decision = 'ELIGIBLE' AND w.valid_until >= current_date, w.valid_until INTO decided, until
+        FROM work_eligibility w WHERE w.victim_id = candidate;
+    SELECT coalesce(bit_or(g.category_bits), 0) INTO granted
+        FROM consent_grants('EMPLOYMENT_CHECK', lindung_setting('lindung.partner_id')::uuid,
+            lindung_setting('lindung.partner_type')::partner_type) g
+        WHERE g.victim_id = candidate;
+    IF coalesce(usable, false) AND coalesce(decided, false)
+       AND (legal & employment <> 0 OR consent & employment & granted <> 0) THEN
+        RETURN QUERY SELECT true, until, candidate;
+    ELSE
+        RETURN QUERY SELECT false, NULL::date, NULL::uuid;
+    END IF;
+END $$;
 REVOKE ALL ON FUNCTION check_eligibility_code(bytea, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION check_eligibility_code(bytea, integer, integer) TO lindung_app;
