@@ -5,9 +5,7 @@
 -- unique key answered CONFLICT for another agency's reference and nothing for an unknown one, and an
 -- insert that fails leaves no trace: it enumerated other agencies' cases. Per agency, a conflict names
 -- only a case the agency owns and sees anyway. Agencies issue their own references (the prefix is the
--- agency's), so the hub never needed them unique across agencies. Dropping the hub-wide index also
--- makes a lookup by reference alone find its rows through the caller's scope: a foreign row is never
--- reached, so it costs what a missing one costs.
+-- agency's), so the hub never needed them unique across agencies.
 ALTER TABLE victims DROP CONSTRAINT victims_case_ref_key;
 ALTER TABLE victims ADD CONSTRAINT victims_case_ref_key UNIQUE (owner_partner_id, case_ref);
 
@@ -33,44 +31,35 @@ CREATE TRIGGER owner BEFORE INSERT OR UPDATE OF victim_id, owner_partner_id ON p
     FOR EACH ROW EXECUTE FUNCTION protection_orders_owner();
 
 -- victims_by_case_ref returns the ids of the victims in the transaction's row scope that carry one of the
--- references, with the same work for a reference that names a foreign case as for one that names none.
--- Row-level security runs its scope check only for a row that a lookup found, so a lookup through it took
--- measurably longer for another agency's case than for a missing one. Here every reference is looked up
--- once (an index-only probe), and every candidate is checked against the scope by one more index probe,
--- a missing reference's empty candidate (the nil id) included; the steps are procedural so that the
--- planner cannot skip the check where nothing was found. SECURITY DEFINER reads the links and referrals
--- directly, by the scope rules of the victims policy (002); callers join the ids back to victims under
--- row-level security. PL/pgSQL, so that its plans are kept for the connection.
-CREATE INDEX victims_case_ref ON victims (case_ref) INCLUDE (id);
+-- references, with the same work whether a reference names a foreign case, several, or none. Row-level
+-- security runs its scope check only for a row that a lookup found, so a lookup by reference through it
+-- took measurably longer for another agency's case than for a missing one. Here the lookup starts from
+-- the scope, never from the reference: for the partner scope one probe of (owner, reference), where no
+-- other agency's row is; for the linked and referred scopes the scope's victims are read by id and their
+-- references compared (the comparison is written so that no index on the reference can be used, which
+-- would make the work depend on how many foreign cases carry it). SECURITY DEFINER reads the links and
+-- referrals directly, by the scope rules of the victims policy (002); callers join the ids back to victims
+-- under row-level security. PL/pgSQL, so that its plans are kept for the connection.
 CREATE FUNCTION victims_by_case_ref(refs text[]) RETURNS SETOF uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1 AS $$
 DECLARE
-    scope text := lindung_setting('lindung.scope');
     me uuid := lindung_setting('lindung.partner_id')::uuid;
-    ref text;
-    candidate uuid;
-    candidates uuid[];
-    visible boolean;
 BEGIN
-    FOREACH ref IN ARRAY coalesce(refs, '{}') LOOP
-        candidates := ARRAY(SELECT v.id FROM victims v WHERE v.case_ref = ref);
-        IF cardinality(candidates) = 0 THEN
-            candidates := ARRAY['00000000-0000-0000-0000-000000000000'::uuid];
-        END IF;
-        FOREACH candidate IN ARRAY candidates LOOP
-            visible := CASE scope
-                WHEN 'partner' THEN EXISTS (SELECT 1 FROM victims v
-                    WHERE v.owner_partner_id = me AND v.id = candidate)
-                WHEN 'linked' THEN EXISTS (SELECT 1 FROM case_links l
-                    WHERE l.victim_id = candidate AND l.partner_id = me)
-                WHEN 'referred' THEN EXISTS (SELECT 1 FROM referrals r
-                    WHERE r.to_partner_id = me AND r.victim_id = candidate AND r.status = 'ACCEPTED')
-                ELSE false END;
-            IF visible THEN
-                RETURN NEXT candidate;
-            END IF;
-        END LOOP;
-    END LOOP;
+    CASE lindung_setting('lindung.scope')
+    WHEN 'partner' THEN
+        RETURN QUERY SELECT v.id FROM victims v WHERE v.owner_partner_id = me AND v.case_ref = ANY (refs);
+    WHEN 'linked' THEN
+        RETURN QUERY SELECT v.id FROM victims v
+            WHERE v.id = ANY (ARRAY(SELECT l.victim_id FROM case_links l WHERE l.partner_id = me))
+              AND v.case_ref || '' = ANY (refs);
+    WHEN 'referred' THEN
+        RETURN QUERY SELECT v.id FROM victims v
+            WHERE v.id = ANY (ARRAY(SELECT r.victim_id FROM referrals r
+                                    WHERE r.to_partner_id = me AND r.status = 'ACCEPTED'))
+              AND v.case_ref || '' = ANY (refs);
+    ELSE
+        RETURN;
+    END CASE;
 END $$;
 REVOKE ALL ON FUNCTION victims_by_case_ref(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION victims_by_case_ref(text[]) TO lindung_app;
@@ -142,6 +131,7 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
+REVOKE ALL ON FUNCTION consents_confirm_once() FROM PUBLIC;
 CREATE TRIGGER confirm_once BEFORE UPDATE ON consents FOR EACH ROW EXECUTE FUNCTION consents_confirm_once();
 
 -- The one consent evaluator. Before, the row masks (access_bits), the statistics, the employer's check
