@@ -335,3 +335,32 @@ func TestEmployerCheckFollowsThePolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentStatusComesFromTheEvaluator: a consent whose only provision starts tomorrow grants nothing
+// and reads SCHEDULED, not ACTIVE as the Go status helper used to say; an ended one reads EXPIRED and a
+// withdrawn one WITHDRAWN.
+func TestConsentStatusComesFromTheEvaluator(t *testing.T) {
+	h := newCareHub(t)
+	for _, tc := range []struct{ period, status string }{
+		{"", "ACTIVE"}, {"future", "SCHEDULED"}, {"expired", "EXPIRED"}, {"withdrawn", "WITHDRAWN"},
+	} {
+		v := h.newMarkerVictim(victimSpec{NoChild: true, NoExtras: true, Consents: []consentSpec{
+			{Grantee: "GOVERNMENT", Categories: []string{"HEALTH"}, Purposes: []string{"CASE_MANAGEMENT"}, Period: tc.period}}})
+		var got struct {
+			Victim struct {
+				MedicalNeeds *string
+				Consents     []struct{ ID, Status string }
+			}
+		}
+		h.ok(t, h.officer, `query($id: ID!) { victim(id: $id) { medicalNeeds consents { id status } } }`, map[string]any{"id": v.ID}, &got)
+		var status string
+		for _, c := range got.Victim.Consents {
+			if c.ID == v.ConsentIDs[len(v.ConsentIDs)-1] {
+				status = c.Status
+			}
+		}
+		if status != tc.status || (got.Victim.MedicalNeeds != nil) != (tc.status == "ACTIVE") {
+			t.Errorf("period %q: status %q, medicalNeeds %v; want %s", tc.period, status, got.Victim.MedicalNeeds, tc.status)
+		}
+	}
+}
