@@ -206,10 +206,10 @@ type Policy struct {
 	enforceMu sync.Mutex // Casbin's plain Enforcer is not documented as safe for concurrent use
 	version   string
 	roles     map[string]*role
-	names     []string // sorted role names
+	names     []string    // sorted role names
 	conflicts [][2]string // p4: role pairs no user may hold together
 	loadErrs  []string    // policy lines Casbin could not take
-	cache     sync.Map // cache key -> *Decision
+	cache     sync.Map    // cache key -> *Decision
 	enforces  atomic.Uint64
 }
 
