@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -68,6 +69,16 @@ func (g *gen) users() {
 		DisplayName: "Demo Protection Officer, not yet trained (KPWKM, fictional)",
 		Roles:       []string{RoleProtectionOfficer},
 		CreatedAt:   g.daysAgo(20).Add(3 * time.Hour),
+	})
+	// The router's account: a token for it must name a registered user like any other.
+	late := rand.New(rand.NewPCG(seedLate1, seedLate2))
+	g.ds.Users = append(g.ds.Users, &lindung.User{
+		ID:          uuid(late),
+		PartnerID:   g.partner[SlugOperator].ID,
+		Username:    DemoUsername(RoleRouter, SlugOperator),
+		DisplayName: "Demo Federation Router (OPERATOR, service account)",
+		Roles:       []string{RoleRouter},
+		CreatedAt:   g.daysAgo(790).Add(3 * time.Hour),
 	})
 	g.ds.Trainings = append(g.ds.Trainings, &lindung.TrainingCompletion{
 		UserID:        g.officer.ID,
