@@ -2885,8 +2885,8 @@ extend type Mutation {
   "Enable a disabled user again. Hub operator only."
   enableUser(username: String!): User!
   """
-  Replace a user's roles. Hub operator only. CONFLICT, naming the combination, when the policy says two of
-  the roles must never be held together (separation of duties).
+  Replace a user's roles. Hub operator only, and never the operator's own. CONFLICT, naming the
+  combination, when the policy says two of the roles must never be held together (separation of duties).
   """
   setUserRoles(username: String!, roles: [String!]!): User!
   "Suspend a partner: no request of any of its users is served until it is reinstated. Hub operator only."

@@ -27,6 +27,10 @@ func (r *mutationResolver) SetUserRoles(ctx context.Context, username string, ro
 	if err != nil {
 		return nil, err
 	}
+	if username == req.Viewer.Username {
+		// An administrator who could change their own roles could give themselves any role.
+		return nil, lindung.Errorf(lindung.ECONFLICT, "you may not change your own roles")
+	}
 	if err := req.Decision.Assignable(roles); err != nil {
 		return nil, err
 	}

@@ -291,6 +291,8 @@ func TestSeparationOfDutiesWithRegisteredUsers(t *testing.T) {
 			map[string]any{"r": []string{"superuser"}}, "INVALID", "superuser"},
 		{"setUserRoles officer and operator", `mutation($r: [String!]!) { setUserRoles(username: "protection_officer@kpwkm", roles: $r) { roles } }`,
 			map[string]any{"r": []string{demo.RoleProtectionOfficer, demo.RoleOperator}}, "CONFLICT", "operator and protection_officer"},
+		{"setUserRoles on your own account", `mutation($r: [String!]!) { setUserRoles(username: "operator@operator", roles: $r) { roles } }`,
+			map[string]any{"r": []string{demo.RoleProtectionOfficer}}, "CONFLICT", "your own roles"},
 		{"setUserRoles splits the account", `mutation($r: [String!]!) { setUserRoles(username: "ops.officer@kpwkm", roles: $r) { roles } }`,
 			map[string]any{"r": []string{demo.RoleProtectionOfficer}}, "", ""},
 	} {
