@@ -140,6 +140,9 @@ func (d *Decision) May(a lindung.Action) bool { return slices.Contains(d.Actions
 // held together (separation of duties). createUser and role changes ask it, so that the rule lives in
 // the policy and not in a resolver.
 func (d *Decision) Assignable(roles []string) error {
+	if d.policy == nil {
+		return lindung.Internal(errors.New("decision made by no policy"), "check roles")
+	}
 	if len(roles) == 0 {
 		return lindung.Invalid("roles", "at least one role is required")
 	}
