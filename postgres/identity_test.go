@@ -77,7 +77,10 @@ func TestIdentityRecord(t *testing.T) {
 	}
 
 	var p *lindung.Partner
-	if err := admin(func(s *postgres.Session) (err error) { p, err = s.SetPartnerSuspended(ctx, demo.SlugNGOHarapan, true); return err }); err != nil || !p.Suspended {
+	if err := admin(func(s *postgres.Session) (err error) {
+		p, err = s.SetPartnerSuspended(ctx, demo.SlugNGOHarapan, true)
+		return err
+	}); err != nil || !p.Suspended {
 		t.Fatalf("suspend: %+v %v", p, err)
 	}
 	if id, _ := start(demo.SlugNGOHarapan, demo.DemoUsername(demo.RoleNGOCaseworker, demo.SlugNGOHarapan)); !id.PartnerSuspended {
@@ -86,7 +89,10 @@ func TestIdentityRecord(t *testing.T) {
 	if id, _ := start(demo.SlugKPWKM, officer); id.PartnerSuspended {
 		t.Error("another partner is seen suspended")
 	}
-	if err := admin(func(s *postgres.Session) (err error) { p, err = s.SetPartnerSuspended(ctx, demo.SlugNGOHarapan, false); return err }); err != nil || p.Suspended {
+	if err := admin(func(s *postgres.Session) (err error) {
+		p, err = s.SetPartnerSuspended(ctx, demo.SlugNGOHarapan, false)
+		return err
+	}); err != nil || p.Suspended {
 		t.Fatalf("reinstate: %+v %v", p, err)
 	}
 
