@@ -70,6 +70,13 @@ func (g *gen) users() {
 		Roles:       []string{RoleProtectionOfficer},
 		CreatedAt:   g.daysAgo(20).Add(3 * time.Hour),
 	})
+	g.ds.Trainings = append(g.ds.Trainings, &lindung.TrainingCompletion{
+		UserID:        g.officer.ID,
+		ModuleVersion: TrainingModule,
+		CompletedOn:   g.daysAgo(90),
+		ExpiresOn:     ptr(g.daysAgo(-640)),
+	})
+
 	// The router's account: a token for it must name a registered user like any other.
 	late := rand.New(rand.NewPCG(seedLate1, seedLate2))
 	g.ds.Users = append(g.ds.Users, &lindung.User{
@@ -79,12 +86,6 @@ func (g *gen) users() {
 		DisplayName: "Demo Federation Router (OPERATOR, service account)",
 		Roles:       []string{RoleRouter},
 		CreatedAt:   g.daysAgo(790).Add(3 * time.Hour),
-	})
-	g.ds.Trainings = append(g.ds.Trainings, &lindung.TrainingCompletion{
-		UserID:        g.officer.ID,
-		ModuleVersion: TrainingModule,
-		CompletedOn:   g.daysAgo(90),
-		ExpiresOn:     ptr(g.daysAgo(-640)),
 	})
 }
 

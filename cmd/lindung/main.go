@@ -8,10 +8,11 @@
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
 //
 // Configuration comes from flags and the environment: DATABASE_URL, LINDUNG_ADDR, LINDUNG_JWT_SECRET,
-// LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_JWKS_ISSUER, LINDUNG_JWKS_AUDIENCE, LINDUNG_TOKEN_LEEWAY,
-// LINDUNG_TOKEN_MAX_LIFETIME, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
+// LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
 // LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, and the request limits of `serve -h`
 // (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
+// Tokens: LINDUNG_JWKS_ISSUER and LINDUNG_JWKS_AUDIENCE (required with LINDUNG_JWKS_URL),
+// LINDUNG_TOKEN_LEEWAY and LINDUNG_TOKEN_MAX_LIFETIME.
 package main
 
 import (
@@ -184,13 +185,13 @@ func serve(ctx context.Context, args []string) error {
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
 	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 1), "statistics: round published counts to this base, at most k (LINDUNG_STATS_ROUND)")
 	limits, rates, maxBody := limitFlags(fs)
+	tokens := tokenFlags(fs)
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
 	trustedFor := fs.String("trusted-for", env("LINDUNG_TRUSTED_FOR", ""), "comma-separated partner types that may run only trusted documents, e.g. PRIVATE,NGO (LINDUNG_TRUSTED_FOR)")
 	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318; empty turns tracing off (LINDUNG_OTLP_ENDPOINT)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
-	tokens := tokenFlags(fs)
 	fs.Parse(args)
 
 	var level slog.Level
