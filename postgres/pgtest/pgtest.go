@@ -246,6 +246,16 @@ func SuperuserURL(databaseURL string) string {
 	return withDB(strings.TrimPrefix(u.Path, "/"))
 }
 
+// RuntimeURL returns the URL of the same database as the runtime login, the one New and NewDemo return:
+// for databases a test made another way, such as the target of a restore.
+func RuntimeURL(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	return as(runtimeRole, strings.TrimPrefix(u.Path, "/"))
+}
+
 // OwnerURL returns the URL of the same database as the owner login, which migrated it and owns every table
 // and function (as `lindung migrate`'s login does in production): for tests of what an owner can do that
 // the runtime login cannot.
