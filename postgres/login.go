@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -59,4 +62,42 @@ func (db *DB) CheckLogin(ctx context.Context) error {
 			name, strings.Join(shown, ", "), fix)
 	}
 	return nil
+}
+
+// CreateRuntimeLogin makes role a runtime login on the server of adminURL (a superuser's URL): a LOGIN
+// that is NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE and a member of lindung_app, created with
+// lindung_app when missing (two callers at once both succeed, as in migration 002) and given a fresh
+// random password. It returns adminURL with role and that password as its login. It is for the demo and
+// the load ladder on a local server; a real hub's logins are created by its operator (README).
+func CreateRuntimeLogin(ctx context.Context, adminURL, role string) (string, error) {
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	server := *u
+	server.Path = "/postgres" // the hub's database may not exist yet
+	conn, err := pgx.Connect(ctx, server.String())
+	if err != nil {
+		return "", fmt.Errorf("connect to database server: %w", err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 24)
+	rand.Read(b)
+	password := hex.EncodeToString(b) // hex: the literal below needs no escaping
+	ident := pgx.Identifier{role}.Sanitize()
+	for _, q := range []string{
+		`DO $$ BEGIN CREATE ROLE lindung_app NOLOGIN;
+		 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+		`DO $$ BEGIN CREATE ROLE ` + ident + ` LOGIN;
+		 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+		`ALTER ROLE ` + ident + ` LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT PASSWORD '` + password + `'`,
+		`GRANT lindung_app TO ` + ident,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return "", fmt.Errorf("create the runtime login %s: %w", role, err)
+		}
+	}
+	runtime := *u
+	runtime.User = url.UserPassword(role, password)
+	return runtime.String(), nil
 }

@@ -2,29 +2,19 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung/postgres"
 )
 
 // demoRole is the runtime login that `serve --demo` makes for itself on a local server, named apart from
 // the lindung_runtime of README's production setup so that a demo never changes a real hub's login.
 const demoRole = "lindung_demo"
-
-// demoRolesSQL creates lindung_app and the demo's runtime login, or brings an existing one back to what a
-// runtime login must be. Two demos starting at once both succeed (as in migration 002).
-var demoRolesSQL = []string{
-	`DO $$ BEGIN CREATE ROLE lindung_app NOLOGIN;
-	 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
-	`DO $$ BEGIN CREATE ROLE ` + demoRole + ` LOGIN;
-	 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
-	`GRANT lindung_app TO ` + demoRole,
-}
 
 // demoLogins keeps `serve --demo` a one-command quick start. When DATABASE_URL logs in as a superuser on
 // a local server (the default), that login becomes the owner that migrates and seeds, and serve gives
@@ -55,21 +45,11 @@ func demoLogins(ctx context.Context, databaseURL string) (runtimeURL, ownerURL s
 			conn.Config().Host + " create the owner and runtime logins (README, Operating Lindung) and set " +
 			"DATABASE_URL and LINDUNG_MIGRATE_DATABASE_URL")
 	}
-	b := make([]byte, 24)
-	rand.Read(b)
-	password := hex.EncodeToString(b)
-	for _, q := range demoRolesSQL {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			return "", "", fmt.Errorf("create the demo's runtime login: %w", err)
-		}
+	runtimeURL, err = postgres.CreateRuntimeLogin(ctx, databaseURL, demoRole)
+	if err != nil {
+		return "", "", err
 	}
-	// Hex, so the literal needs no quoting beyond its quotes.
-	if _, err := conn.Exec(ctx, `ALTER ROLE `+demoRole+` LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT PASSWORD '`+password+`'`); err != nil {
-		return "", "", fmt.Errorf("create the demo's runtime login: %w", err)
-	}
-	runtime := *u
-	runtime.User = url.UserPassword(demoRole, password)
-	return runtime.String(), databaseURL, nil
+	return runtimeURL, databaseURL, nil
 }
 
 // localHost reports whether host is this machine: a loopback name or address, or a Unix socket directory.
