@@ -375,8 +375,8 @@ func seed(ctx context.Context, args []string) error {
 	if !*demoFlag {
 		return errors.New("say what to seed: --demo")
 	}
-	// Through the owner login: the data set spans every partner's scope.
-	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{})
+	// Through the owner login, which migrates first: the data set spans every partner's scope.
+	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{MigrateURL: migrateURL()})
 	if err != nil {
 		return err
 	}
