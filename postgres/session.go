@@ -30,8 +30,8 @@ type Identity struct {
 
 // Session is one request's transaction. It runs as the hub's runtime login, which owns nothing and holds
 // its grants through lindung_app (there is no role to switch to or back from), with the request's scope in
-// transaction-local settings that row-level security reads. Its methods may be called
-// from several goroutines (the dataloaders of one request); they take turns on the one connection.
+// transaction-local settings that row-level security reads. Its methods may be called from several
+// goroutines (the dataloaders of one request); they take turns on the one connection.
 type Session struct {
 	db    *DB
 	req   SessionRequest
