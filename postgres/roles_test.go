@@ -82,8 +82,8 @@ func isPermissionDenied(err error) bool {
 // to and the partners a referral is between.
 var updateTables = []struct{ table, update string }{
 	{"victims", `UPDATE victims SET updated_at = updated_at RETURNING id::text AS victim, '{}'::text[] AS parties`},
-	{"placements", `UPDATE placements SET reason = reason RETURNING victim_id::text AS victim, '{}'::text[] AS parties`},
-	{"protection_orders", `UPDATE protection_orders SET court = court RETURNING victim_id::text AS victim, '{}'::text[] AS parties`},
+	{"placements", `UPDATE placements SET to_date = to_date RETURNING victim_id::text AS victim, '{}'::text[] AS parties`},
+	{"protection_orders", `UPDATE protection_orders SET ended_on = ended_on RETURNING victim_id::text AS victim, '{}'::text[] AS parties`},
 	{"service_records", `UPDATE service_records SET status = status RETURNING victim_id::text AS victim, ARRAY[provider_partner_id::text] AS parties`},
 	{"work_eligibility", `UPDATE work_eligibility SET decided_on = decided_on RETURNING victim_id::text AS victim, '{}'::text[] AS parties`},
 	{"consents", `UPDATE consents SET withdrawn_at = withdrawn_at RETURNING victim_id::text AS victim, '{}'::text[] AS parties`},
@@ -174,6 +174,13 @@ func TestRuntimeLoginCannotTamper(t *testing.T) {
 		`ALTER ROLE CURRENT_USER BYPASSRLS`,
 		`GRANT ` + owner + ` TO CURRENT_USER`,
 		`UPDATE statistics_bases SET legal = -1`,
+		// Columns no action changes: a referral's receiver may answer it, never widen or redirect it.
+		`UPDATE referrals SET categories = '{IDENTITY,CONTACT,HEALTH,COUNSELLING}'`,
+		`UPDATE referrals SET to_partner_id = from_partner_id`,
+		`UPDATE service_records SET victim_id = victim_id`,
+		`UPDATE protection_orders SET victim_id = victim_id`,
+		`UPDATE placements SET reason = ''`,
+		`UPDATE victims SET id = id`,
 		`SELECT * FROM statistics_bases`,
 		`SELECT * FROM statistics_counted(8, -1, -1)`,
 		`SELECT * FROM statistics_caller(-1, -1)`,

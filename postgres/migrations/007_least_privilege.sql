@@ -45,6 +45,20 @@ GRANT SELECT ON schema_migrations TO lindung_app;
 -- Grants nothing in the hub uses: case links are written by the import only, family links never change.
 REVOKE INSERT, UPDATE ON case_links FROM lindung_app;
 REVOKE UPDATE ON family_links FROM lindung_app;
+-- Changes are limited to the columns the hub's actions change, so that a party allowed to change a row
+-- cannot rewrite what the row means: above all, a referral's receiver, who may answer it, must not be able
+-- to widen the categories it was referred (which open the case's fields to it), nor redirect it; and no
+-- row is moved to another case, nor a case given another reference.
+REVOKE UPDATE ON victims, referrals, service_records, protection_orders, placements, work_eligibility FROM lindung_app;
+GRANT UPDATE (legal_name, aliases, date_of_birth, age_band, gender, citizenship, languages, interpreter_needed,
+    phone, trafficking_status, exploitation_types, sector, means_of_control, medical_needs, counselling_notes,
+    updated_at) ON victims TO lindung_app;
+GRANT UPDATE (status, rejection_reason, updated_at) ON referrals TO lindung_app;
+GRANT UPDATE (status, scheduled_for, delivered_on) ON service_records TO lindung_app;
+GRANT UPDATE (ends_on, ended_on) ON protection_orders TO lindung_app;
+GRANT UPDATE (to_date) ON placements TO lindung_app;
+GRANT UPDATE (protection_order_held, medical_screening_passed, risk_assessment_passed, decision, decided_on,
+    valid_until) ON work_eligibility TO lindung_app;
 -- The audit: INSERT and SELECT alone, said once more where it matters most.
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON access_records FROM lindung_app, PUBLIC;
 
