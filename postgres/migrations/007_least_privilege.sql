@@ -90,6 +90,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
                   AND lindung_setting('lindung.partner_id')::uuid IN (r.from_partner_id, r.to_partner_id))
 $$;
 
+-- linked_to and referred_to (002) stay SECURITY DEFINER, so that the victims policy can ask them without
+-- the policies of case_links and referrals leading back to victims; their argument cannot widen what they
+-- read: they answer only whether the transaction's own partner is linked to, or has an accepted referral
+-- of, the victim named.
+
 -- check_eligibility_code trusted the partner type setting; it now reads the type of the partner.
 CREATE OR REPLACE FUNCTION check_eligibility_code(h bytea) RETURNS TABLE (eligible boolean, valid_until date, victim_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
