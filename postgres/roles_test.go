@@ -313,3 +313,71 @@ func TestCheckLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestWritePoliciesPerAction: within the rows a scope may see, the write policies let each scope write only
+// what its actions write. Each statement runs in its own request transaction on the runtime login; a
+// refused one fails with the row-security violation, an allowed one succeeds (and is rolled back).
+func TestWritePoliciesPerAction(t *testing.T) {
+	t.Parallel()
+	f := openDemo(t)
+	ngo, officer, police := scopeCases[0], scopeCases[1], scopeCases[2]
+	anyOf := func(m map[string]bool) string {
+		for id := range m {
+			return id
+		}
+		t.Fatal("no visible victim")
+		return ""
+	}
+	referred, owned, linked := anyOf(f.visible(ngo)), anyOf(f.visible(officer)), anyOf(f.visible(police))
+	self := func(sc scopeCase) string { return f.partners[sc.slug].ID }
+	other := f.partners["jim"].ID
+	var shelter, user string
+	mustScan(t, f.db, []any{&shelter, &user}, `SELECT (SELECT id::text FROM shelters ORDER BY id LIMIT 1), (SELECT id::text FROM users ORDER BY id LIMIT 1)`)
+	placement := `INSERT INTO placements (victim_id, shelter_id, from_date, to_date) VALUES ($1, $2, current_date - 400, current_date - 390)`
+	order := `INSERT INTO protection_orders (victim_id, type, court, order_number, starts_on, ends_on)
+		VALUES ($1, 'IPO', 'Court', 'RLS/' || gen_random_uuid(), current_date, current_date + 21)`
+	consent := `INSERT INTO consents (victim_id, grantor_victim_id, grantor_relation, recorded_by_user_id, language, method)
+		VALUES ($1, $1, 'SELF', $2, 'en', 'VERBAL')`
+	service := `INSERT INTO service_records (victim_id, service_code, provider_partner_id, status, requested_on)
+		VALUES ($1, 'HEALTH', $2, 'REQUESTED', current_date)`
+	contact := `INSERT INTO family_contacts (victim_id, kind, with_whom, occurred_on, recorded_by_partner_id)
+		VALUES ($1, 'CALL', 'sister', current_date, $2)`
+	referral := `INSERT INTO referrals (victim_id, from_partner_id, to_partner_id, service_code, categories, due_on)
+		VALUES ($1, $2, $3, 'HEALTH', '{HEALTH}', current_date + 7)`
+	for _, tc := range []struct {
+		name  string
+		sc    scopeCase
+		sql   string
+		args  []any
+		allow bool
+	}{
+		{"agency places its own case", officer, placement, []any{owned, shelter}, true},
+		{"agency records an order for its own case", officer, order, []any{owned}, true},
+		{"agency records consent for its own case", officer, consent, []any{owned, user}, true},
+		{"agency refers its own case", officer, referral, []any{owned, self(officer), self(ngo)}, true},
+		{"agency refers in another partner's name", officer, referral, []any{owned, other, self(ngo)}, false},
+		{"agency records a family contact in another's name", officer, contact, []any{owned, other}, false},
+		{"NGO places a referred case", ngo, placement, []any{referred, shelter}, false},
+		{"NGO records an order for a referred case", ngo, order, []any{referred}, false},
+		{"NGO records consent for a referred case", ngo, consent, []any{referred, user}, false},
+		{"NGO refers a referred case onward", ngo, referral, []any{referred, self(ngo), other}, false},
+		{"NGO records its own service", ngo, service, []any{referred, self(ngo)}, true},
+		{"NGO records another provider's service", ngo, service, []any{referred, other}, false},
+		{"NGO records a family contact as itself", ngo, contact, []any{referred, self(ngo)}, true},
+		{"NGO records a family contact as another", ngo, contact, []any{referred, other}, false},
+		{"police record a service for a linked case", police, service, []any{linked, self(police)}, false},
+		{"police record an order for a linked case", police, order, []any{linked}, false},
+		{"police record a family contact for a linked case", police, contact, []any{linked, self(police)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := session(t, f.db, tc.sc)
+			err := s.ExecForTest(ctx, tc.sql, tc.args...)
+			if tc.allow && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tc.allow && !isPermissionDenied(err) {
+				t.Fatalf("%v, want a row-security violation (42501)", err)
+			}
+		})
+	}
+}
