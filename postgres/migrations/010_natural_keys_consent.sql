@@ -182,52 +182,64 @@ REVOKE ALL ON FUNCTION consent_provision_in_force(timestamptz, boolean, timestam
 GRANT EXECUTE ON FUNCTION consent_provision_in_force(timestamptz, boolean, timestamptz, timestamptz, timestamptz),
     consent_grants(purpose, uuid, partner_type), consent_status(consents) TO lindung_app;
 
--- The row masks: access_bits as in 002, with the consent part from consent_grants.
+-- The row masks: access_bits as in 007 (victims in the transaction's scope, or of referrals its partner
+-- sent or received; the partner's type from the partners table), with the consent part from consent_grants.
 CREATE OR REPLACE FUNCTION access_bits(ids uuid[]) RETURNS TABLE (victim_id uuid, consented integer, referred integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT i.id,
         coalesce((SELECT bit_or(g.category_bits)
             FROM consent_grants(lindung_setting('lindung.purpose')::purpose,
-                lindung_setting('lindung.partner_id')::uuid, lindung_setting('lindung.partner_type')::partner_type) g
+                lindung_setting('lindung.partner_id')::uuid, lindung_partner_type()) g
             WHERE g.victim_id = i.id), 0),
         coalesce((SELECT bit_or(r.category_bits) FROM referrals r
             WHERE r.victim_id = i.id AND r.status = 'ACCEPTED'
               AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid), 0)
     FROM (SELECT DISTINCT unnest(ids) AS id) i
+    JOIN victims v ON v.id = i.id
+    WHERE (lindung_setting('lindung.scope') = 'partner' AND v.owner_partner_id = lindung_setting('lindung.partner_id')::uuid)
+       OR (lindung_setting('lindung.scope') = 'linked' AND linked_to(v.id))
+       OR (lindung_setting('lindung.scope') = 'referred' AND referred_to(v.id))
+       OR EXISTS (SELECT 1 FROM referrals r WHERE r.victim_id = v.id
+                  AND lindung_setting('lindung.partner_id')::uuid IN (r.from_partner_id, r.to_partner_id))
 $$;
 
--- The statistics: statistics_counted as in 004, with the consent part from consent_grants.
+-- The statistics: statistics_counted as in 007 (bases from statistics_caller), with the consent part from
+-- consent_grants.
 CREATE OR REPLACE FUNCTION statistics_counted(need integer, legal integer, consent integer)
 RETURNS TABLE (id uuid, state malaysian_state, identified_on date, trafficking_status trafficking_status,
     exploitation_types exploitation_type[], sector sector, gender gender, age_band age_band, citizenship text[])
 LANGUAGE sql STABLE AS $$
     SELECT v.id, coalesce(s.state, o.state), v.identified_on, v.trafficking_status, v.exploitation_types,
            v.sector, v.gender, v.age_band, v.citizenship
-    FROM victims v
+    FROM statistics_caller($2, $3) k
+    CROSS JOIN victims v
     JOIN partners o ON o.id = v.owner_partner_id
     LEFT JOIN placements p ON p.victim_id = v.id AND p.to_date IS NULL
     LEFT JOIN shelters s ON s.id = p.shelter_id
-    WHERE need & ~(legal | consent) = 0
-      AND (need & ~legal = 0 OR need & ~legal = need & ~legal & coalesce((
+    WHERE $1 & ~(k.legal_bits | k.consent_bits) = 0
+      AND ($1 & ~k.legal_bits = 0 OR $1 & ~k.legal_bits = $1 & ~k.legal_bits & coalesce((
             SELECT bit_or(g.category_bits)
-            FROM consent_grants('STATISTICS', lindung_setting('lindung.partner_id')::uuid,
-                lindung_setting('lindung.partner_type')::partner_type) g
+            FROM consent_grants('STATISTICS', k.partner_id, k.partner_type) g
             WHERE g.victim_id = v.id), 0))
 $$;
 
--- The employer's check: as in 003, decided by the policy like every other disclosure, and with the same
+-- The employer's check: as in 003 and 007 (the partner's type from the partners table), decided by the policy like every other disclosure, and with the same
 -- work for every code. The caller passes its policy's legal and consent category bits (as the statistics
 -- do): EMPLOYMENT must be open on a legal basis, or on consent with the victim's consent in force
 -- (consent_grants) for EMPLOYMENT_CHECK. A policy that denies EMPLOYMENT answers every code as unknown.
--- The steps are procedural so that a code of another employer, a revoked one and an unknown one each cost
--- the same three index probes (the code, the victim's decision, the victim's consent), the unknown one
--- probing for the nil victim: the answer's timing tells nothing the answer does not.
+-- The steps are procedural so that a code of another employer, a revoked or expired one and an unknown one
+-- each cost the same: one probe for the code, then the victim's decision and consent are probed for the
+-- nil victim. Only a code the caller may check reads its victim's decision and consent.
 DROP FUNCTION check_eligibility_code(bytea);
 CREATE FUNCTION check_eligibility_code(h bytea, legal integer, consent integer)
 RETURNS TABLE (eligible boolean, valid_until date, victim_id uuid)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     employment constant integer := category_bits('{EMPLOYMENT}');
+    -- Read before the code is looked up, so that every code pays for it: evaluated only for a code
+    -- found, it made a foreign code measurably slower than an unknown one.
+    caller_type constant partner_type := lindung_partner_type();
+    caller constant uuid := lindung_setting('lindung.partner_id')::uuid;
     candidate uuid;
     usable boolean;
     decided boolean;
@@ -235,16 +247,18 @@ DECLARE
     granted integer;
 BEGIN
     SELECT c.victim_id, c.revoked_at IS NULL AND now() < c.expires_at
-            AND lindung_setting('lindung.partner_type') = 'PRIVATE'
-            AND (c.employer_partner_id IS NULL OR c.employer_partner_id = lindung_setting('lindung.partner_id')::uuid)
+            AND caller_type = 'PRIVATE' AND (c.employer_partner_id IS NULL OR c.employer_partner_id = caller)
         INTO candidate, usable
         FROM eligibility_codes c WHERE c.code_hash = h;
-    candidate := coalesce(candidate, '00000000-0000-0000-0000-000000000000');
+    -- A code that is not the caller's to check (another employer's, revoked, expired) goes on as an
+    -- unknown one: the probes below then look for the nil victim, whatever victim the code names.
+    IF NOT coalesce(usable, false) THEN
+        candidate := '00000000-0000-0000-0000-000000000000';
+    END IF;
     SELECT w.decision = 'ELIGIBLE' AND w.valid_until >= current_date, w.valid_until INTO decided, until
         FROM work_eligibility w WHERE w.victim_id = candidate;
     SELECT coalesce(bit_or(g.category_bits), 0) INTO granted
-        FROM consent_grants('EMPLOYMENT_CHECK', lindung_setting('lindung.partner_id')::uuid,
-            lindung_setting('lindung.partner_type')::partner_type) g
+        FROM consent_grants('EMPLOYMENT_CHECK', caller, caller_type) g
         WHERE g.victim_id = candidate;
     IF coalesce(usable, false) AND coalesce(decided, false)
        AND (legal & employment <> 0 OR consent & employment & granted <> 0) THEN
