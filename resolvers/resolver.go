@@ -25,6 +25,9 @@ type Resolver struct {
 	OrderLimits lindung.OrderLimits
 	// StatisticsControl is the statistics API's disclosure control; the zero value means disclosure.DefaultK.
 	StatisticsControl disclosure.Options
+	// MaxRepresentations bounds the representations of one entity type that one _entities call resolves;
+	// past it each further one is null with one LIMIT_EXCEEDED error (0 means DefaultMaxRepresentations).
+	MaxRepresentations int
 }
 
 // NewExecutableSchema returns the schema with its resolvers and the field guard's directives, with the
