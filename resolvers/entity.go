@@ -42,8 +42,8 @@ func (r *Resolver) maxRepresentations() int {
 
 // resolveEntities resolves the keys of one entity type's representations with load, chunk by chunk,
 // aligned to keys (nil where a record is missing or out of scope). Keys past the configured maximum are
-// not read: they resolve to null, and one error, on the first of them, says why, so that a gateway shows
-// one clear error rather than one per entity.
+// not read: they resolve to null, and one error says why, so that a gateway shows one clear error rather
+// than one per entity and field.
 func resolveEntities[V any](ctx context.Context, r *Resolver, keys []string,
 	load func(ctx context.Context, keys []string) ([]V, error)) ([]V, error) {
 	if _, err := request(ctx); err != nil {
@@ -62,11 +62,12 @@ func resolveEntities[V any](ctx context.Context, r *Resolver, keys []string,
 	if served == len(keys) {
 		return out, nil
 	}
-	errs := make(graphql.BatchErrorList, len(keys))
-	errs[served] = lindung.Errorf(lindung.ELIMITEXCEEDED,
+	// The error is the call's, at _entities, not the first left-out entity's: a gateway spreads an error at
+	// _entities[i] over every field it wanted of entity i, and one at _entities once.
+	graphql.AddError(ctx, lindung.Errorf(lindung.ELIMITEXCEEDED,
 		"%d representations of one type in one _entities call; the first %d were resolved, the other %d are null (split the batch)",
-		len(keys), served, len(keys)-served)
-	return out, errs
+		len(keys), served, len(keys)-served))
+	return out, nil
 }
 
 // loadAligned reads keys through a loader in one batch, now, with the results aligned to keys (nil where a

@@ -406,7 +406,7 @@ func TestEntitiesPastTheMaximum(t *testing.T) {
 	if string(r.Data) != want {
 		t.Errorf("data %s, want %s", r.Data, want)
 	}
-	if len(r.Errors) != 1 || r.Code() != "LIMIT_EXCEEDED" || fmt.Sprint(r.Errors[0].Path) != "[_entities 3]" {
-		t.Errorf("want one LIMIT_EXCEEDED error at _entities[3]: %s", r.Body)
+	if len(r.Errors) != 1 || r.Code() != "LIMIT_EXCEEDED" || fmt.Sprint(r.Errors[0].Path) != "[_entities]" {
+		t.Errorf("want one LIMIT_EXCEEDED error at _entities: %s", r.Body)
 	}
 }
