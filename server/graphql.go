@@ -256,6 +256,9 @@ func refuse(err error) graphql.ResponseHandler {
 // presentError maps every error once to a stable code and a safe message. Internal details go to the
 // log with the request id, never to the client.
 func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	if class, ok := dbErrorClass(err); ok {
+		s.metrics.dbErrors.WithLabelValues(class).Inc()
+	}
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
 	var de *lindung.Error
 	if errors.As(err, &de) {

@@ -10,6 +10,7 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,26 @@ import (
 
 // ServiceName names the hub in traces.
 const ServiceName = "lindung"
+
+// Build returns the version of the hub's module as Go recorded it in the binary ("(devel)" for a build
+// from a working tree) and the VCS revision it was built from ("unknown" when Go recorded none), for the
+// build-info metric and the service.version of spans.
+func Build() (version, revision string) {
+	version, revision = "(devel)", "unknown"
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, revision
+	}
+	if v := info.Main.Version; v != "" {
+		version = v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			revision = s.Value
+		}
+	}
+	return version, revision
+}
 
 // Tracing returns the tracer provider the hub uses: one that exports spans over OTLP/HTTP to endpoint (a
 // URL such as http://collector:4318), or, when endpoint is empty, a no-op provider, so that tracing costs
