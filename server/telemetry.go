@@ -26,6 +26,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -284,6 +285,10 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.Handl
 	obs := &observation{}
 	ctx := context.WithValue(r.Context(), observationKey{}, obs)
 	route := routeOf(r.URL.Path)
+	// A caller's W3C traceparent (a gateway's span, say) makes this request's span its child, so that a
+	// trace runs on from the gateway into the hub. Only the trace context is taken: baggage, which a caller
+	// could fill with anything, is not.
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	ctx, span := s.tracer.Start(ctx, r.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", route),
 			attribute.String("lindung.request_id", RequestID(ctx))))

@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
@@ -187,7 +189,7 @@ func serve(ctx context.Context, args []string) error {
 	maxReps := fs.Int("max-representations", envInt("LINDUNG_MAX_REPRESENTATIONS", resolvers.DefaultMaxRepresentations), "most representations of one entity type a federation _entities call resolves; past it each is null with one LIMIT_EXCEEDED error (LINDUNG_MAX_REPRESENTATIONS)")
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
 	trustedFor := fs.String("trusted-for", env("LINDUNG_TRUSTED_FOR", ""), "comma-separated partner types that may run only trusted documents, e.g. PRIVATE,NGO (LINDUNG_TRUSTED_FOR)")
-	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318; empty turns tracing off (LINDUNG_OTLP_ENDPOINT)")
+	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318 (LINDUNG_OTLP_ENDPOINT); tracing is also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and the other OTEL_* variables apply (README, Tracing)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
@@ -204,7 +206,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
 	dbOpts := postgres.Options{MaxConns: int32(*maxConns), AcquireTimeout: *acquire}
-	if *otlp != "" {
+	if _, off := tp.(noop.TracerProvider); !off {
 		dbOpts.Tracer = telemetry.SQLTracer(tp)
 	}
 	pol, err := loadPolicy(*policyDir)
