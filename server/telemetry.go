@@ -229,6 +229,9 @@ type observation struct {
 	mu        sync.Mutex
 	operation string
 	code      string
+	// notExecuted says the response leaving is a request error: nothing was executed, so the response
+	// has no data entry at all (see withoutData).
+	notExecuted bool
 }
 
 type observationKey struct{}
@@ -398,6 +401,13 @@ func (e telemetryExtension) InterceptOperation(ctx context.Context, next graphql
 func (e telemetryExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if resp != nil {
+		if resp.Data == nil && len(resp.Errors) > 0 {
+			if o := observationFrom(ctx); o != nil {
+				o.mu.Lock()
+				o.notExecuted = true
+				o.mu.Unlock()
+			}
+		}
 		var op *graphql.OperationContext
 		if graphql.HasOperationContext(ctx) {
 			op = graphql.GetOperationContext(ctx)
