@@ -7,6 +7,7 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/graph/model"
 )
 
 // Entities reached through Query._entities (a federated router resolving references from other agencies'
@@ -85,6 +86,30 @@ func loadAligned[V any](ctx context.Context, l *dataloader.Loader[string, V], ke
 			return nil, err
 		}
 		out[i] = v
+	}
+	return out, nil
+}
+
+// withheldFields lists the fields of the record being resolved (its type's every @sensitive field, asked
+// for or not) whose category the request's mask withholds for the record's victim, with the reason, in
+// schema order: the reasons extensions.withheld gives, inside data, where they survive a gateway. It says
+// what the policy decides for this caller and victim, never whether a withheld field holds a value, and
+// reads nothing from the database.
+func withheldFields(ctx context.Context, o *lindung.Owned) ([]*model.WithheldField, error) {
+	req, err := request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.ObjectDefinition == nil {
+		return nil, lindung.Internal(nil, "withheld outside a field")
+	}
+	mask := req.Decision.Mask(o)
+	out := []*model.WithheldField{}
+	for _, f := range fc.Field.ObjectDefinition.Fields {
+		if cat, guarded := fieldCategory(f); guarded && !mask.Has(cat) {
+			out = append(out, &model.WithheldField{Field: f.Name, Reason: req.Decision.Reason(cat), Category: cat})
+		}
 	}
 	return out, nil
 }

@@ -410,3 +410,70 @@ func TestEntitiesPastTheMaximum(t *testing.T) {
 		t.Errorf("want one LIMIT_EXCEEDED error at _entities: %s", r.Body)
 	}
 }
+
+// TestWithheldInData: Victim.withheld lists, inside data, exactly the withheld fields and reasons that
+// extensions.withheld gives for the same request, for every demo caller, so that a supergraph client,
+// whose gateway drops extensions, can still tell "withheld" from "no value".
+func TestWithheldInData(t *testing.T) {
+	h := newHub(t)
+	v := h.newMarkerVictim(victimSpec{
+		Links:    []string{demo.SlugPDRM},
+		Consents: []consentSpec{{Grantee: "GOVERNMENT", Categories: []string{"IDENTITY"}, Purposes: []string{"PROSECUTION"}}},
+	})
+	q := `query($id: ID!) { victim(id: $id) { ...All withheld { field reason category } } }` + "\n" + allVictimFields
+	listed := 0
+	defer func() {
+		if listed < 2 {
+			t.Errorf("withheld fields listed for %d callers; the test needs some to mean anything", listed)
+		}
+	}()
+	for _, c := range allCallers {
+		t.Run(c.String(), func(t *testing.T) {
+			r := h.do(request{Token: h.token(c.Partner, c.Role), Query: q, Variables: map[string]any{"id": v.ID}})
+			if len(r.Errors) != 0 {
+				t.Fatalf("%s", r.Body)
+			}
+			var d struct {
+				Victim *struct {
+					Withheld []struct{ Field, Reason, Category string }
+				}
+			}
+			mustDecode(t, r.Data, &d)
+			if d.Victim == nil {
+				return // out of this caller's scope
+			}
+			if len(d.Victim.Withheld) > 0 {
+				listed++
+			}
+			inData := map[string]string{}
+			for _, w := range d.Victim.Withheld {
+				inData[w.Field] = w.Reason + " " + w.Category
+			}
+			inExt := map[string]string{}
+			for _, w := range r.Extensions.Withheld {
+				for _, p := range w.Paths {
+					if f, ok := strings.CutPrefix(p, "victim."); ok && !strings.ContainsAny(f, ".[") {
+						inExt[f] = w.Reason + " " + w.Category
+					}
+				}
+			}
+			for f, why := range inExt {
+				if inData[f] != why {
+					t.Errorf("%s: extensions say %q, data %q", f, why, inData[f])
+				}
+			}
+			var all map[string]json.RawMessage
+			var whole struct{ Victim map[string]json.RawMessage }
+			mustDecode(t, r.Data, &whole)
+			all = whole.Victim
+			for f := range inData {
+				if val, asked := all[f]; asked && string(val) != "null" {
+					t.Errorf("%s is listed as withheld but has a value", f)
+				}
+				if _, asked := all[f]; asked && inExt[f] == "" {
+					t.Errorf("%s is listed as withheld in data but not in extensions", f)
+				}
+			}
+		})
+	}
+}
