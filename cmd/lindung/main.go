@@ -1,16 +1,19 @@
 // Command lindung runs the Lindung hub and its administrative tasks.
 //
 //	lindung serve [--demo] [--addr :8080]      run the hub (with demo data seeded into an empty database)
-//	lindung migrate                            apply database migrations
+//	lindung migrate [--database-url URL]        apply database migrations through the owner login
 //	lindung seed --demo [--demo-size N]        load demo data into an empty database
 //	lindung token --partner SLUG --role ROLE   print a signed token for a demo or test caller
 //	lindung policy check                       lint the policy and print its effective matrix
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
 //
-// Configuration comes from flags and the environment: DATABASE_URL, LINDUNG_ADDR, LINDUNG_JWT_SECRET,
+// Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
+// as), LINDUNG_MIGRATE_DATABASE_URL (the owner login that migrate, seed and retention use), LINDUNG_ADDR, LINDUNG_JWT_SECRET,
 // LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
 // LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, and the request limits of `serve -h`
 // (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
+// Tokens: LINDUNG_JWKS_ISSUER and LINDUNG_JWKS_AUDIENCE (required with LINDUNG_JWKS_URL),
+// LINDUNG_TOKEN_LEEWAY and LINDUNG_TOKEN_MAX_LIFETIME.
 package main
 
 import (
@@ -44,7 +47,7 @@ const usage = `usage: lindung <command> [flags]
 
 commands:
   serve     run the hub (--demo seeds demo data into an empty database)
-  migrate   apply database migrations
+  migrate   apply database migrations through the owner login (--database-url, LINDUNG_MIGRATE_DATABASE_URL)
   seed      load demo data into an empty database (--demo [--demo-size N])
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
   policy    policy tools: "policy check" lints the policy and prints its matrix
@@ -164,7 +167,13 @@ func trustedDocuments(file, forTypes string) (*server.TrustedDocuments, []lindun
 	return docs, types, err
 }
 
+// databaseURL is the runtime login's: the one serve connects as, which owns nothing.
 func databaseURL() string { return env("DATABASE_URL", postgres.DefaultURL) }
+
+// migrateURL is the owner login's, through which migrate, seed and retention work. Without
+// LINDUNG_MIGRATE_DATABASE_URL it is DATABASE_URL, which suits a developer's superuser default; serve
+// never falls back this way (see serve).
+func migrateURL() string { return env("LINDUNG_MIGRATE_DATABASE_URL", databaseURL()) }
 
 func keyFile() string { return env("LINDUNG_KEY_FILE", auth.DefaultKeyFile()) }
 
@@ -181,6 +190,7 @@ func serve(ctx context.Context, args []string) error {
 	addr := fs.String("addr", env("LINDUNG_ADDR", ":8080"), "address to listen on (LINDUNG_ADDR)")
 	demoMode := fs.Bool("demo", false, "seed demo data into an empty database, create a signing key if none, allow introspection")
 	demoSize := fs.Int("demo-size", 500, "number of demo victims")
+	tokens := tokenFlags(fs)
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy")
 	statsK := fs.Int("stats-k", envInt("LINDUNG_STATS_K", 5), "statistics: suppress counts from 1 to k-1 (LINDUNG_STATS_K; CTDC publishes with 11)")
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
@@ -192,6 +202,7 @@ func serve(ctx context.Context, args []string) error {
 	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318 (LINDUNG_OTLP_ENDPOINT); tracing is also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and the other OTEL_* variables apply (README, Tracing)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
+	ownerURL := fs.String("migrate-database-url", env("LINDUNG_MIGRATE_DATABASE_URL", ""), "the owner login: when set, serve creates the database and applies pending migrations through it before serving; when not, the schema must be current (LINDUNG_MIGRATE_DATABASE_URL)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
 	fs.Parse(args)
 
@@ -221,19 +232,35 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	verifier, err := newVerifier(*demoMode)
+	verifier, err := newVerifier(*tokens, *demoMode)
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, databaseURL(), dbOpts)
+	runtimeURL := databaseURL()
+	if *demoMode && *ownerURL == "" {
+		// The quick start: a superuser DATABASE_URL on a local server becomes the owner, and serve makes
+		// itself a runtime login to serve through.
+		if runtimeURL, *ownerURL, err = demoLogins(ctx, runtimeURL); err != nil {
+			return err
+		}
+	}
+	if *ownerURL != "" {
+		if err := migrateAndSync(ctx, *ownerURL, pol, func(owner *postgres.DB) error {
+			if *demoMode {
+				return seedDemo(ctx, owner, *demoSize)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	db, err := postgres.Open(ctx, runtimeURL, dbOpts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if *demoMode {
-		if err := seedDemo(ctx, db, *demoSize); err != nil {
-			return err
-		}
+	if err := db.CheckLogin(ctx); err != nil {
+		return err
 	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
@@ -287,29 +314,99 @@ func openURL(a net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// newVerifier verifies tokens against LINDUNG_JWKS_URL when set (a production identity provider), and
-// otherwise against the hub's own HS256 secret.
-func newVerifier(create bool) (auth.Verifier, error) {
-	if url := os.Getenv("LINDUNG_JWKS_URL"); url != "" {
-		return auth.NewJWKSVerifier(url, nil), nil
+// tokenConfig is how serve verifies tokens.
+type tokenConfig struct {
+	jwksURL, issuer, audience string
+	leeway, maxLifetime       time.Duration
+}
+
+// tokenFlags declares the token verification flags of serve, each with its environment variable.
+func tokenFlags(fs *flag.FlagSet) *tokenConfig {
+	c := &tokenConfig{}
+	fs.StringVar(&c.jwksURL, "jwks-url", env("LINDUNG_JWKS_URL", ""), "identity provider's JSON Web Key Set; unset verifies tokens with the hub's HS256 secret (LINDUNG_JWKS_URL)")
+	fs.StringVar(&c.issuer, "jwks-issuer", env("LINDUNG_JWKS_ISSUER", ""), "the iss every JWKS-verified token must carry; required with --jwks-url (LINDUNG_JWKS_ISSUER)")
+	fs.StringVar(&c.audience, "jwks-audience", env("LINDUNG_JWKS_AUDIENCE", ""), "the aud every JWKS-verified token must include; required with --jwks-url (LINDUNG_JWKS_AUDIENCE)")
+	fs.DurationVar(&c.leeway, "token-leeway", envDuration("LINDUNG_TOKEN_LEEWAY", auth.DefaultLeeway), "clock skew tolerated on a token's exp, nbf and iat (LINDUNG_TOKEN_LEEWAY)")
+	fs.DurationVar(&c.maxLifetime, "token-max-lifetime", maxTokenLifetime(), "longest lifetime (exp - iat) a token may have (LINDUNG_TOKEN_MAX_LIFETIME)")
+	return c
+}
+
+// maxTokenLifetime is the configured longest token lifetime, which `token` also holds its --ttl to.
+func maxTokenLifetime() time.Duration {
+	return envDuration("LINDUNG_TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
+}
+
+// newVerifier verifies tokens against the JWKS URL when one is set (a production identity provider), with
+// the issuer and audience it must name, and otherwise against the hub's own HS256 secret.
+func newVerifier(c tokenConfig, create bool) (auth.Verifier, error) {
+	if c.leeway < 0 || c.leeway > 5*time.Minute {
+		return nil, fmt.Errorf("--token-leeway (LINDUNG_TOKEN_LEEWAY) is %s; it must be between 0s and 5m", c.leeway)
+	}
+	if c.maxLifetime <= 0 {
+		return nil, fmt.Errorf("--token-max-lifetime (LINDUNG_TOKEN_MAX_LIFETIME) is %s; it must be positive", c.maxLifetime)
+	}
+	opts := []auth.Option{auth.WithLeeway(c.leeway), auth.WithMaxLifetime(c.maxLifetime)}
+	if c.jwksURL != "" {
+		if c.issuer == "" || c.audience == "" {
+			return nil, errors.New("a JWKS URL is set but not the issuer and audience its tokens must carry: " +
+				"set --jwks-issuer (LINDUNG_JWKS_ISSUER) and --jwks-audience (LINDUNG_JWKS_AUDIENCE); " +
+				"without them any token the identity provider signs, for any tenant or service, would be accepted")
+		}
+		return auth.NewJWKSVerifier(c.jwksURL, nil, append(opts, auth.WithIssuer(c.issuer), auth.WithAudience(c.audience))...)
 	}
 	secret, err := auth.LoadSecret(os.Getenv("LINDUNG_JWT_SECRET"), keyFile(), create)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w (set LINDUNG_JWT_SECRET, or run serve --demo once to create %s)", err, keyFile())
 	}
-	return auth.NewHS256Verifier(secret), nil
+	return auth.NewHS256Verifier(secret, opts...), nil
 }
 
 func migrate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ExitOnError)
+	url := fs.String("database-url", migrateURL(), "the owner login, which creates and then owns every table and function (default LINDUNG_MIGRATE_DATABASE_URL, else DATABASE_URL)")
+	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv: the policy whose statistics bases the database keeps")
 	fs.Parse(args)
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	pol, err := loadPolicy(*policyDir)
 	if err != nil {
 		return err
 	}
-	db.Close()
-	fmt.Println("migrations applied")
+	if err := migrateAndSync(ctx, *url, pol, nil); err != nil {
+		return err
+	}
+	fmt.Println("migrations applied; statistics bases of policy", pol.Version(), "stored")
 	return nil
+}
+
+// migrateAndSync applies pending migrations through the owner login, stores the policy's statistics
+// bases (which only the owner may write), and runs then, when given, with the owner's store.
+func migrateAndSync(ctx context.Context, ownerURL string, pol *policy.Policy, then func(*postgres.DB) error) error {
+	owner, err := postgres.Open(ctx, ownerURL, postgres.Options{MaxConns: 2, MigrateURL: ownerURL})
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	if err := owner.SetStatisticsBases(ctx, statisticsBases(pol)); err != nil {
+		return err
+	}
+	if then != nil {
+		return then(owner)
+	}
+	return nil
+}
+
+// statisticsBases gives, for each role of the policy that may see statistics, the categories it opens
+// for the STATISTICS purpose on each basis.
+func statisticsBases(pol *policy.Policy) map[string]postgres.StatisticsBases {
+	out := map[string]postgres.StatisticsBases{}
+	for _, role := range pol.Roles() {
+		d, err := pol.Decide([]string{role}, lindung.PurposeStatistics)
+		if err != nil || !d.May(lindung.ActionSeeStatistics) {
+			continue // the purpose is not open to the role, or the role may not see statistics
+		}
+		legal, consent := d.Grants()
+		out[role] = postgres.StatisticsBases{Legal: legal, Consent: consent}
+	}
+	return out
 }
 
 func seed(ctx context.Context, args []string) error {
@@ -320,7 +417,8 @@ func seed(ctx context.Context, args []string) error {
 	if !*demoFlag {
 		return errors.New("say what to seed: --demo")
 	}
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	// Through the owner login, which migrates first: the data set spans every partner's scope.
+	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{MigrateURL: migrateURL()})
 	if err != nil {
 		return err
 	}
@@ -358,11 +456,14 @@ func token(args []string) error {
 	partner := fs.String("partner", "", "partner slug, e.g. kpwkm")
 	role := fs.String("role", "", "role, e.g. protection_officer")
 	user := fs.String("user", "", "user name (default ROLE@PARTNER, the demo users)")
-	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid")
+	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid, at most the hub's maximum (LINDUNG_TOKEN_MAX_LIFETIME, default 12h)")
 	partnerType := fs.String("partner-type", "", "partner type claim (optional; checked against the hub's records)")
 	fs.Parse(args)
 	if *partner == "" || *role == "" {
 		return errors.New("--partner and --role are required, e.g. --partner kpwkm --role protection_officer")
+	}
+	if limit := maxTokenLifetime(); *ttl > limit {
+		return fmt.Errorf("--ttl %s is longer than the hub's maximum token lifetime of %s (LINDUNG_TOKEN_MAX_LIFETIME): the hub would refuse the token", *ttl, limit)
 	}
 	pol, err := loadPolicy(env("LINDUNG_POLICY_DIR", ""))
 	if err != nil {
@@ -414,7 +515,8 @@ func retention(ctx context.Context, args []string) error {
 	fs.DurationVar(&r.IdempotencyKeys, "idempotency-keys", envDuration("LINDUNG_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys), "delete idempotency keys older than this (LINDUNG_RETENTION_IDEMPOTENCY_KEYS)")
 	fs.DurationVar(&r.Audit, "audit", envDuration("LINDUNG_RETENTION_AUDIT", r.Audit), "report audit records older than this as due for archiving; they are never deleted (LINDUNG_RETENTION_AUDIT)")
 	fs.Parse(args)
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	// Through the owner login: retention reads and erases across every scope.
+	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{})
 	if err != nil {
 		return err
 	}

@@ -5,31 +5,47 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/postgres/pgtest"
 )
 
-// TestServeDemo runs the README's quick start against a fresh database: `lindung serve --demo` seeds the
-// demo data, /readyz answers within 60 s, GraphiQL loads, and a protection officer's token from
-// `lindung token` lists victims with nested relations; a request without a token gets 401.
-func TestServeDemo(t *testing.T) {
+// build builds the lindung binary into dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dbURL := pgtest.New(t)
-	dir := t.TempDir()
 	bin := filepath.Join(dir, "lindung")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "LINDUNG_KEY_FILE="+filepath.Join(dir, "jwt-secret"), "LINDUNG_JWT_SECRET=")
+	return bin
+}
+
+// TestServeDemo runs the README's quick start against a fresh database: `lindung serve --demo`, given the
+// local superuser as DATABASE_URL (the default), seeds the demo data through it and serves through a
+// runtime login of its own; /readyz answers within 60 s, GraphiQL loads, and a protection officer's token
+// from `lindung token` lists victims with nested relations; a request without a token gets 401.
+func TestServeDemo(t *testing.T) {
+	dbURL := pgtest.SuperuserURL(pgtest.New(t))
+	dir := t.TempDir()
+	bin := build(t, dir)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "LINDUNG_KEY_FILE="+filepath.Join(dir, "jwt-secret"),
+		"LINDUNG_JWT_SECRET=", "LINDUNG_MIGRATE_DATABASE_URL=")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -110,9 +126,169 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("victims: totalCount %d, %d edges; want 500 and 10", got.Data.Victims.TotalCount, len(got.Data.Victims.Edges))
 	}
 
+	// Every token command the README shows gives a token the demo serves: each names a registered user.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commands := regexp.MustCompile(`go run \./cmd/lindung token --partner ([a-z0-9-]+) --role ([a-z_]+)`).FindAllStringSubmatch(string(readme), -1)
+	if len(commands) < 11 {
+		t.Fatalf("the README shows %d token commands, want every demo role", len(commands))
+	}
+	for _, c := range commands {
+		cmd := exec.Command(bin, "token", "--partner", c[1], "--role", c[2])
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", c[0], err)
+		}
+		status, body := post(t, base, strings.TrimSpace(string(out)), `{"query":"{ viewer { username roles } }"}`)
+		if status != 200 || !strings.Contains(string(body), `"username":"`+c[2]+"@"+c[1]+`"`) {
+			t.Errorf("%s: HTTP %d %s", c[0], status, body)
+		}
+	}
+
 	if status, body := post(t, base, "", query); status != 401 || !strings.Contains(string(body), "UNAUTHENTICATED") || strings.Contains(string(body), "caseRef") {
 		t.Fatalf("without a token: HTTP %d: %s", status, body)
 	}
+
+	// The demo served through its own runtime login, not the superuser it was given.
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	users, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(users) != 1 || users[0] != demoRole {
+		t.Errorf("serve --demo is connected as %v (%v), want only %s", users, err, demoRole)
+	}
+}
+
+// TestServeRefusesUnsafeLogins: serve refuses to start, saying what to change, when DATABASE_URL is a
+// superuser, a login that can bypass row security (the owner's), or one that owns a table; and it does not
+// migrate through its runtime login.
+func TestServeRefusesUnsafeLogins(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	runtime := pgtest.New(t)
+	login := mustUser(t, runtime)
+	// A table the runtime login owns, in a database of its own.
+	owning := pgtest.New(t)
+	oc, err := pgx.Connect(ctx, pgtest.SuperuserURL(owning))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close(ctx)
+	if _, err := oc.Exec(ctx, `ALTER TABLE family_contacts OWNER TO `+pgx.Identifier{login}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	// A database that exists but was never migrated: serve does not migrate through DATABASE_URL.
+	bare := dbName(t, runtime) + "_bare"
+	if _, err := oc.Exec(ctx, `CREATE DATABASE `+bare); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, pgtest.SuperuserURL(runtime))
+		if err == nil {
+			c.Exec(ctx, `DROP DATABASE IF EXISTS `+bare+` WITH (FORCE)`)
+			c.Close(ctx)
+		}
+	})
+	unmigrated := strings.Replace(runtime, "/"+dbName(t, runtime), "/"+bare, 1)
+	for _, tc := range []struct{ name, url, want string }{
+		{"superuser", pgtest.SuperuserURL(runtime), "a superuser"},
+		{"owner (BYPASSRLS)", pgtest.OwnerURL(runtime), "NOBYPASSRLS"},
+		{"table owner", owning, "owns (or is a member of the owner of) table family_contacts"},
+		{"no schema", unmigrated, "run `lindung migrate`"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+			cmd.Env = append(os.Environ(), "DATABASE_URL="+tc.url, "LINDUNG_MIGRATE_DATABASE_URL=",
+				"LINDUNG_JWT_SECRET=0123456789abcdef0123456789abcdef")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("serve started:\n%s", out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("serve said:\n%s\nwant it to say %q", out, tc.want)
+			}
+		})
+	}
+}
+
+// TestMigrateStoresTheStatisticsBases: migration 007's copy of the statistics bases is the embedded
+// policy's, and `lindung migrate` keeps the copy in step with the policy it is given.
+func TestMigrateStoresTheStatisticsBases(t *testing.T) {
+	url := pgtest.New(t)
+	pol, err := loadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := statisticsBases(pol)
+	if len(want) == 0 {
+		t.Fatal("the embedded policy opens statistics to no role")
+	}
+	stored := func() map[string]postgres.StatisticsBases {
+		conn, err := pgx.Connect(ctx, pgtest.SuperuserURL(url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, _ := conn.Query(ctx, `SELECT role, legal, consent FROM statistics_bases`)
+		out := map[string]postgres.StatisticsBases{}
+		for rows.Next() {
+			var role string
+			var legal, consent int32
+			if err := rows.Scan(&role, &legal, &consent); err != nil {
+				t.Fatal(err)
+			}
+			out[role] = postgres.StatisticsBases{Legal: lindung.CategorySet(legal), Consent: lindung.CategorySet(consent)}
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+		return out
+	}
+	if got := stored(); !maps.Equal(got, want) {
+		t.Errorf("migration 007 stores %v, the embedded policy says %v: a policy change to STATISTICS needs the migration's seed to follow", got, want)
+	}
+	conn, err := pgx.Connect(ctx, pgtest.SuperuserURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE statistics_bases SET legal = 0`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if err := migrate(ctx, []string{"--database-url", pgtest.OwnerURL(url)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); !maps.Equal(got, want) {
+		t.Errorf("after lindung migrate: %v, want %v", got, want)
+	}
+}
+
+var ctx = context.Background()
+
+// mustUser is the login named in a database URL.
+func mustUser(t *testing.T, databaseURL string) string {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.User == nil {
+		t.Fatalf("no user in %q", databaseURL)
+	}
+	return u.User.Username()
+}
+
+// dbName is the database named in a database URL.
+func dbName(t *testing.T, databaseURL string) string {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func post(t *testing.T, base, token, body string) (int, []byte) {
@@ -129,4 +305,77 @@ func post(t *testing.T, base, token, body string) (int, []byte) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, b
+}
+
+// TestServeRefusesJWKSWithoutIssuerAndAudience: an identity provider signs tokens for many tenants and
+// services; serve does not start with a JWKS URL unless it knows which issuer and audience to accept, and
+// says which settings are missing.
+func TestServeRefusesJWKSWithoutIssuerAndAudience(t *testing.T) {
+	base := tokenConfig{jwksURL: "https://idp.example.my/jwks", leeway: 30 * time.Second, maxLifetime: 12 * time.Hour}
+	for _, c := range []tokenConfig{base, {jwksURL: base.jwksURL, issuer: "https://idp.example.my", leeway: base.leeway, maxLifetime: base.maxLifetime},
+		{jwksURL: base.jwksURL, audience: "lindung", leeway: base.leeway, maxLifetime: base.maxLifetime}} {
+		_, err := newVerifier(c, false)
+		if err == nil || !strings.Contains(err.Error(), "--jwks-issuer (LINDUNG_JWKS_ISSUER) and --jwks-audience (LINDUNG_JWKS_AUDIENCE)") {
+			t.Errorf("newVerifier(%+v) = %v, want a refusal naming the settings", c, err)
+		}
+	}
+	ok := base
+	ok.issuer, ok.audience = "https://idp.example.my", "lindung"
+	if _, err := newVerifier(ok, false); err != nil {
+		t.Errorf("newVerifier with issuer and audience: %v", err)
+	}
+	for _, bad := range []tokenConfig{{leeway: -time.Second, maxLifetime: time.Hour}, {leeway: time.Hour, maxLifetime: time.Hour}, {leeway: time.Second}} {
+		if _, err := newVerifier(bad, false); err == nil {
+			t.Errorf("newVerifier(%+v) accepted a leeway or lifetime out of range", bad)
+		}
+	}
+}
+
+// TestTokenRefusesLifetimeOverMaximum: lindung token will not mint a token the hub would refuse.
+func TestTokenRefusesLifetimeOverMaximum(t *testing.T) {
+	t.Setenv("LINDUNG_KEY_FILE", filepath.Join(t.TempDir(), "jwt-secret"))
+	t.Setenv("LINDUNG_JWT_SECRET", "")
+	err := token([]string{"--partner", "kpwkm", "--role", "protection_officer", "--ttl", "24h"})
+	if err == nil || !strings.Contains(err.Error(), "maximum token lifetime of 12h0m0s") {
+		t.Errorf("token --ttl 24h: %v", err)
+	}
+	t.Setenv("LINDUNG_TOKEN_MAX_LIFETIME", "48h")
+	if err := token([]string{"--partner", "kpwkm", "--role", "protection_officer", "--ttl", "24h"}); err != nil {
+		t.Errorf("token --ttl 24h under a 48h maximum: %v", err)
+	}
+}
+
+// TestPolicyCheckFailsOnConflictGrant: a policy under which the operator and a case role together would
+// see victim data (the operator's denies written for its own purpose only, as they once were) fails
+// lindung policy check.
+func TestPolicyCheckFailsOnConflictGrant(t *testing.T) {
+	dir := t.TempDir()
+	model, err := os.ReadFile(filepath.Join("..", "..", "policy", "model.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "policy", "policy.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policyCmd([]string{"check", "--policy-dir", writePolicy(t, dir, model, rules)}); err != nil {
+		t.Fatalf("policy check of the shipped policy: %v", err)
+	}
+	weak := strings.ReplaceAll(string(rules), "p, operator, HEALTH, *, deny", "p, operator, HEALTH, CASE_MANAGEMENT, deny")
+	err = policyCmd([]string{"check", "--policy-dir", writePolicy(t, t.TempDir(), model, []byte(weak))})
+	if err == nil || !strings.Contains(err.Error(), "p4, operator, protection_officer: the roles must never be held together") ||
+		!strings.Contains(err.Error(), "HEALTH under SERVICE_DELIVERY") {
+		t.Errorf("policy check of a policy granting operator and officer HEALTH: %v", err)
+	}
+}
+
+func writePolicy(t *testing.T, dir string, model, rules []byte) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "model.conf"), model, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.csv"), rules, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
