@@ -321,7 +321,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.Handl
 		if code == string(lindung.ERATELIMITED) {
 			s.metrics.rateLimited.Inc()
 		}
-		span.SetAttributes(attribute.String("graphql.operation.name", label), attribute.String("lindung.code", code))
+		span.SetAttributes(attribute.String("lindung.operation", label), attribute.String("lindung.code", code))
 		if status >= 500 {
 			span.SetStatus(codes.Error, code)
 		}
