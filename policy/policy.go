@@ -212,6 +212,7 @@ type Policy struct {
 	names     []string    // sorted role names
 	conflicts [][2]string // p4: role pairs no user may hold together
 	loadErrs  []string    // policy lines Casbin could not take
+	source    []sourceRow // the rows as written, with their lines, to name the rule that decided
 	cache     sync.Map    // cache key -> *Decision
 	enforces  atomic.Uint64
 }
@@ -261,7 +262,7 @@ func newPolicy(modelText, policyText string) (*Policy, error) {
 		return nil, fmt.Errorf("%s: %w", PolicyFile, err)
 	}
 	sum := sha256.Sum256([]byte(modelText + "\x00" + policyText))
-	p := &Policy{enf: enf, version: hex.EncodeToString(sum[:6]), loadErrs: a.problems}
+	p := &Policy{enf: enf, version: hex.EncodeToString(sum[:6]), loadErrs: a.problems, source: a.rows}
 	p.roles, p.conflicts, _ = p.lint()
 	for name := range p.roles {
 		p.names = append(p.names, name)
@@ -275,6 +276,7 @@ func newPolicy(modelText, policyText string) (*Policy, error) {
 type textAdapter struct {
 	text     string
 	problems []string
+	rows     []sourceRow
 }
 
 // LoadPolicy adds every well-formed line to m and records the others.
@@ -286,7 +288,9 @@ func (a *textAdapter) LoadPolicy(m model.Model) error {
 		}
 		if err := persist.LoadPolicyLine(line, m); err != nil {
 			a.problems = append(a.problems, fmt.Sprintf("%s line %d: %v", PolicyFile, i+1, err))
+			continue
 		}
+		a.rows = append(a.rows, parseSourceRow(i+1, line))
 	}
 	return nil
 }
