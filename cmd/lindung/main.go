@@ -487,6 +487,8 @@ func policyCmd(args []string) error {
 		return policyCheck(args[1:])
 	case "test":
 		return policyTest(args[1:], os.Stdout)
+	case "diff":
+		return policyDiff(args[1:], os.Stdout)
 	}
 	return errors.New(policyUsage)
 }
@@ -501,6 +503,31 @@ func policyCheck(args []string) error {
 	}
 	fmt.Printf("policy %s: OK\n\n", pol.Version())
 	pol.WriteMatrix(os.Stdout)
+	return nil
+}
+
+// policyDiff prints what changes for whom from the policy in one directory to the policy in another, as
+// a table or as JSON; both policies must load (a policy that fails its check has no decisions to compare).
+func policyDiff(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("policy diff", flag.ExitOnError)
+	asJSON := fs.Bool("json", false, "print the changes as JSON")
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		return errors.New("policy diff: name two policy directories\n" + policyUsage)
+	}
+	old, err := loadPolicy(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	new, err := loadPolicy(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	changes := policy.Diff(old, new)
+	if *asJSON {
+		return policy.WriteDiffJSON(out, old, new, changes)
+	}
+	policy.WriteDiff(out, old, new, changes)
 	return nil
 }
 

@@ -264,3 +264,45 @@ func TestPolicyTest(t *testing.T) {
 		t.Errorf("output does not hold %q:\n%s", want, out.String())
 	}
 }
+
+// TestPolicyDiff: `lindung policy diff OLD NEW` prints the changed cell as a table and as JSON, and
+// nothing changed for two copies of one policy.
+func TestPolicyDiff(t *testing.T) {
+	model, err := os.ReadFile(filepath.Join("..", "..", "policy", "model.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "policy", "policy.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := writePolicy(t, t.TempDir(), model, rules)
+	var out strings.Builder
+	if err := policyDiff([]string{old, writePolicy(t, t.TempDir(), model, rules)}, &out); err != nil ||
+		!strings.Contains(out.String(), ": 0 change(s)") {
+		t.Errorf("diff of one policy with itself: %v\n%s", err, out.String())
+	}
+	changed := strings.Replace(string(rules), "p, ngo_caseworker, LEGAL, SERVICE_DELIVERY, deny",
+		"p, ngo_caseworker, LEGAL, SERVICE_DELIVERY, consent", 1)
+	new := writePolicy(t, t.TempDir(), model, []byte(changed))
+	out.Reset()
+	if err := policyDiff([]string{old, new}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`ngo_caseworker +SERVICE_DELIVERY LEGAL: +never → consent`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), ": 1 change(s)") {
+		t.Errorf("diff table:\n%s", out.String())
+	}
+	out.Reset()
+	if err := policyDiff([]string{"--json", old, new}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Changes []struct{ Who, What, Old, New string }
+	}
+	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil || len(doc.Changes) != 1 ||
+		doc.Changes[0].Who != "ngo_caseworker" || doc.Changes[0].What != "SERVICE_DELIVERY LEGAL" ||
+		doc.Changes[0].Old != "never" || doc.Changes[0].New != "consent" {
+		t.Errorf("diff JSON: %v\n%s", err, out.String())
+	}
+}
