@@ -238,6 +238,11 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	// Before serving, so that every version an access record names is in policy_versions.
+	model, rules := pol.Text()
+	if err := db.RecordPolicyVersion(ctx, pol.Version(), model, rules); err != nil {
+		return fmt.Errorf("record the policy version: %w", err)
+	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
 		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders})
