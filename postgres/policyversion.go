@@ -11,17 +11,14 @@ import (
 
 // RecordPolicyVersion notes that the hub starts with a policy version: it records the version's text the
 // first time, and moves its last start and counts the start every time. The hub calls it before it
-// serves, so that every version an access record names is in policy_versions. It runs as lindung_app,
-// like a request, so that it needs no more than the hub is granted.
+// serves, so that every version an access record names is in policy_versions. It runs as the runtime
+// login, like a request, so that it needs no more than lindung_app is granted.
 func (db *DB) RecordPolicyVersion(ctx context.Context, version, model, rules string) error {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT set_config('role', 'lindung_app', true)`); err != nil {
-		return mapError(err, "record policy version")
-	}
 	var gotModel, gotRules string
 	err = tx.QueryRow(ctx, `INSERT INTO policy_versions AS v (version, model, rules) VALUES ($1, $2, $3)
 		ON CONFLICT (version) DO UPDATE SET last_started_at = greatest(v.last_started_at, now()), starts = v.starts + 1
