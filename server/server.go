@@ -112,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 	schema := cfg.Schema
 	if schema == nil {
 		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
-			MaxRepresentations: cfg.MaxRepresentations})
+			MaxRepresentations: cfg.MaxRepresentations, RunningPolicy: cfg.Policy.Version()})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err
