@@ -271,7 +271,7 @@ func usesIncrementalDelivery(doc *ast.QueryDocument) bool {
 	return false
 }
 
-// holdsAll reports whether every role in claimed is among held.
+// refuse answers a request refused before execution with its error alone: no data, no partial result.
 func refuse(err error) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    lindung.MessageOf(err),
