@@ -72,7 +72,7 @@ func main() {
 	flag.IntVar(&c.concurrency, "concurrency", 8, "requests in flight at most, per server")
 	flag.IntVar(&c.rate, "rate", 1000, "request rate cap per second (fixed schedule; the concurrency bounds what is reached)")
 	flag.StringVar(&c.out, "out", "", "file the report is written to (default bench/results/peer-<victims>.md)")
-	flag.StringVar(&c.explain, "explain", "", "file the EXPLAIN (ANALYZE, BUFFERS) of the hub's statements of query (b) is written to (default bench/results/explain-b-<victims>.md)")
+	flag.StringVar(&c.explain, "explain", "", "file the EXPLAIN (ANALYZE, BUFFERS) of the hub's statements of queries (b) and (c) is written to (default bench/results/explain-<victims>.md)")
 	flag.StringVar(&c.serverURL, "server", env("LINDUNG_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server (superuser URL) to create the benchmark's databases on")
 	flag.Parse()
@@ -80,7 +80,7 @@ func main() {
 		c.out = fmt.Sprintf("bench/results/peer-%d.md", c.victims)
 	}
 	if c.explain == "" {
-		c.explain = fmt.Sprintf("bench/results/explain-b-%d.md", c.victims)
+		c.explain = fmt.Sprintf("bench/results/explain-%d.md", c.victims)
 	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "peer:", err)
@@ -330,10 +330,14 @@ func run(c config) error {
 	}
 	fmt.Println("results written to", c.out)
 
-	// Where the time of (b) goes: every statement the hub runs for it, explained.
-	explained, err := explainHub(ctx, runtimeURL, queries[1], c.victims)
-	if err != nil {
-		return fmt.Errorf("explain: %w", err)
+	// Where the time of (b) and (c) goes: every statement the hub runs for them, explained.
+	explained := []byte(fmt.Sprintf("# EXPLAIN (ANALYZE, BUFFERS) of the hub's statements, %d victims\n\n", c.victims))
+	for _, q := range queries[1:] {
+		e, err := explainHub(ctx, runtimeURL, q)
+		if err != nil {
+			return fmt.Errorf("explain %s: %w", q.name, err)
+		}
+		explained = append(explained, e...)
 	}
 	fmt.Println("explain written to", c.explain)
 	return os.WriteFile(c.explain, explained, 0o644)
@@ -598,7 +602,7 @@ func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // one transaction through the runtime login, each under EXPLAIN (ANALYZE, BUFFERS), and rolls it back.
 // Statements before the first one replayed (settings, the audit) run as they did, so row security sees the
 // same request settings.
-func explainHub(ctx context.Context, runtimeURL string, q query, victims int) ([]byte, error) {
+func explainHub(ctx context.Context, runtimeURL string, q query) ([]byte, error) {
 	rec := &recorder{}
 	h, closeDB, err := hubHandler(ctx, runtimeURL, rec)
 	if err != nil {
@@ -626,12 +630,12 @@ func explainHub(ctx context.Context, runtimeURL string, q query, victims int) ([
 	}
 	defer tx.Rollback(ctx)
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "# EXPLAIN (ANALYZE, BUFFERS) of the hub's statements for query (b), %d victims\n\n", victims)
+	fmt.Fprintf(&out, "## %s\n\n", q.name)
 	fmt.Fprintf(&out, "Recorded with a pgx query tracer while the hub served `%s` as a protection officer of `%s`, "+
 		"then replayed in order in one transaction through the runtime login (rolled back). %d statements per request, "+
 		"transaction control included.\n\n", oneLine(q.hub["query"].(string)), demo.SlugKPWKM, len(stmts))
 	for i, s := range stmts {
-		fmt.Fprintf(&out, "## Statement %d\n\n```sql\n%s\n```\n\n", i+1, strings.TrimSpace(s.sql))
+		fmt.Fprintf(&out, "### Statement %d\n\n```sql\n%s\n```\n\n", i+1, strings.TrimSpace(s.sql))
 		if len(s.args) > 0 {
 			a, _ := json.Marshal(s.args)
 			fmt.Fprintf(&out, "Arguments: `%s`\n\n", truncate(string(a), 600))
