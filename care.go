@@ -35,6 +35,22 @@ type FamilyContact struct {
 	RecordedAt           time.Time
 }
 
+// Reveals is FAMILY: a call or visit with a relative is family data.
+func (f *FamilyContact) Reveals() CategorySet { return SetOf(Family) }
+
+// AddressedTo reports whether the partner recorded the entry: it is answered with the entry it recorded
+// even where it may not see the victim's family data.
+func (f *FamilyContact) AddressedTo(partnerID string) bool {
+	return partnerID != "" && f.RecordedByPartnerID == partnerID
+}
+
+// Detached returns a copy of the entry outside the victim's scope: its id, nothing of the victim.
+func (f *FamilyContact) Detached() Record {
+	d := *f
+	d.Owned = Owned{VictimID: f.VictimID}
+	return &d
+}
+
 // EligibilityCode is a short code a victim may hand to an employer, so that the employer can check the
 // victim's permission to work and nothing else. Only its hash is stored: Code is set once, in the answer
 // to the request that issued it.
@@ -47,6 +63,9 @@ type EligibilityCode struct {
 	ExpiresAt         time.Time
 	RevokedAt         *time.Time
 }
+
+// Reveals is EMPLOYMENT: a code exists only for a victim permitted to work.
+func (c *EligibilityCode) Reveals() CategorySet { return SetOf(Employment) }
 
 // EligibilityCheck is the store's answer to an employer's check of a code. VictimID is set only for an
 // eligible code, for the audit; it never reaches the employer.

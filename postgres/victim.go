@@ -27,7 +27,7 @@ func scanVictim(row pgx.Row, extra ...any) (*lindung.Victim, error) {
 		&v.IdentifiedOn, &v.MedicalNeeds, &v.CounsellingNotes, &v.CreatedAt, &v.UpdatedAt,
 		&consented, &referred}, extra...)
 	err := row.Scan(dest...)
-	v.Owned = lindung.Owned{VictimID: v.ID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred)}
+	v.Owned = lindung.Owned{VictimID: v.ID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred), InScope: true}
 	return v, err
 }
 
@@ -149,7 +149,7 @@ func (s *Session) CreateVictim(ctx context.Context, v *lindung.Victim) error {
 	if err != nil {
 		return mapError(err, "create victim")
 	}
-	v.Owned = lindung.Owned{VictimID: v.ID}
+	v.Owned = lindung.Owned{VictimID: v.ID, InScope: true}
 	return nil
 }
 

@@ -59,6 +59,12 @@ func (r *entityResolver) FindManyVictimByCaseRefs(ctx context.Context, reps []*m
 	if err != nil {
 		return nil, err
 	}
+	for i, v := range vs {
+		// The generated _entities field carries no directive: the record guard is applied here.
+		if v != nil && req.admit(v, 0, false) == nil {
+			vs[i] = nil
+		}
+	}
 	prefetchVictims(ctx, nonNil(vs), nil)
 	return vs, nil
 }
