@@ -90,3 +90,14 @@ func TestSchemaIsDescribed(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheGuardedSchemaIsGuarded: the server refuses, outside tests, a schema whose directives do not run
+// the guards; the benchmark baseline is such a schema, and the served one is not.
+func TestOnlyTheGuardedSchemaIsGuarded(t *testing.T) {
+	if !Guarded(NewExecutableSchema()) || !Guarded(NewConfiguredSchema(Resolver{})) {
+		t.Error("the served schema does not report its guards")
+	}
+	if Guarded(NewUnguardedSchema()) {
+		t.Error("the unguarded benchmark schema reports guards")
+	}
+}

@@ -191,21 +191,26 @@ func (r *Resolver) aggregate(ctx context.Context, _ any, next graphql.Resolver, 
 	if err != nil || exact {
 		return v, err
 	}
-	var n int
+	opt := r.statistics()
+	control := func(n int) *int {
+		if disclosure.Small(int64(n), opt) {
+			return nil
+		}
+		c := int(disclosure.Round(int64(n), opt.Base))
+		return &c
+	}
+	// The value keeps the type the field's resolver gave it (an int of a model field, or an *int).
 	switch c := v.(type) {
 	case int:
-		n = c
+		if p := control(c); p != nil {
+			return *p, nil
+		}
+		return nil, nil
 	case *int:
 		if c == nil {
 			return nil, nil
 		}
-		n = *c
-	default:
-		return nil, lindung.Internal(nil, "an aggregate field returned a value that is not a count")
+		return control(*c), nil
 	}
-	opt := r.statistics()
-	if disclosure.Small(int64(n), opt) {
-		return nil, nil
-	}
-	return int(disclosure.Round(int64(n), opt.Base)), nil
+	return nil, lindung.Internal(nil, "an aggregate field returned a value that is not a count")
 }
