@@ -82,7 +82,9 @@ func TestReferralsFollowOneRuleOnEveryPath(t *testing.T) {
 		}
 	}
 	// The nested path agrees.
-	var n struct{ Victim struct{ Referrals []referralRow } }
+	var n struct {
+		Victim struct{ Referrals []referralRow }
+	}
 	mustDecode(t, h.do(request{Token: officer, Query: `query($id: ID!) { victim(id: $id) { referrals { id } } }`,
 		Variables: map[string]any{"id": hidden.ID}}).Data, &n)
 	for _, r := range n.Victim.Referrals {
