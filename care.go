@@ -38,19 +38,6 @@ type FamilyContact struct {
 // Reveals is FAMILY: a call or visit with a relative is family data.
 func (f *FamilyContact) Reveals() CategorySet { return SetOf(Family) }
 
-// AddressedTo reports whether the partner recorded the entry: it is answered with the entry it recorded
-// even where it may not see the victim's family data.
-func (f *FamilyContact) AddressedTo(partnerID string) bool {
-	return partnerID != "" && f.RecordedByPartnerID == partnerID
-}
-
-// Detached returns a copy of the entry outside the victim's scope: its id, nothing of the victim.
-func (f *FamilyContact) Detached() Record {
-	d := *f
-	d.Owned = Owned{VictimID: f.VictimID}
-	return &d
-}
-
 // EligibilityCode is a short code a victim may hand to an employer, so that the employer can check the
 // victim's permission to work and nothing else. Only its hash is stored: Code is set once, in the answer
 // to the request that issued it.

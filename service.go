@@ -47,29 +47,8 @@ func (r *Referral) AddressedTo(partnerID string) bool {
 	return partnerID != "" && (r.FromPartnerID == partnerID || r.ToPartnerID == partnerID)
 }
 
-// Detached returns a copy of the referral outside the victim's scope: its partners, service and status,
-// nothing of the victim.
-func (r *Referral) Detached() Record {
-	d := *r
-	d.Owned = Owned{VictimID: r.VictimID}
-	return &d
-}
-
 // Reveals is the category of the service: counselling received is counselling data.
 func (r *ServiceRecord) Reveals() CategorySet { return SetOf(ServiceCategory(r.ServiceCode)) }
-
-// AddressedTo reports whether the partner provides the service: a provider that records a delivery is
-// answered with its record even where it may not see the service's category for the victim.
-func (r *ServiceRecord) AddressedTo(partnerID string) bool {
-	return partnerID != "" && r.ProviderPartnerID == partnerID
-}
-
-// Detached returns a copy of the record outside the victim's scope: its id, nothing of the victim.
-func (r *ServiceRecord) Detached() Record {
-	d := *r
-	d.Owned = Owned{VictimID: r.VictimID}
-	return &d
-}
 
 // Reveals is EMPLOYMENT: a decision on permission to work.
 func (w *WorkEligibility) Reveals() CategorySet { return SetOf(Employment) }

@@ -35,14 +35,13 @@ type Record interface {
 	Reveals() CategorySet
 }
 
-// Addressed is a record sent between partners (a referral): each of them may be shown that it exists even
-// where it may not see the victim it concerns, detached from the victim (see Owned.InScope).
+// Addressed is a record sent between partners (a referral, between the referring and the receiving
+// partner): each of them may be shown that it exists even where it may not see the victim it concerns,
+// detached from the victim (see Owned.InScope).
 type Addressed interface {
 	Record
 	// AddressedTo reports whether the record was sent by or to the partner.
 	AddressedTo(partnerID string) bool
-	// Detached returns a copy that discloses no guarded field and no link to the victim's other records.
-	Detached() Record
 }
 
 // Reveals is nothing beyond the case reference: a victim in scope is known to be a case.

@@ -61,7 +61,7 @@ func (r *entityResolver) FindManyVictimByCaseRefs(ctx context.Context, reps []*m
 	}
 	for i, v := range vs {
 		// The generated _entities field carries no directive: the record guard is applied here.
-		if v != nil && req.admit(v, 0, false) == nil {
+		if v != nil && req.admit(v, 0, detachNever) == nil {
 			vs[i] = nil
 		}
 	}

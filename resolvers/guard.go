@@ -80,17 +80,23 @@ func isNil(v any) bool {
 // when its victim is in scope and the mask holds every category its existence reveals (Record.Reveals)
 // and the category the path reveals (via). A record kept is audited with those categories. Another record
 // is left out without a trace in the response, as a row out of scope is, since even its withheld path
-// would say that it exists; a referral, though, stays visible to the two partners it is between (and a
-// service record to its provider) through root fields and payloads, detached from its victim (Addressed).
-// Nothing is reached through a detached record.
+// would say that it exists, with two exceptions that serve it detached from its victim (no victim, no
+// guarded field, nothing reached through it): a mutation's payload, which the caller has just written,
+// and a record addressed to the caller's partner (Addressed: a referral to its two partners) listed by a
+// root field. Under a victim a record is never detached: listed there, it would tie the victim to it.
 func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.Category) (any, error) {
 	req, err := request(ctx)
 	if err != nil {
 		return nil, err
 	}
-	parent, nested := obj.(lindung.VictimOwned)
-	if nested && !parent.Owner().InScope {
-		return nil, nil
+	detach := detachAddressed
+	if parent, nested := obj.(lindung.VictimOwned); nested {
+		if !parent.Owner().InScope {
+			return nil, nil
+		}
+		detach = detachNever
+	} else if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Object == "Mutation" {
+		detach = detachAlways
 	}
 	v, err := next(ctx)
 	if err != nil || isNil(v) {
@@ -106,10 +112,9 @@ func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.C
 		if !ok {
 			return nil, lindung.Internal(nil, "a record field returned a value that is not a record")
 		}
-		kept := req.admit(r, path, !nested)
+		kept := req.admit(r, path, detach)
 		if kept == nil {
 			if nonNull(ctx) {
-				// A payload the caller may not see is refused, not half-served: the mutation rolls back.
 				return nil, lindung.ErrNotFound
 			}
 			return nil, nil
@@ -123,12 +128,12 @@ func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.C
 		if !ok {
 			return nil, lindung.Internal(nil, "a record field returned a list of values that are not records")
 		}
-		kept := req.admit(r, path, !nested)
+		kept := req.admit(r, path, detach)
 		switch {
 		case kept == nil:
 		case kept == r:
 			out = reflect.Append(out, e)
-		default:
+		case e.Kind() == reflect.Pointer:
 			out = reflect.Append(out, reflect.ValueOf(kept))
 		}
 	}
@@ -151,24 +156,55 @@ func nonNull(ctx context.Context) bool {
 	return fc != nil && fc.Field.Definition != nil && fc.Field.Definition.Type.NonNull
 }
 
+// detachment says when admit may serve a record detached from its victim.
+type detachment uint8
+
+const (
+	detachNever     detachment = iota // nested under a victim's record
+	detachAddressed                   // a root list: records addressed to the caller's partner
+	detachAlways                      // a mutation's payload: the record the caller has just written
+)
+
 // admit decides whether a record is served, and records what serving it discloses: the record itself,
-// the record detached from its victim (a referral shown to one of its partners), or nil. Only a record
-// reached from a root field may be detached: listed under its victim, even a detached record would say
-// that the victim has it.
-func (r *Request) admit(rec lindung.Record, path lindung.CategorySet, detach bool) lindung.Record {
+// the record detached from its victim, or nil.
+func (r *Request) admit(rec lindung.Record, path lindung.CategorySet, d detachment) lindung.Record {
+	if !r.SeesRows() {
+		return nil
+	}
 	o := rec.Owner()
 	need := rec.Reveals() | path
-	if r.SeesRows() && o.InScope && r.Decision.Mask(o)&need == need {
+	if o.InScope && r.Decision.Mask(o)&need == need {
 		r.disclose(o.VictimID, need)
 		return rec
 	}
-	if a, ok := rec.(lindung.Addressed); ok && detach && r.SeesRows() && a.AddressedTo(r.Viewer.PartnerID) {
-		// The partner sees that the record exists and the victim it belongs to is in its files of
-		// referrals, nothing of the victim: audited as an access that disclosed no category.
-		r.disclose(o.VictimID, 0)
-		return a.Detached()
+	a, addressed := rec.(lindung.Addressed)
+	if d == detachAlways || d == detachAddressed && addressed && a.AddressedTo(r.Viewer.PartnerID) {
+		// The caller learns that the record exists, nothing of the victim: audited as an access that
+		// disclosed no category.
+		if c := detached(rec); c != nil {
+			r.disclose(o.VictimID, 0)
+			return c
+		}
 	}
 	return nil
+}
+
+// detached returns a copy of a record outside its victim's scope: the mask of an out-of-scope record is
+// empty, so no guarded field is disclosed, and nothing is reached through it. The victim id stays, for
+// the audit only.
+func detached(rec lindung.Record) lindung.Record {
+	v := reflect.ValueOf(rec)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	d, ok := c.Interface().(lindung.Record)
+	if !ok {
+		return nil
+	}
+	*d.Owner() = lindung.Owned{VictimID: rec.Owner().VictimID}
+	return d
 }
 
 // aggregate guards a count over victims' records on a type that holds no victim data (@aggregate), such as a

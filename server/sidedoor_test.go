@@ -342,3 +342,31 @@ func TestStatisticsResistDifferencing(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadsAreDetachedNotRefused: a mutation's payload passes the record guard like any path, so an
+// officer who requests health care for a victim whose health data the officer may not see gets the
+// record's id, not its service, status or victim; the write itself stands.
+func TestPayloadsAreDetachedNotRefused(t *testing.T) {
+	h := newHub(t)
+	v := h.newMarkerVictim(victimSpec{NoChild: true})
+	res := h.do(request{Token: h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer),
+		Query: `mutation($v: ID!) { requestService(input: {victimId: $v, service: HEALTH, providerSlug: "ngo-harapan"}) {
+			id status service { code } provider { slug } } }`, Variables: map[string]any{"v": v.ID}})
+	var d struct {
+		RequestService *struct {
+			ID      string
+			Status  *string
+			Service *struct{ Code string }
+		}
+	}
+	mustDecode(t, res.Data, &d)
+	if len(res.Errors) > 0 || d.RequestService == nil || d.RequestService.ID == "" {
+		t.Fatalf("requestService: %s", res.Body)
+	}
+	if d.RequestService.Status != nil || d.RequestService.Service != nil {
+		t.Errorf("the payload discloses a HEALTH service to an officer without health consent: %s", res.Body)
+	}
+	if n := h.count(`SELECT count(*) FROM service_records WHERE id = $1 AND service_code = 'HEALTH'`, d.RequestService.ID); n != 1 {
+		t.Errorf("the request was not recorded")
+	}
+}
