@@ -121,7 +121,8 @@ func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.C
 		}
 		return kept, nil
 	}
-	out := reflect.MakeSlice(rv.Type(), 0, rv.Len())
+	// The list is copied only from its first record not served as it is: most lists are served whole.
+	var out reflect.Value
 	for i := 0; i < rv.Len(); i++ {
 		e := rv.Index(i)
 		r, ok := asRecord(e)
@@ -129,6 +130,12 @@ func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.C
 			return nil, lindung.Internal(nil, "a record field returned a list of values that are not records")
 		}
 		kept := req.admit(r, path, detach)
+		if kept == r && !out.IsValid() {
+			continue
+		}
+		if !out.IsValid() {
+			out = reflect.AppendSlice(reflect.MakeSlice(rv.Type(), 0, rv.Len()), rv.Slice(0, i))
+		}
 		switch {
 		case kept == nil:
 		case kept == r:
@@ -136,6 +143,9 @@ func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.C
 		case e.Kind() == reflect.Pointer:
 			out = reflect.Append(out, reflect.ValueOf(kept))
 		}
+	}
+	if !out.IsValid() {
+		return v, nil
 	}
 	return out.Interface(), nil
 }
