@@ -43,12 +43,12 @@ func (r *victimResolver) ProtectionOrders(ctx context.Context, obj *lindung.Vict
 
 // Services is the resolver for the services field.
 func (r *victimResolver) Services(ctx context.Context, obj *lindung.Victim) ([]*lindung.ServiceRecord, error) {
-	return load(ctx, loaders(ctx).ServiceRecords, obj.ID)
+	return orEmpty(load(ctx, loaders(ctx).ServiceRecords, obj.ID))
 }
 
 // Referrals is the resolver for the referrals field.
 func (r *victimResolver) Referrals(ctx context.Context, obj *lindung.Victim) ([]*lindung.Referral, error) {
-	return load(ctx, loaders(ctx).Referrals, obj.ID)
+	return orEmpty(load(ctx, loaders(ctx).Referrals, obj.ID))
 }
 
 // Consents is the resolver for the consents field.
