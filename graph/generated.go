@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	FamilyMember() FamilyMemberResolver
 	Mutation() MutationResolver
 	Placement() PlacementResolver
+	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
 	Referral() ReferralResolver
 	ServiceRecord() ServiceRecordResolver
@@ -204,6 +205,16 @@ type ComplexityRoot struct {
 		ToDate   func(childComplexity int) int
 	}
 
+	PolicyVersion struct {
+		Current        func(childComplexity int) int
+		FirstStartedAt func(childComplexity int) int
+		LastStartedAt  func(childComplexity int) int
+		Model          func(childComplexity int) int
+		Rules          func(childComplexity int) int
+		Starts         func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
 	ProtectionOrder struct {
 		Conditions  func(childComplexity int) int
 		Court       func(childComplexity int) int
@@ -222,6 +233,7 @@ type ComplexityRoot struct {
 		OverdueReferrals      func(childComplexity int) int
 		Partner               func(childComplexity int, id string) int
 		Partners              func(childComplexity int, typeArg *lindung.PartnerType) int
+		PolicyVersions        func(childComplexity int) int
 		Referrals             func(childComplexity int, status *string) int
 		Services              func(childComplexity int) int
 		Shelter               func(childComplexity int, id string) int
@@ -367,6 +379,7 @@ type ComplexityRoot struct {
 		Sector            func(childComplexity int) int
 		Services          func(childComplexity int) int
 		TraffickingStatus func(childComplexity int) int
+		Withheld          func(childComplexity int) int
 		WorkEligibility   func(childComplexity int) int
 	}
 
@@ -387,6 +400,12 @@ type ComplexityRoot struct {
 		Purpose     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Username    func(childComplexity int) int
+	}
+
+	WithheldField struct {
+		Category func(childComplexity int) int
+		Field    func(childComplexity int) int
+		Reason   func(childComplexity int) int
 	}
 
 	WorkEligibility struct {
@@ -480,6 +499,9 @@ type MutationResolver interface {
 type PlacementResolver interface {
 	Shelter(ctx context.Context, obj *lindung.Placement) (*lindung.Shelter, error)
 }
+type PolicyVersionResolver interface {
+	Current(ctx context.Context, obj *lindung.PolicyVersion) (bool, error)
+}
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*lindung.Viewer, error)
 	Victim(ctx context.Context, id string) (*lindung.Victim, error)
@@ -495,6 +517,7 @@ type QueryResolver interface {
 	OrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error)
 	Occupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error)
 	WorkPermitEligibility(ctx context.Context, code string) (*lindung.WorkPermit, error)
+	PolicyVersions(ctx context.Context) ([]*lindung.PolicyVersion, error)
 	Statistics(ctx context.Context, filter *model.StatisticsFilter) (*lindung.Statistics, error)
 }
 type ReferralResolver interface {
@@ -548,6 +571,7 @@ type VictimResolver interface {
 
 	WorkEligibility(ctx context.Context, obj *lindung.Victim) (*lindung.WorkEligibility, error)
 	FamilyContacts(ctx context.Context, obj *lindung.Victim) ([]*lindung.FamilyContact, error)
+	Withheld(ctx context.Context, obj *lindung.Victim) ([]*model.WithheldField, error)
 }
 type ViewerResolver interface {
 	Partner(ctx context.Context, obj *lindung.Viewer) (*lindung.Partner, error)
@@ -1349,6 +1373,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Placement.ToDate(childComplexity), true
 
+	case "PolicyVersion.current":
+		if e.ComplexityRoot.PolicyVersion.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Current(childComplexity), true
+	case "PolicyVersion.firstStartedAt":
+		if e.ComplexityRoot.PolicyVersion.FirstStartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.FirstStartedAt(childComplexity), true
+	case "PolicyVersion.lastStartedAt":
+		if e.ComplexityRoot.PolicyVersion.LastStartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.LastStartedAt(childComplexity), true
+	case "PolicyVersion.model":
+		if e.ComplexityRoot.PolicyVersion.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Model(childComplexity), true
+	case "PolicyVersion.rules":
+		if e.ComplexityRoot.PolicyVersion.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Rules(childComplexity), true
+	case "PolicyVersion.starts":
+		if e.ComplexityRoot.PolicyVersion.Starts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Starts(childComplexity), true
+	case "PolicyVersion.version":
+		if e.ComplexityRoot.PolicyVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
 	case "ProtectionOrder.conditions":
 		if e.ComplexityRoot.ProtectionOrder.Conditions == nil {
 			break
@@ -1460,6 +1527,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Partners(childComplexity, args["type"].(*lindung.PartnerType)), true
+	case "Query.policyVersions":
+		if e.ComplexityRoot.Query.PolicyVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersions(childComplexity), true
 	case "Query.referrals":
 		if e.ComplexityRoot.Query.Referrals == nil {
 			break
@@ -2171,6 +2244,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Victim.TraffickingStatus(childComplexity), true
+	case "Victim.withheld":
+		if e.ComplexityRoot.Victim.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Victim.Withheld(childComplexity), true
 	case "Victim.workEligibility":
 		if e.ComplexityRoot.Victim.WorkEligibility == nil {
 			break
@@ -2240,6 +2319,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Username(childComplexity), true
+
+	case "WithheldField.category":
+		if e.ComplexityRoot.WithheldField.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Category(childComplexity), true
+	case "WithheldField.field":
+		if e.ComplexityRoot.WithheldField.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Field(childComplexity), true
+	case "WithheldField.reason":
+		if e.ComplexityRoot.WithheldField.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Reason(childComplexity), true
 
 	case "WorkEligibility.decidedOn":
 		if e.ComplexityRoot.WorkEligibility.DecidedOn == nil {
@@ -2798,6 +2896,21 @@ type WorkPermit @noVictimData {
 # own request, so row scope, field masks and audit apply exactly as on Query.victim: the router forwards the
 # caller's bearer token and purpose, and nothing in a representation but its key is ever read.
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+
+"A field of a victim's record that this request withholds, and why: extensions.withheld inside data, where it survives a gateway (gateways drop a subgraph's extensions)."
+type WithheldField {
+  "The field's name in its type, e.g. legalName."
+  field: String!
+  "NOT_PERMITTED (the caller's role and purpose may never see the category) or NO_CONSENT (they may, with the victim's consent, which is not recorded)."
+  reason: String!
+  "The field's data category."
+  category: DataCategory!
+}
+
+extend type Victim {
+  "The fields of this record that are null for this request because the policy withholds them, whether asked for or not, with the reason; empty when every field is open to the caller. Nullable, so that an entity a gateway could not resolve leaves its other subgraphs' fields standing. It says what the policy decides, never whether a withheld field holds a value."
+  withheld: [WithheldField!] @pseudonymous
+}
 `, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `"An Interim Protection Order or Protection Order made by a court (Act 670, Part V)."
 type ProtectionOrder @victimOwned {
@@ -2895,6 +3008,33 @@ extend type Mutation {
   suspendPartner(slug: String!): Partner!
   "Reinstate a suspended partner. Hub operator only."
   reinstatePartner(slug: String!): Partner!
+}
+`, BuiltIn: false},
+	{Name: "../schema/policy.graphqls", Input: `extend type Query {
+  """
+  The policy versions the hub has run with, oldest first: when each was first and last started, and its
+  rules. Every access record names the version that decided it; this says what those rules were and when
+  they were in force. For the operator (administer); others get FORBIDDEN.
+  """
+  policyVersions: [PolicyVersion!]!
+}
+
+"A version of the disclosure policy the hub has run with."
+type PolicyVersion {
+  "The version (a hash of the policy's text), as access records name it."
+  version: String!
+  "When the hub first started with this version: it was in force from then."
+  firstStartedAt: Time!
+  "When the hub last started with it (a later version's first start ends it, unless the hub went back to it)."
+  lastStartedAt: Time!
+  "How many times the hub (any replica) started with it."
+  starts: Int!
+  "Whether the hub answering this request runs with it."
+  current: Boolean!
+  "The policy's model.conf."
+  model: String!
+  "The policy's policy.csv."
+  rules: String!
 }
 `, BuiltIn: false},
 	{Name: "../schema/referral.graphqls", Input: `"Where a referral stands."
@@ -3984,6 +4124,26 @@ func (ec *executionContext) childFields_Placement(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Placement", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PolicyVersion_version(ctx, field)
+	case "firstStartedAt":
+		return ec.fieldContext_PolicyVersion_firstStartedAt(ctx, field)
+	case "lastStartedAt":
+		return ec.fieldContext_PolicyVersion_lastStartedAt(ctx, field)
+	case "starts":
+		return ec.fieldContext_PolicyVersion_starts(ctx, field)
+	case "current":
+		return ec.fieldContext_PolicyVersion_current(ctx, field)
+	case "model":
+		return ec.fieldContext_PolicyVersion_model(ctx, field)
+	case "rules":
+		return ec.fieldContext_PolicyVersion_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
 func (ec *executionContext) childFields_ProtectionOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4272,6 +4432,8 @@ func (ec *executionContext) childFields_Victim(ctx context.Context, field graphq
 		return ec.fieldContext_Victim_workEligibility(ctx, field)
 	case "familyContacts":
 		return ec.fieldContext_Victim_familyContacts(ctx, field)
+	case "withheld":
+		return ec.fieldContext_Victim_withheld(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Victim", field.Name)
 }
@@ -4312,6 +4474,18 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_purpose(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WithheldField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_WithheldField_field(ctx, field)
+	case "reason":
+		return ec.fieldContext_WithheldField_reason(ctx, field)
+	case "category":
+		return ec.fieldContext_WithheldField_category(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WithheldField", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkEligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9464,6 +9638,167 @@ func (ec *executionContext) fieldContext_Placement_reason(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Placement", field, false, false, "String")
 }
 
+func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_firstStartedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_firstStartedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstStartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_firstStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_lastStartedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_lastStartedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastStartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_lastStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_starts(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_starts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Starts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_starts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyVersion_current(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().Current(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _PolicyVersion_model(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_rules(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
 func (ec *executionContext) _ProtectionOrder_id(ctx context.Context, field graphql.CollectedField, obj *lindung.ProtectionOrder) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10415,6 +10750,38 @@ func (ec *executionContext) fieldContext_Query_workPermitEligibility(ctx context
 	if fc.Args, err = ec.field_Query_workPermitEligibility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyVersions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -14095,6 +14462,51 @@ func (ec *executionContext) fieldContext_Victim_familyContacts(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Victim_withheld(ctx context.Context, field graphql.CollectedField, obj *lindung.Victim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Victim_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Victim().Withheld(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Pseudonymous == nil {
+					var zeroVal []*model.WithheldField
+					return zeroVal, errors.New("directive pseudonymous is not implemented")
+				}
+				return ec.Directives.Pseudonymous(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WithheldField) graphql.Marshaler {
+			return ec.marshalOWithheldField2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldFieldᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Victim_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Victim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WithheldField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _VictimConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VictimConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14372,6 +14784,75 @@ func (ec *executionContext) _Viewer_purpose(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Viewer_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Purpose")
+}
+
+func (ec *executionContext) _WithheldField_field(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "String")
+}
+
+func (ec *executionContext) _WithheldField_reason(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "String")
+}
+
+func (ec *executionContext) _WithheldField_category(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "DataCategory")
 }
 
 func (ec *executionContext) _WorkEligibility_protectionOrderHeld(ctx context.Context, field graphql.CollectedField, obj *lindung.WorkEligibility) (ret graphql.Marshaler) {
@@ -18314,6 +18795,70 @@ func (ec *executionContext) _Placement(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var policyVersionImplementors = []string{"PolicyVersion"}
+
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *lindung.PolicyVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersion")
+		case "version":
+			out.Values[i] = ec._PolicyVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstStartedAt":
+			out.Values[i] = ec._PolicyVersion_firstStartedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastStartedAt":
+			out.Values[i] = ec._PolicyVersion_lastStartedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "starts":
+			out.Values[i] = ec._PolicyVersion_starts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_current(ctx, field, obj)
+				})
+		case "model":
+			out.Values[i] = ec._PolicyVersion_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rules":
+			out.Values[i] = ec._PolicyVersion_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var protectionOrderImplementors = []string{"ProtectionOrder"}
 
 func (ec *executionContext) _ProtectionOrder(ctx context.Context, sel ast.SelectionSet, obj *lindung.ProtectionOrder) graphql.Marshaler {
@@ -18484,6 +19029,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_workPermitEligibility(ctx, field)
+				})
+		case "policyVersions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyVersions(ctx, field)
 				})
 		case "statistics":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -19381,6 +19932,12 @@ func (ec *executionContext) _Victim(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Victim_familyContacts(ctx, field, obj)
 				})
+		case "withheld":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Victim_withheld(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19515,6 +20072,49 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Viewer_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var withheldFieldImplementors = []string{"WithheldField"}
+
+func (ec *executionContext) _WithheldField(ctx context.Context, sel ast.SelectionSet, obj *model.WithheldField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, withheldFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WithheldField")
+		case "field":
+			out.Values[i] = ec._WithheldField_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WithheldField_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "category":
+			out.Values[i] = ec._WithheldField_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20533,6 +21133,30 @@ func (ec *executionContext) marshalNPlacement2ᚖgithubᚗcomᚋlindungᚋlindun
 	return ec._Placement(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.PolicyVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *lindung.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersion!")
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProtectionOrder2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.ProtectionOrder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20902,6 +21526,20 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx context.Context, sel ast.SelectionSet, v *lindung.TrainingCompletion) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TrainingCompletion!")
@@ -20999,6 +21637,14 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋlindungᚋlindung�
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWithheldField2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldField(ctx context.Context, sel ast.SelectionSet, v *model.WithheldField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WithheldField!")
+		return graphql.Null
+	}
+	return ec._WithheldField(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
@@ -22400,6 +23046,25 @@ func (ec *executionContext) unmarshalOVictimFilter2ᚖgithubᚗcomᚋlindungᚋl
 	}
 	res, err := ec.unmarshalInputVictimFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWithheldField2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WithheldField) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWithheldField2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {

@@ -69,6 +69,9 @@ type Config struct {
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
 	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
 	Tracer trace.TracerProvider
+	// MaxRepresentations bounds the representations of one entity type one _entities call resolves (0
+	// takes resolvers.DefaultMaxRepresentations); the cost limit bounds a batch first (docs/federation.md).
+	MaxRepresentations int
 }
 
 // Server is the hub's HTTP handler.
@@ -115,7 +118,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	schema := cfg.Schema
 	if schema == nil {
-		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats})
+		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
+			MaxRepresentations: cfg.MaxRepresentations, RunningPolicy: cfg.Policy.Version()})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err

@@ -5,6 +5,8 @@
 //	lindung seed --demo [--demo-size N]        load demo data into an empty database
 //	lindung token --partner SLUG --role ROLE   print a signed token for a demo or test caller
 //	lindung policy check                       lint the policy and print its effective matrix
+//	lindung policy test FILE...                check assertion files (policy/assertions.yaml) against it
+//	lindung policy diff OLD_DIR NEW_DIR        print what a policy change changes for whom
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
 //
 // Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
@@ -21,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,11 +34,14 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/resolvers"
 	"github.com/lindung/lindung/server"
 	"github.com/lindung/lindung/telemetry"
 )
@@ -47,7 +53,8 @@ commands:
   migrate   apply database migrations through the owner login (--database-url, LINDUNG_MIGRATE_DATABASE_URL)
   seed      load demo data into an empty database (--demo [--demo-size N])
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
-  policy    policy tools: "policy check" lints the policy and prints its matrix
+  policy    policy tools: "policy check" lints the policy and prints its matrix, "policy test FILE..."
+            checks assertion files, "policy diff OLD_DIR NEW_DIR" prints what changes for whom
   retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
 `
 
@@ -193,9 +200,10 @@ func serve(ctx context.Context, args []string) error {
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
 	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 0), "statistics: round published counts to this base, at most k; 0 takes 5 (at most k), 1 turns rounding off (LINDUNG_STATS_ROUND)")
 	limits, rates, maxBody := limitFlags(fs)
+	maxReps := fs.Int("max-representations", envInt("LINDUNG_MAX_REPRESENTATIONS", resolvers.DefaultMaxRepresentations), "most representations of one entity type a federation _entities call resolves; past it each is null with one LIMIT_EXCEEDED error (LINDUNG_MAX_REPRESENTATIONS)")
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
 	trustedFor := fs.String("trusted-for", env("LINDUNG_TRUSTED_FOR", ""), "comma-separated partner types that may run only trusted documents, e.g. PRIVATE,NGO (LINDUNG_TRUSTED_FOR)")
-	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318; empty turns tracing off (LINDUNG_OTLP_ENDPOINT)")
+	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318 (LINDUNG_OTLP_ENDPOINT); tracing is also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and the other OTEL_* variables apply (README, Tracing)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
 	ownerURL := fs.String("migrate-database-url", env("LINDUNG_MIGRATE_DATABASE_URL", ""), "the owner login: when set, serve creates the database and applies pending migrations through it before serving; when not, the schema must be current (LINDUNG_MIGRATE_DATABASE_URL)")
@@ -213,7 +221,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
 	dbOpts := postgres.Options{MaxConns: int32(*maxConns), AcquireTimeout: *acquire}
-	if *otlp != "" {
+	if _, off := tp.(noop.TracerProvider); !off {
 		dbOpts.Tracer = telemetry.SQLTracer(tp)
 	}
 	pol, err := loadPolicy(*policyDir)
@@ -258,9 +266,15 @@ func serve(ctx context.Context, args []string) error {
 	if err := db.CheckLogin(ctx); err != nil {
 		return err
 	}
+	// Before serving, so that every version an access record names is in policy_versions.
+	model, rules := pol.Text()
+	if err := db.RecordPolicyVersion(ctx, pol.Version(), model, rules); err != nil {
+		return fmt.Errorf("record the policy version: %w", err)
+	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
-		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders})
+		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders,
+		MaxRepresentations: *maxReps})
 	if err != nil {
 		return err
 	}
@@ -531,18 +545,96 @@ func retention(ctx context.Context, args []string) error {
 	return nil
 }
 
+const policyUsage = `usage:
+  lindung policy check [--policy-dir DIR]               lint the policy and print its matrix
+  lindung policy test [--policy-dir DIR] FILE...        check assertion files against the policy
+  lindung policy diff [--json] OLD_DIR NEW_DIR          print what changes for whom between two policies`
+
 func policyCmd(args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return errors.New(`usage: lindung policy check [--policy-dir DIR]`)
+	if len(args) == 0 {
+		return errors.New(policyUsage)
 	}
+	switch args[0] {
+	case "check":
+		return policyCheck(args[1:])
+	case "test":
+		return policyTest(args[1:], os.Stdout)
+	case "diff":
+		return policyDiff(args[1:], os.Stdout)
+	}
+	return errors.New(policyUsage)
+}
+
+func policyCheck(args []string) error {
 	fs := flag.NewFlagSet("policy check", flag.ExitOnError)
 	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv")
-	fs.Parse(args[1:])
+	fs.Parse(args)
 	pol, err := loadPolicy(*dir)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("policy %s: OK\n\n", pol.Version())
 	pol.WriteMatrix(os.Stdout)
+	return nil
+}
+
+// policyDiff prints what changes for whom from the policy in one directory to the policy in another, as
+// a table or as JSON; both policies must load (a policy that fails its check has no decisions to compare).
+func policyDiff(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("policy diff", flag.ExitOnError)
+	asJSON := fs.Bool("json", false, "print the changes as JSON")
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		return errors.New("policy diff: name two policy directories\n" + policyUsage)
+	}
+	old, err := loadPolicy(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	new, err := loadPolicy(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	changes := policy.Diff(old, new)
+	if *asJSON {
+		return policy.WriteDiffJSON(out, old, new, changes)
+	}
+	policy.WriteDiff(out, old, new, changes)
+	return nil
+}
+
+// policyTest checks assertion files against the policy and prints every failing assertion with the rule
+// of policy.csv that decided it; it fails when any assertion does.
+func policyTest(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("policy test", flag.ExitOnError)
+	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv")
+	fs.Parse(args)
+	if fs.NArg() == 0 {
+		return errors.New("policy test: name at least one assertion file\n" + policyUsage)
+	}
+	pol, err := loadPolicy(*dir)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, file := range fs.Args() {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		a, err := policy.ParseAssertions(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		failures := a.Check(pol)
+		for _, f := range failures {
+			fmt.Fprintf(out, "FAIL %s: %s\n", file, f)
+		}
+		failed += len(failures)
+		fmt.Fprintf(out, "%s: policy %s: %d failing assertion(s)\n", file, pol.Version(), len(failures))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d failing assertion(s)", failed)
+	}
 	return nil
 }
