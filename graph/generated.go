@@ -2898,7 +2898,7 @@ type WorkPermit @noVictimData {
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
 
 "A field of a victim's record that this request withholds, and why: extensions.withheld inside data, where it survives a gateway (gateways drop a subgraph's extensions)."
-type WithheldField {
+type WithheldField @noVictimData {
   "The field's name in its type, e.g. legalName."
   field: String!
   "NOT_PERMITTED (the caller's role and purpose may never see the category) or NO_CONSENT (they may, with the victim's consent, which is not recorded)."
@@ -3020,7 +3020,7 @@ extend type Mutation {
 }
 
 "A version of the disclosure policy the hub has run with."
-type PolicyVersion {
+type PolicyVersion @noVictimData {
   "The version (a hash of the policy's text), as access records name it."
   version: String!
   "When the hub first started with this version: it was in force from then."
