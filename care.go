@@ -35,6 +35,9 @@ type FamilyContact struct {
 	RecordedAt           time.Time
 }
 
+// Reveals is FAMILY: a call or visit with a relative is family data.
+func (f *FamilyContact) Reveals() CategorySet { return SetOf(Family) }
+
 // EligibilityCode is a short code a victim may hand to an employer, so that the employer can check the
 // victim's permission to work and nothing else. Only its hash is stored: Code is set once, in the answer
 // to the request that issued it.
@@ -47,6 +50,9 @@ type EligibilityCode struct {
 	ExpiresAt         time.Time
 	RevokedAt         *time.Time
 }
+
+// Reveals is EMPLOYMENT: a code exists only for a victim permitted to work.
+func (c *EligibilityCode) Reveals() CategorySet { return SetOf(Employment) }
 
 // EligibilityCheck is the store's answer to an employer's check of a code. VictimID is set only for an
 // eligible code, for the audit; it never reaches the employer.

@@ -40,6 +40,14 @@ func (c *Consent) Widens(partnerID string, partnerType PartnerType) bool {
 	return false
 }
 
+// Reveals is CASE: that a victim consented to something is part of the case.
+func (c *Consent) Reveals() CategorySet { return SetOf(Case) }
+
+// Reveals is CASE and every category the provision grants: a grant of HEALTH to a medical NGO tells that
+// the victim receives health care there, so neither the grant nor its grantee is shown to a request that
+// may not see the victim's health data.
+func (p *ConsentProvision) Reveals() CategorySet { return SetOf(Case) | p.Categories }
+
 // ConsentProvision grants one partner, or every partner of a type, some categories for some purposes
 // during a period.
 type ConsentProvision struct {

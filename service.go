@@ -39,6 +39,22 @@ type Referral struct {
 	UpdatedAt       time.Time
 }
 
+// Reveals is CASE (referrals are part of the case) and the category of the referral's service: a HEALTH
+// referral discloses health care.
+func (r *Referral) Reveals() CategorySet { return SetOf(Case, ServiceCategory(r.ServiceCode)) }
+
+// AddressedTo reports whether the referral was sent by or to the partner.
+func (r *Referral) AddressedTo(partnerID string) bool {
+	return partnerID != "" && (r.FromPartnerID == partnerID || r.ToPartnerID == partnerID)
+}
+
+// Reveals is CASE (services are part of the case) and the category of the service: counselling received
+// is counselling data.
+func (r *ServiceRecord) Reveals() CategorySet { return SetOf(Case, ServiceCategory(r.ServiceCode)) }
+
+// Reveals is EMPLOYMENT: a decision on permission to work.
+func (w *WorkEligibility) Reveals() CategorySet { return SetOf(Employment) }
+
 // ReferralFilter narrows a referral listing.
 type ReferralFilter struct {
 	Status *string

@@ -26,6 +26,12 @@ type Placement struct {
 	Reason    string
 }
 
+// Reveals is LOCATION: a stay in a shelter says where the victim is, or was.
+func (p *Placement) Reveals() CategorySet { return SetOf(Location) }
+
+// Reveals is LEGAL: an order says the victim is before a court, and its listing by end date gives the end.
+func (o *ProtectionOrder) Reveals() CategorySet { return SetOf(Legal) }
+
 // ProtectionOrder is an Interim Protection Order (IPO) or Protection Order (PO) made by a court.
 type ProtectionOrder struct {
 	Owned

@@ -11,6 +11,11 @@ type Owned struct {
 	// Referred holds the categories asked for by accepted, open referrals of the victim to the viewer's
 	// partner: an NGO sees no more than its referrals ask for, even where consent would allow more.
 	Referred CategorySet
+	// InScope says the victim is within the request's row scope. The store sets it for every record it
+	// reads through the victim; a record reached another way (a referral listed to the two partners it
+	// is between) may lie outside the scope, and then discloses no guarded field and links to no other
+	// record of the victim. The zero value is out of scope: a record nobody vouched for discloses nothing.
+	InScope bool
 }
 
 // Owner returns the ownership of the record.
@@ -20,6 +25,30 @@ func (o *Owned) Owner() *Owned { return o }
 type VictimOwned interface {
 	Owner() *Owned
 }
+
+// Record is a victim-owned record that says what its mere existence discloses: a HEALTH referral tells
+// that the victim receives health care, a protection order that the victim is before a court, whatever
+// fields are selected of it. The record guard serves a record, by any field, root list, filter or payload,
+// only where the request may see every category it reveals for its victim.
+type Record interface {
+	VictimOwned
+	Reveals() CategorySet
+}
+
+// Addressed is a record sent between partners (a referral, between the referring and the receiving
+// partner): each of them may be shown that it exists even where it may not see the victim it concerns,
+// detached from the victim (see Owned.InScope).
+type Addressed interface {
+	Record
+	// AddressedTo reports whether the record was sent by or to the partner.
+	AddressedTo(partnerID string) bool
+}
+
+// Reveals is nothing beyond the case reference: a victim in scope is known to be a case.
+func (v *Victim) Reveals() CategorySet { return 0 }
+
+// Reveals is FAMILY: a family link says who the victim's relatives are.
+func (f *FamilyLink) Reveals() CategorySet { return SetOf(Family) }
 
 // Victim is a person identified as a (presumed) victim of trafficking, known to partners by a pseudonymous
 // case reference. Every field but the reference is guarded by its data category.

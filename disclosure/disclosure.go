@@ -15,6 +15,9 @@
 //     suggest numbers where there are none. A zero is never used as a complement (it would protect nothing
 //     once a reader guesses it).
 //
+// Differencing is further resisted by the defaults (Options.Defaults, SnapPeriod): counts are rounded to
+// 5 unless configured otherwise, and periods are widened to whole months.
+//
 // Breakdowns of the same population share its total, so one breakdown's suppression does not weaken
 // another's: each breakdown has no suppressed cell or at least two. Rounding (Options.Base) then rounds
 // every published figure to a multiple of the base, independently, as a further guard against differencing
@@ -23,10 +26,46 @@
 // The package is pure Go and knows nothing of SQL, GraphQL or the policy.
 package disclosure
 
+import "time"
+
 // DefaultK is the threshold the hub uses when none is configured. The Counter Trafficking Data
 // Collaborative (CTDC) publishes its global data set with k = 11; a deployment that publishes outside the
 // ministry should configure at least that.
 const DefaultK = 5
+
+// DefaultBase is the rounding base used when none is configured (never above k). Rounding is on by default
+// because suppression protects each answer but not the difference of two: totals of 500 and 499 for two
+// periods a day apart give one case's whole profile, cell by cell. Rounded to 5, a difference of one case
+// never shows as a difference of one, and most differences of one case vanish.
+const DefaultBase = 5
+
+// Defaults returns the options with the threshold and rounding base the hub uses where none is
+// configured: K 0 takes DefaultK, Base 0 takes DefaultBase (at most K). A Base of 1 turns rounding off.
+func (o Options) Defaults() Options {
+	if o.K == 0 {
+		o.K = DefaultK
+	}
+	if o.Base == 0 {
+		o.Base = min(DefaultBase, max(o.K, 1))
+	}
+	return o
+}
+
+// SnapPeriod widens a period to whole calendar months: from the first day of from's month to the last
+// day of to's. Two periods that differ by a day or a week then are the same period, and their answers
+// are equal, so they cannot be differenced; only periods a month apart differ, and then by a month of
+// cases, which rounding and suppression protect like any panel. A nil bound stays open.
+func SnapPeriod(from, to *time.Time) (*time.Time, *time.Time) {
+	if from != nil {
+		f := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+		from = &f
+	}
+	if to != nil {
+		t := time.Date(to.Year(), to.Month()+1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+		to = &t
+	}
+	return from, to
+}
 
 // Options configures disclosure control.
 type Options struct {

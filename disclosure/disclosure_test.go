@@ -3,6 +3,7 @@ package disclosure
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // fig renders figures as counts with -1 for suppressed, for compact expectations.
@@ -137,5 +138,46 @@ func TestRound(t *testing.T) {
 	}
 	if (Options{K: 5, Base: 10}).Valid() || !(Options{K: 11, Base: 5}).Valid() {
 		t.Error("Valid: the base may not exceed k")
+	}
+}
+
+// TestDefaultsRound: rounding is on unless configured off, and never above k.
+func TestDefaultsRound(t *testing.T) {
+	for _, tc := range []struct{ in, want Options }{
+		{Options{}, Options{K: DefaultK, Base: DefaultBase}},
+		{Options{K: 11}, Options{K: 11, Base: DefaultBase}},
+		{Options{K: 3}, Options{K: 3, Base: 3}},
+		{Options{K: 5, Base: 1}, Options{K: 5, Base: 1}},
+		{Options{K: 11, Base: 10}, Options{K: 11, Base: 10}},
+	} {
+		if got := tc.in.Defaults(); got != tc.want || !got.Valid() {
+			t.Errorf("%+v.Defaults() = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestSnapPeriod: periods that differ by less than a month snap to the same whole months.
+func TestSnapPeriod(t *testing.T) {
+	day := func(s string) *time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &d
+	}
+	for _, tc := range []struct{ from, to, wantFrom, wantTo string }{
+		{"2026-03-10", "2026-11-30", "2026-03-01", "2026-11-30"},
+		{"2026-03-11", "2026-11-29", "2026-03-01", "2026-11-30"},
+		{"2024-02-29", "2024-02-29", "2024-02-01", "2024-02-29"},
+		{"2026-12-31", "2026-12-01", "2026-12-01", "2026-12-31"},
+	} {
+		f, to := SnapPeriod(day(tc.from), day(tc.to))
+		if f.Format(time.DateOnly) != tc.wantFrom || to.Format(time.DateOnly) != tc.wantTo {
+			t.Errorf("SnapPeriod(%s, %s) = %s, %s; want %s, %s", tc.from, tc.to, f.Format(time.DateOnly),
+				to.Format(time.DateOnly), tc.wantFrom, tc.wantTo)
+		}
+	}
+	if f, to := SnapPeriod(nil, nil); f != nil || to != nil {
+		t.Error("open bounds must stay open")
 	}
 }

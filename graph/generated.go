@@ -55,7 +55,9 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Aggregate    func(ctx context.Context, obj any, next graphql.Resolver, category lindung.Category) (res any, err error)
 	Pseudonymous func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
+	Records      func(ctx context.Context, obj any, next graphql.Resolver, via *lindung.Category) (res any, err error)
 	Sensitive    func(ctx context.Context, obj any, next graphql.Resolver, category lindung.Category) (res any, err error)
 }
 
@@ -540,7 +542,7 @@ type ShelterResolver interface {
 	Residents(ctx context.Context, obj *lindung.Shelter) ([]*lindung.Victim, error)
 }
 type StateOccupancyResolver interface {
-	Free(ctx context.Context, obj *lindung.StateOccupancy) (int, error)
+	Free(ctx context.Context, obj *lindung.StateOccupancy) (*int, error)
 }
 type StatisticsResolver interface {
 	ByTraffickingStatus(ctx context.Context, obj *lindung.Statistics) (*model.Breakdown, error)
@@ -2540,7 +2542,7 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../schema/audit.graphqls", Input: `"A line of a victim's disclosure report."
-type Disclosure {
+type Disclosure @victimDerived(guard: "Query.disclosures: the victim's own protection officers; every read is audited") {
   "The day of the disclosure."
   on: Date!
   "The partner that saw the data."
@@ -2564,75 +2566,75 @@ extend type Mutation {
   Record that a victim of the caller's agency is the child of another: the mother-child link the consent and
   placement rules follow. Protection officers only.
   """
-  recordFamilyLink(childId: ID!, motherId: ID!): Victim!
+  recordFamilyLink(childId: ID!, motherId: ID!): Victim! @records
   """
   Record a consent given by the victim (SELF) or, for a child, by the mother (MOTHER), explained in a language
   and possibly through an interpreter. Protection officers only. The hub never infers consent: only what is
   recorded here counts. Retry safely with an idempotencyKey.
   """
-  recordConsent(input: RecordConsentInput!, idempotencyKey: String): Consent!
+  recordConsent(input: RecordConsentInput!, idempotencyKey: String): Consent! @records
   "Withdraw a consent; it stops counting from the next request. The record is kept, never rewritten."
-  withdrawConsent(id: ID!): Consent!
+  withdrawConsent(id: ID!): Consent! @records
 
   "Refer a victim of the caller's agency to a partner for a service. Protection officers only."
-  referVictim(input: ReferVictimInput!, idempotencyKey: String): Referral!
+  referVictim(input: ReferVictimInput!, idempotencyKey: String): Referral! @records
   "Accept a referral made to the caller's partner: the case becomes visible to it while the referral is open."
-  acceptReferral(id: ID!): Referral!
+  acceptReferral(id: ID!): Referral! @records
   "Reject a referral made to the caller's partner, with a reason."
-  rejectReferral(id: ID!, reason: String!): Referral!
+  rejectReferral(id: ID!, reason: String!): Referral! @records
   "Complete an accepted referral made to the caller's partner: its access to the case ends."
-  completeReferral(id: ID!): Referral!
+  completeReferral(id: ID!): Referral! @records
   "Withdraw a referral the caller's partner made: the receiving partner's access ends."
-  withdrawReferral(id: ID!): Referral!
+  withdrawReferral(id: ID!): Referral! @records
 
   """
   Record a court's Interim Protection Order or Protection Order. An IPO comes first; a PO follows an IPO and
   ends the IPO in force. Durations are limited (by default 21 days for an IPO, 90 for a PO: Act 670, Part V).
   """
-  recordProtectionOrder(input: RecordProtectionOrderInput!, idempotencyKey: String): ProtectionOrder!
+  recordProtectionOrder(input: RecordProtectionOrderInput!, idempotencyKey: String): ProtectionOrder! @records
   "Extend an order in force to a later end, within the extension limit."
-  extendProtectionOrder(id: ID!, endsOn: Date!): ProtectionOrder!
+  extendProtectionOrder(id: ID!, endsOn: Date!): ProtectionOrder! @records
   "End an order early, on a day between its start and its end."
-  endProtectionOrder(id: ID!, endedOn: Date!): ProtectionOrder!
+  endProtectionOrder(id: ID!, endedOn: Date!): ProtectionOrder! @records
 
   """
   Place a victim in a shelter; a mother's children come with her. Refused, with the rule named first in the
   message, when it breaks one: ORDER_TYPE, CO_PLACEMENT, CATEGORY, CAPACITY, ALREADY_PLACED.
   """
-  placeVictim(input: PlaceVictimInput!, idempotencyKey: String): [Placement!]!
+  placeVictim(input: PlaceVictimInput!, idempotencyKey: String): [Placement!]! @records
   "Move a placed victim to another shelter; a mother's children move with her, in the same transaction."
-  moveVictim(input: PlaceVictimInput!): [Placement!]!
+  moveVictim(input: PlaceVictimInput!): [Placement!]! @records
   "End a victim's stay; a mother's children leave with her. A child does not leave the mother's shelter alone."
-  endPlacement(victimId: ID!, on: Date): [Placement!]!
+  endPlacement(victimId: ID!, on: Date): [Placement!]! @records
 
   """
   Request a service for a victim from a provider. An officer requests from any provider; an NGO records only
   its own services, for cases referred to it for that service.
   """
-  requestService(input: RequestServiceInput!, idempotencyKey: String): ServiceRecord!
+  requestService(input: RequestServiceInput!, idempotencyKey: String): ServiceRecord! @records
   "Set or change the appointment of a requested service."
-  scheduleService(id: ID!, scheduledFor: Date!): ServiceRecord!
+  scheduleService(id: ID!, scheduledFor: Date!): ServiceRecord! @records
   """
   Record that a service was delivered: the requested or scheduled record with serviceRecordId, or a new
   record of a service the caller's partner provided.
   """
-  recordServiceDelivery(input: ServiceDeliveryInput!, idempotencyKey: String): ServiceRecord!
+  recordServiceDelivery(input: ServiceDeliveryInput!, idempotencyKey: String): ServiceRecord! @records
   "Record a call or a visit with a family member in the victim's family-communication log."
-  recordFamilyContact(input: FamilyContactInput!, idempotencyKey: String): FamilyContact!
+  recordFamilyContact(input: FamilyContactInput!, idempotencyKey: String): FamilyContact! @records
 }
 
 extend type Query {
   "Open referrals the caller's partner sent whose due date has passed, the most overdue first."
-  overdueReferrals: [Referral!]!
+  overdueReferrals: [Referral!]! @records
   "Orders of the caller's cases in force today that end within withinDays days (0 to 366), the soonest first."
-  ordersExpiring(withinDays: Int!): [ProtectionOrder!]!
+  ordersExpiring(withinDays: Int!): [ProtectionOrder!]! @records
   "Shelter capacity and residents per state (one state when given), counted across all cases."
   occupancy(state: MalaysianState): [StateOccupancy!]!
 }
 
 extend type Victim {
   "Calls and visits with family members, newest first."
-  familyContacts: [FamilyContact!] @sensitive(category: FAMILY)
+  familyContacts: [FamilyContact!] @sensitive(category: FAMILY) @records
 }
 
 "Input to record a consent."
@@ -2778,17 +2780,17 @@ type FamilyContact @victimOwned {
 }
 
 "Shelter capacity and residents of one state."
-type StateOccupancy {
+type StateOccupancy @noVictimData {
   "The state."
   state: MalaysianState!
   "How many shelters it has."
   shelters: Int!
   "How many residents they can take."
   capacity: Int!
-  "How many residents they have now."
-  occupancy: Int!
-  "Free places."
-  free: Int!
+  "How many residents they have now: see @aggregate."
+  occupancy: Int @aggregate(category: LOCATION)
+  "Free places, null where occupancy is."
+  free: Int @aggregate(category: LOCATION)
 }
 `, BuiltIn: false},
 	{Name: "../schema/consent.graphqls", Input: `"""
@@ -2827,7 +2829,7 @@ type Consent @victimOwned {
   "When it was withdrawn."
   withdrawnAt: Time @sensitive(category: CASE)
   "What it grants, to whom, for what, and when."
-  provisions: [ConsentProvision!] @sensitive(category: CASE)
+  provisions: [ConsentProvision!] @sensitive(category: CASE) @records
 }
 
 "One grant of a consent."
@@ -2889,15 +2891,15 @@ extend type Mutation {
   passed medical screening and a passed risk assessment; validUntil (by default the PO's end) may not be
   later than the PO's end. Otherwise the decision is NOT_ELIGIBLE. Protection officers only.
   """
-  recordEligibilityDecision(input: EligibilityDecisionInput!): WorkEligibility!
+  recordEligibilityDecision(input: EligibilityDecisionInput!): WorkEligibility! @records
   """
   Issue a short code the victim may hand to an employer. Needs an ELIGIBLE decision and the victim's active
   consent of EMPLOYMENT for EMPLOYMENT_CHECK to that employer (or to private employers). The code is shown
   in this answer only (a retry with the same idempotencyKey answers code: null); only its hash is kept.
   """
-  issueEligibilityCode(input: IssueEligibilityCodeInput!, idempotencyKey: String): EligibilityCode!
+  issueEligibilityCode(input: IssueEligibilityCodeInput!, idempotencyKey: String): EligibilityCode! @records
   "Revoke a code: checks of it answer not eligible from the next request."
-  revokeEligibilityCode(id: ID!): EligibilityCode!
+  revokeEligibilityCode(id: ID!): EligibilityCode! @records
 }
 
 extend type Query {
@@ -2948,7 +2950,7 @@ type EligibilityCode @victimOwned {
 }
 
 "What an employer learns from a code, and nothing else."
-type WorkPermit {
+type WorkPermit @noVictimData {
   "Whether the holder may work."
   eligible: Boolean!
   "Until when; null when not eligible."
@@ -2963,7 +2965,7 @@ type WorkPermit {
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
 
 "A field of a victim's record that this request withholds, and why: extensions.withheld inside data, where it survives a gateway (gateways drop a subgraph's extensions)."
-type WithheldField {
+type WithheldField @noVictimData {
   "The field's name in its type, e.g. legalName."
   field: String!
   "NOT_PERMITTED (the caller's role and purpose may never see the category) or NO_CONSENT (they may, with the victim's consent, which is not recorded)."
@@ -3030,7 +3032,7 @@ enum MalaysianState {
 }
 
 "An organisation that shares data through the hub."
-type Partner @key(fields: "id") {
+type Partner @key(fields: "id") @noVictimData {
   "The partner's id."
   id: ID!
   "A short, stable name used in tokens, e.g. kpwkm."
@@ -3085,7 +3087,7 @@ extend type Mutation {
 }
 
 "A version of the disclosure policy the hub has run with."
-type PolicyVersion {
+type PolicyVersion @noVictimData {
   "The version (a hash of the policy's text), as access records name it."
   version: String!
   "When the hub first started with this version: it was in force from then."
@@ -3119,7 +3121,7 @@ type Referral @victimOwned {
   "The referral's id."
   id: ID! @pseudonymous
   "The victim, null when outside the caller's scope (e.g. before the referral is accepted)."
-  victim: Victim @pseudonymous
+  victim: Victim @pseudonymous @records
   "The referring partner."
   from: Partner @pseudonymous
   "The receiving partner."
@@ -3166,6 +3168,34 @@ directive @pseudonymous on FIELD_DEFINITION
 
 "Marks a type whose every field is victim data, guarded by the victim's mask."
 directive @victimOwned on OBJECT
+
+"""
+Marks a field that returns victim-owned records, by whatever path: a root list, a nested list, a payload. A
+record is served only when its victim is within the caller's row scope and the caller may see every data
+category that the record's existence reveals (a HEALTH referral reveals HEALTH, a protection order LEGAL, a
+placement LOCATION, a consent provision the categories it grants), plus via, the category the path itself
+reveals (the residents of a shelter are where it is). Other records are left out, as records out of scope
+are, and the audit records what was served. A referral is the one exception: the two partners it is between
+are shown it even then, detached from its victim. Every field that returns a victim-owned type carries it.
+"""
+directive @records(via: DataCategory) on FIELD_DEFINITION
+
+"""
+Marks a count over victims' records on a type that holds no victim data (a shelter's occupancy). Exact only
+for roles that see the category on a legal basis and have case rows; under disclosure control (small counts
+suppressed, others rounded) for roles with the see_statistics action; null for every other role.
+"""
+directive @aggregate(category: DataCategory!) on FIELD_DEFINITION
+
+"Marks a type that holds no victim's data itself; its fields that reach victim data carry @records or @aggregate."
+directive @noVictimData on OBJECT
+
+"""
+Marks a type derived from victims' records that is not one victim's record: statistics, the disclosure report,
+a page of victims. It is reachable only from a guarded root field (guard names how that field controls it),
+never from a field of another kind of type.
+"""
+directive @victimDerived(guard: String!) on OBJECT
 
 "A calendar date, YYYY-MM-DD."
 scalar Date
@@ -3218,7 +3248,7 @@ type Query {
   "Who the caller is: user, partner, partner type, roles and the purpose of this request."
   viewer: Viewer!
   "One victim by id, or null when there is none or it is outside the caller's scope (the two look the same)."
-  victim(id: ID!): Victim
+  victim(id: ID!): Victim @records
   """
   The victims within the caller's scope, ordered by id, in pages of at most 100 (default 20). totalCount counts
   only the victims the caller may see.
@@ -3233,7 +3263,7 @@ type Query {
   "The partner organisations, of one type when type is given."
   partners(type: PartnerType): [Partner!]!
   "The referrals sent by or received by the caller's partner, newest first (at most 500)."
-  referrals(status: ReferralStatus): [Referral!]!
+  referrals(status: ReferralStatus): [Referral!]! @records
   "The service catalogue."
   services: [Service!]!
   """
@@ -3252,9 +3282,9 @@ type Mutation {
   "Register a place of refuge. Hub operator only."
   createShelter(input: CreateShelterInput!): Shelter!
   "Register a victim, owned by the caller's partner. Protection officers only."
-  createVictim(input: CreateVictimInput!): Victim!
+  createVictim(input: CreateVictimInput!): Victim! @records
   "Change fields of a victim in the caller's scope. Protection officers only."
-  updateVictim(id: ID!, input: UpdateVictimInput!): Victim!
+  updateVictim(id: ID!, input: UpdateVictimInput!): Victim! @records
 }
 `, BuiltIn: false},
 	{Name: "../schema/service.graphqls", Input: `"A service of the catalogue."
@@ -3269,7 +3299,7 @@ enum ServiceCode {
 }
 
 "An entry of the service catalogue."
-type Service {
+type Service @noVictimData {
   "The service's code."
   code: ServiceCode!
   "The service's name."
@@ -3328,7 +3358,7 @@ enum EligibilityDecision {
 }
 `, BuiltIn: false},
 	{Name: "../schema/shelter.graphqls", Input: `"A gazetted place of refuge. Each takes victims under one order type only, and one category of resident."
-type Shelter @key(fields: "id") {
+type Shelter @key(fields: "id") @noVictimData {
   "The shelter's id."
   id: ID!
   "The shelter's name."
@@ -3343,12 +3373,12 @@ type Shelter @key(fields: "id") {
   orderType: OrderType!
   "How many residents it can take."
   capacity: Int!
-  "How many residents it has now, counted across all cases."
-  occupancy: Int!
+  "How many residents it has now, counted across all cases: see @aggregate."
+  occupancy: Int @aggregate(category: LOCATION)
   "Services available on site."
   services: [ServiceCode!]!
   "The current residents the caller may see."
-  residents: [Victim!]!
+  residents: [Victim!]! @records(via: LOCATION)
 }
 
 "Who a shelter takes."
@@ -3432,7 +3462,7 @@ input StatisticsFilter {
 The statistics panels for one filter. Each panel is computed by one SQL statement, when asked for. A panel
 whose data categories the caller's policy does not open is null, with a FORBIDDEN error.
 """
-type Statistics {
+type Statistics @victimDerived(guard: "Query.statistics: disclosure control") {
   "The threshold k: counts from 1 to k-1 are suppressed for callers without exact-count clearance."
   threshold: Int!
   "Published counts are rounded to a multiple of this base; 1 means no rounding."
@@ -3472,7 +3502,7 @@ type Statistics {
 }
 
 "One count of a statistics panel after disclosure control."
-type StatCell {
+type StatCell @victimDerived(guard: "Query.statistics: disclosure control") {
   "The category: an enum value (e.g. FEMALE, SABAH, IPO), a month YYYY-MM, a partner slug, OTHER or UNKNOWN."
   key: String!
   "A human-readable name of the category."
@@ -3490,7 +3520,7 @@ A breakdown of one population by one dimension. When cells are suppressed, at le
 threshold between them, so the total minus the published cells reveals none; when the total itself is small,
 every cell and the total are suppressed. Zeros are published (a zero singles out no one).
 """
-type Breakdown {
+type Breakdown @victimDerived(guard: "Query.statistics: disclosure control") {
   "The cells, in the dimension's order."
   cells: [StatCell!]!
   "The population counted, shared by every breakdown of the same panel and filter."
@@ -3500,7 +3530,7 @@ type Breakdown {
 }
 
 "Residents against capacity per group of places of refuge."
-type OccupancyCell {
+type OccupancyCell @victimDerived(guard: "Query.statistics: disclosure control") {
   "A state or an order type."
   key: String!
   "A human-readable name."
@@ -3516,7 +3546,7 @@ type OccupancyCell {
 }
 
 "Occupancy of places of refuge by one dimension."
-type OccupancyBreakdown {
+type OccupancyBreakdown @victimDerived(guard: "Query.statistics: disclosure control") {
   "The groups, in the dimension's order."
   cells: [OccupancyCell!]!
   "All shelters of the filter."
@@ -3524,7 +3554,7 @@ type OccupancyBreakdown {
 }
 
 "Protection orders in force today."
-type OrderStatistics {
+type OrderStatistics @victimDerived(guard: "Query.statistics: disclosure control") {
   "How many days ahead counts as expiring."
   expiringWithinDays: Int!
   "Orders in force by type (IPO, PO)."
@@ -3534,7 +3564,7 @@ type OrderStatistics {
 }
 
 "Services delivered in the period."
-type ServiceStatistics {
+type ServiceStatistics @victimDerived(guard: "Query.statistics: disclosure control") {
   "By service."
   byService: Breakdown!
   "By providing partner."
@@ -3542,7 +3572,7 @@ type ServiceStatistics {
 }
 
 "Referral turnaround by receiving partner."
-type ReferralTurnaround {
+type ReferralTurnaround @victimDerived(guard: "Query.statistics: disclosure control") {
   "Referrals now ACCEPTED, by receiving partner, with the median days to acceptance."
   toAccept: Breakdown!
   "Referrals now COMPLETED, by receiving partner, with the median days to completion."
@@ -3570,7 +3600,7 @@ input RecordTrainingInput {
 }
 
 "A completion of the protection-officer training module."
-type TrainingCompletion {
+type TrainingCompletion @noVictimData {
   "The user's login name."
   username: String!
   "The module version."
@@ -3620,27 +3650,27 @@ type Victim @victimOwned @key(fields: "caseRef") {
   "The shelter the person is placed in now."
   currentShelter: Shelter @sensitive(category: LOCATION)
   "Placements in shelters, the current one first."
-  placements: [Placement!] @sensitive(category: LOCATION)
+  placements: [Placement!] @sensitive(category: LOCATION) @records
   "Interim protection orders and protection orders, newest first."
-  protectionOrders: [ProtectionOrder!] @sensitive(category: LEGAL)
+  protectionOrders: [ProtectionOrder!] @sensitive(category: LEGAL) @records
   "Services requested, scheduled or delivered: only those whose kind the caller may see (a health service only where HEALTH is disclosed, and so on)."
-  services: [ServiceRecord!] @sensitive(category: CASE)
+  services: [ServiceRecord!] @sensitive(category: CASE) @records
   "Referrals of the case to partners: only those whose kind of service the caller may see; an NGO sees only its own."
-  referrals: [Referral!] @sensitive(category: CASE)
+  referrals: [Referral!] @sensitive(category: CASE) @records
   "Consents recorded, the whole history, newest first."
-  consents: [Consent!] @sensitive(category: CASE)
+  consents: [Consent!] @sensitive(category: CASE) @records
   "Family members who are also cases, such as a mother and her children."
-  family: [FamilyMember!] @sensitive(category: FAMILY)
+  family: [FamilyMember!] @sensitive(category: FAMILY) @records
   "Medical needs."
   medicalNeeds: String @sensitive(category: HEALTH)
   "Counselling notes."
   counsellingNotes: String @sensitive(category: COUNSELLING)
   "Permission to work."
-  workEligibility: WorkEligibility @sensitive(category: EMPLOYMENT)
+  workEligibility: WorkEligibility @sensitive(category: EMPLOYMENT) @records
 }
 
 "A page of victims, in the Relay connection shape."
-type VictimConnection {
+type VictimConnection @victimDerived(guard: "Query.victims: the row scope; each node through @records, cursors audited") {
   "How many victims the caller may see match the filter."
   totalCount: Int!
   "The victims of this page."
@@ -3650,15 +3680,15 @@ type VictimConnection {
 }
 
 "A victim in a page."
-type VictimEdge {
+type VictimEdge @victimDerived(guard: "Query.victims: the row scope; each node through @records, cursors audited") {
   "Pass as after to get the page that follows this victim."
   cursor: String!
   "The victim."
-  node: Victim!
+  node: Victim! @records
 }
 
 "Where a page sits in a listing."
-type PageInfo {
+type PageInfo @victimDerived(guard: "Query.victims: the end cursor is audited") {
   "Whether more victims follow."
   hasNextPage: Boolean!
   "The cursor of the page's last victim."
@@ -3678,7 +3708,7 @@ type FamilyMember @victimOwned {
   "What the related person is to this victim."
   relationship: FamilyRelationship @sensitive(category: FAMILY)
   "The related person, null when outside the caller's scope."
-  victim: Victim @sensitive(category: FAMILY)
+  victim: Victim @sensitive(category: FAMILY) @records
 }
 
 "A family relationship."
@@ -3825,7 +3855,7 @@ input UpdateVictimInput {
 }
 `, BuiltIn: false},
 	{Name: "../schema/viewer.graphqls", Input: `"The caller of a request, as authenticated."
-type Viewer {
+type Viewer @noVictimData {
   "The user's name, from the token's subject."
   username: String!
   "The partner the user acts for."
@@ -3839,7 +3869,7 @@ type Viewer {
 }
 
 "A user of a partner."
-type User {
+type User @noVictimData {
   "The user's id."
   id: ID!
   "The user's login name."
@@ -4682,6 +4712,34 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_aggregate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "category",
+		func(ctx context.Context, v any) (lindung.Category, error) {
+			return ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["category"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) dir_records_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "via",
+		func(ctx context.Context, v any) (*lindung.Category, error) {
+			return ec.unmarshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["via"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) dir_sensitive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -6273,8 +6331,15 @@ func (ec *executionContext) _Consent_provisions(ctx context.Context, field graph
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []lindung.ConsentProvision
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []lindung.ConsentProvision) graphql.Marshaler {
@@ -7398,8 +7463,15 @@ func (ec *executionContext) _FamilyMember_victim(ctx context.Context, field grap
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
@@ -7566,7 +7638,20 @@ func (ec *executionContext) _Mutation_createVictim(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateVictim(ctx, fc.Args["input"].(model.CreateVictimInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
 			return ec.marshalNVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
 		},
@@ -7610,7 +7695,20 @@ func (ec *executionContext) _Mutation_updateVictim(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateVictim(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateVictimInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
 			return ec.marshalNVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
 		},
@@ -7654,7 +7752,20 @@ func (ec *executionContext) _Mutation_recordFamilyLink(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordFamilyLink(ctx, fc.Args["childId"].(string), fc.Args["motherId"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
 			return ec.marshalNVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
 		},
@@ -7698,7 +7809,20 @@ func (ec *executionContext) _Mutation_recordConsent(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordConsent(ctx, fc.Args["input"].(model.RecordConsentInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Consent
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
 			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
 		},
@@ -7742,7 +7866,20 @@ func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Consent
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
 			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
 		},
@@ -7786,7 +7923,20 @@ func (ec *executionContext) _Mutation_referVictim(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ReferVictim(ctx, fc.Args["input"].(model.ReferVictimInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
 		},
@@ -7830,7 +7980,20 @@ func (ec *executionContext) _Mutation_acceptReferral(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AcceptReferral(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
 		},
@@ -7874,7 +8037,20 @@ func (ec *executionContext) _Mutation_rejectReferral(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RejectReferral(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
 		},
@@ -7918,7 +8094,20 @@ func (ec *executionContext) _Mutation_completeReferral(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CompleteReferral(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
 		},
@@ -7962,7 +8151,20 @@ func (ec *executionContext) _Mutation_withdrawReferral(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().WithdrawReferral(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚖgithubᚗcomᚋlindungᚋlindungᚐReferral(ctx, selections, v)
 		},
@@ -8006,7 +8208,20 @@ func (ec *executionContext) _Mutation_recordProtectionOrder(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordProtectionOrder(ctx, fc.Args["input"].(model.RecordProtectionOrderInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.ProtectionOrder
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
 			return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, selections, v)
 		},
@@ -8050,7 +8265,20 @@ func (ec *executionContext) _Mutation_extendProtectionOrder(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ExtendProtectionOrder(ctx, fc.Args["id"].(string), fc.Args["endsOn"].(time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.ProtectionOrder
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
 			return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, selections, v)
 		},
@@ -8094,7 +8322,20 @@ func (ec *executionContext) _Mutation_endProtectionOrder(ctx context.Context, fi
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().EndProtectionOrder(ctx, fc.Args["id"].(string), fc.Args["endedOn"].(time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.ProtectionOrder
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ProtectionOrder) graphql.Marshaler {
 			return ec.marshalNProtectionOrder2ᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrder(ctx, selections, v)
 		},
@@ -8138,7 +8379,20 @@ func (ec *executionContext) _Mutation_placeVictim(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().PlaceVictim(ctx, fc.Args["input"].(model.PlaceVictimInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Placement
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
 			return ec.marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx, selections, v)
 		},
@@ -8182,7 +8436,20 @@ func (ec *executionContext) _Mutation_moveVictim(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MoveVictim(ctx, fc.Args["input"].(model.PlaceVictimInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Placement
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
 			return ec.marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx, selections, v)
 		},
@@ -8226,7 +8493,20 @@ func (ec *executionContext) _Mutation_endPlacement(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().EndPlacement(ctx, fc.Args["victimId"].(string), fc.Args["on"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Placement
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
 			return ec.marshalNPlacement2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPlacementᚄ(ctx, selections, v)
 		},
@@ -8270,7 +8550,20 @@ func (ec *executionContext) _Mutation_requestService(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RequestService(ctx, fc.Args["input"].(model.RequestServiceInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.ServiceRecord
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
 			return ec.marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx, selections, v)
 		},
@@ -8314,7 +8607,20 @@ func (ec *executionContext) _Mutation_scheduleService(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ScheduleService(ctx, fc.Args["id"].(string), fc.Args["scheduledFor"].(time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.ServiceRecord
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
 			return ec.marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx, selections, v)
 		},
@@ -8358,7 +8664,20 @@ func (ec *executionContext) _Mutation_recordServiceDelivery(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordServiceDelivery(ctx, fc.Args["input"].(model.ServiceDeliveryInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.ServiceRecord
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.ServiceRecord) graphql.Marshaler {
 			return ec.marshalNServiceRecord2ᚖgithubᚗcomᚋlindungᚋlindungᚐServiceRecord(ctx, selections, v)
 		},
@@ -8402,7 +8721,20 @@ func (ec *executionContext) _Mutation_recordFamilyContact(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordFamilyContact(ctx, fc.Args["input"].(model.FamilyContactInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.FamilyContact
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.FamilyContact) graphql.Marshaler {
 			return ec.marshalNFamilyContact2ᚖgithubᚗcomᚋlindungᚋlindungᚐFamilyContact(ctx, selections, v)
 		},
@@ -8490,7 +8822,20 @@ func (ec *executionContext) _Mutation_recordEligibilityDecision(ctx context.Cont
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RecordEligibilityDecision(ctx, fc.Args["input"].(model.EligibilityDecisionInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.WorkEligibility
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
 			return ec.marshalNWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx, selections, v)
 		},
@@ -8534,7 +8879,20 @@ func (ec *executionContext) _Mutation_issueEligibilityCode(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().IssueEligibilityCode(ctx, fc.Args["input"].(model.IssueEligibilityCodeInput), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.EligibilityCode
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EligibilityCode) graphql.Marshaler {
 			return ec.marshalNEligibilityCode2ᚖgithubᚗcomᚋlindungᚋlindungᚐEligibilityCode(ctx, selections, v)
 		},
@@ -8578,7 +8936,20 @@ func (ec *executionContext) _Mutation_revokeEligibilityCode(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RevokeEligibilityCode(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.EligibilityCode
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EligibilityCode) graphql.Marshaler {
 			return ec.marshalNEligibilityCode2ᚖgithubᚗcomᚋlindungᚋlindungᚐEligibilityCode(ctx, selections, v)
 		},
@@ -10084,7 +10455,20 @@ func (ec *executionContext) _Query_victim(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Victim(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
 			return ec.marshalOVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
 		},
@@ -10348,7 +10732,20 @@ func (ec *executionContext) _Query_referrals(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Referrals(ctx, fc.Args["status"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐReferralᚄ(ctx, selections, v)
 		},
@@ -10467,7 +10864,20 @@ func (ec *executionContext) _Query_overdueReferrals(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().OverdueReferrals(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Referral) graphql.Marshaler {
 			return ec.marshalNReferral2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐReferralᚄ(ctx, selections, v)
 		},
@@ -10500,7 +10910,20 @@ func (ec *executionContext) _Query_ordersExpiring(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().OrdersExpiring(ctx, fc.Args["withinDays"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.ProtectionOrder
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.ProtectionOrder) graphql.Marshaler {
 			return ec.marshalNProtectionOrder2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrderᚄ(ctx, selections, v)
 		},
@@ -10905,8 +11328,15 @@ func (ec *executionContext) _Referral_victim(ctx context.Context, field graphql.
 				}
 				return ec.Directives.Pseudonymous(ctx, obj, directive0)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
@@ -11959,12 +12389,30 @@ func (ec *executionContext) _Shelter_occupancy(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return obj.Occupancy, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "LOCATION")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Aggregate == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive aggregate is not implemented")
+				}
+				return ec.Directives.Aggregate(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+			return ec.marshalOInt2int(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Shelter_occupancy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12005,7 +12453,25 @@ func (ec *executionContext) _Shelter_residents(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Shelter().Residents(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				via, err := ec.unmarshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "LOCATION")
+				if err != nil {
+					var zeroVal []*lindung.Victim
+					return zeroVal, err
+				}
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive0, via)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Victim) graphql.Marshaler {
 			return ec.marshalNVictim2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐVictimᚄ(ctx, selections, v)
 		},
@@ -12221,12 +12687,30 @@ func (ec *executionContext) _StateOccupancy_occupancy(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return obj.Occupancy, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "LOCATION")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Aggregate == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive aggregate is not implemented")
+				}
+				return ec.Directives.Aggregate(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+			return ec.marshalOInt2int(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_StateOccupancy_occupancy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12244,12 +12728,30 @@ func (ec *executionContext) _StateOccupancy_free(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.StateOccupancy().Free(ctx, obj)
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "LOCATION")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.Aggregate == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive aggregate is not implemented")
+				}
+				return ec.Directives.Aggregate(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_StateOccupancy_free(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13737,8 +14239,15 @@ func (ec *executionContext) _Victim_placements(ctx context.Context, field graphq
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Placement
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Placement) graphql.Marshaler {
@@ -13787,8 +14296,15 @@ func (ec *executionContext) _Victim_protectionOrders(ctx context.Context, field 
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.ProtectionOrder
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.ProtectionOrder) graphql.Marshaler {
@@ -13837,8 +14353,15 @@ func (ec *executionContext) _Victim_services(ctx context.Context, field graphql.
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.ServiceRecord
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.ServiceRecord) graphql.Marshaler {
@@ -13887,8 +14410,15 @@ func (ec *executionContext) _Victim_referrals(ctx context.Context, field graphql
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Referral
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Referral) graphql.Marshaler {
@@ -13937,8 +14467,15 @@ func (ec *executionContext) _Victim_consents(ctx context.Context, field graphql.
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.Consent
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.Consent) graphql.Marshaler {
@@ -13987,8 +14524,15 @@ func (ec *executionContext) _Victim_family(ctx context.Context, field graphql.Co
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.FamilyLink
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.FamilyLink) graphql.Marshaler {
@@ -14119,8 +14663,15 @@ func (ec *executionContext) _Victim_workEligibility(ctx context.Context, field g
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.WorkEligibility
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
@@ -14169,8 +14720,15 @@ func (ec *executionContext) _Victim_familyContacts(ctx context.Context, field gr
 				}
 				return ec.Directives.Sensitive(ctx, obj, directive0, category)
 			}
+			directive2 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal []*lindung.FamilyContact
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive1, nil)
+			}
 
-			next = directive1
+			next = directive2
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.FamilyContact) graphql.Marshaler {
@@ -14359,7 +14917,20 @@ func (ec *executionContext) _VictimEdge_node(ctx context.Context, field graphql.
 		func(ctx context.Context) (any, error) {
 			return obj.Node, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Victim
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Victim) graphql.Marshaler {
 			return ec.marshalNVictim2ᚖgithubᚗcomᚋlindungᚋlindungᚐVictim(ctx, selections, v)
 		},
@@ -19145,7 +19716,7 @@ func (ec *executionContext) _Shelter(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "occupancy":
 			out.Values[i] = ec._Shelter_occupancy(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "services":
@@ -19257,12 +19828,12 @@ func (ec *executionContext) _StateOccupancy(ctx context.Context, sel ast.Selecti
 			}
 		case "occupancy":
 			out.Values[i] = ec._StateOccupancy_occupancy(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "free":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._StateOccupancy_free(ctx, field, obj)
 				})
@@ -21917,6 +22488,52 @@ func (ec *executionContext) marshalODataCategory2ᚕgithubᚗcomᚋlindungᚋlin
 	return ret
 }
 
+func (ec *executionContext) unmarshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory(ctx context.Context, v any) (*lindung.Category, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory(ctx context.Context, sel ast.SelectionSet, v *lindung.Category) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory[*v])
+	return res
+}
+
+var (
+	unmarshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory = map[string]lindung.Category{
+		"IDENTITY":    lindung.Identity,
+		"CONTACT":     lindung.Contact,
+		"DEMOGRAPHIC": lindung.Demographic,
+		"CASE":        lindung.Case,
+		"LOCATION":    lindung.Location,
+		"HEALTH":      lindung.Health,
+		"COUNSELLING": lindung.Counselling,
+		"LEGAL":       lindung.Legal,
+		"FAMILY":      lindung.Family,
+		"EMPLOYMENT":  lindung.Employment,
+	}
+	marshalODataCategory2ᚖgithubᚗcomᚋlindungᚋlindungᚐCategory = map[lindung.Category]string{
+		lindung.Identity:    "IDENTITY",
+		lindung.Contact:     "CONTACT",
+		lindung.Demographic: "DEMOGRAPHIC",
+		lindung.Case:        "CASE",
+		lindung.Location:    "LOCATION",
+		lindung.Health:      "HEALTH",
+		lindung.Counselling: "COUNSELLING",
+		lindung.Legal:       "LEGAL",
+		lindung.Family:      "FAMILY",
+		lindung.Employment:  "EMPLOYMENT",
+	}
+)
+
 func (ec *executionContext) unmarshalODate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := scalar.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22119,6 +22736,18 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalID(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
 	return res
 }
 

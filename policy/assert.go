@@ -312,7 +312,7 @@ func checkSituation(p *Policy, s Situation, fail func(string, string, string, Ru
 	}
 	consented, _ := categorySet(s.Consented)
 	referred, _ := categorySet(s.Referred)
-	mask := d.Mask(&lindung.Owned{VictimID: "assertion", Consented: consented, Referred: referred})
+	mask := d.Mask(&lindung.Owned{VictimID: "assertion", Consented: consented, Referred: referred, InScope: true})
 	sees, _ := categorySet(s.Sees)
 	withheld, _ := categorySet(s.Withheld)
 	for _, c := range lindung.Categories() {

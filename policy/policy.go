@@ -116,9 +116,11 @@ type Decision struct {
 
 // Mask returns the categories of one victim's record that may be disclosed: the legal ones, plus the
 // consent ones the victim consented to, and for a role limited to its referrals, no more than they ask
-// for. It is a few bit operations, because the field guard calls it for every object.
+// for. A record whose victim is outside the request's row scope (a referral shown to the partners it is
+// between) discloses nothing: row scope, category mask and consent are one decision. It is a few bit
+// operations, because the field guard calls it for every object.
 func (d *Decision) Mask(o *lindung.Owned) lindung.CategorySet {
-	if d.Rows == lindung.ScopeNone {
+	if d.Rows == lindung.ScopeNone || !o.InScope {
 		return 0 // a role without victim rows sees no victim field, whatever reaches it
 	}
 	m := d.Legal | d.WithConsent&o.Consented

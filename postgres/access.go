@@ -47,7 +47,8 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 }
 
 // FindDisclosures returns the victim's disclosure report: who saw which categories of their data, for
-// what purpose and when, newest first, merged per partner, purpose and day. Partners are told apart by id:
+// what purpose and when, newest first, merged per partner, purpose and day. Every access is in it, one
+// that disclosed only the case reference (no category) included: being looked up is itself a disclosure. Partners are told apart by id:
 // two organisations may share a name, and one's disclosures must not read as the other's.
 func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lindung.Disclosure, error) {
 	if len(validUUIDs([]string{victimID})) == 0 {
@@ -66,7 +67,7 @@ func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lind
 		rows, err := tx.Query(ctx, `SELECT date_trunc('day', a.at), p.name, p.type::text, a.purpose::text,
 				bit_or(category_bits(a.disclosed))
 			FROM access_records a JOIN partners p ON p.id = a.partner_id
-			WHERE a.victim_id = $1::uuid AND cardinality(a.disclosed) > 0
+			WHERE a.victim_id = $1::uuid
 			GROUP BY 1, p.id, 2, 3, 4 ORDER BY 1 DESC, 2, 4, p.id`, victimID)
 		if err != nil {
 			return err

@@ -153,8 +153,9 @@ func TestAuditIsAppendOnlyEvenForTheOwner(t *testing.T) {
 	}
 }
 
-// TestFindDisclosures: the report merges records per day, partner and purpose, newest day first, leaves out
-// records that disclosed nothing and other victims' records, and is NOT_FOUND outside the caller's scope.
+// TestFindDisclosures: the report merges records per day, partner and purpose, newest day first, keeps
+// records that disclosed no category (a look-up of the case reference is an access too), leaves out other
+// victims' records, and is NOT_FOUND outside the caller's scope.
 func TestFindDisclosures(t *testing.T) {
 	t.Parallel()
 	f := openConsentFixture(t)
@@ -174,7 +175,7 @@ func TestFindDisclosures(t *testing.T) {
 	rec(d1.Add(15*time.Hour), f.gov, "CASE_MANAGEMENT", f.v, "{CASE}", "{}")
 	rec(d1.Add(12*time.Hour+30*time.Minute), twin, "SERVICE_DELIVERY", f.v, "{LEGAL}", "{}")
 	rec(d0.Add(12*time.Hour), f.ngoA, "SERVICE_DELIVERY", f.v, "{CONTACT}", "{}")
-	rec(d1.Add(16*time.Hour), f.ngoB, "SERVICE_DELIVERY", f.v, "{}", "{HEALTH}") // disclosed nothing
+	rec(d1.Add(16*time.Hour), f.ngoB, "SERVICE_DELIVERY", f.v, "{}", "{HEALTH}") // the case reference only
 	rec(d1.Add(12*time.Hour), f.ngoA, "SERVICE_DELIVERY", f.m, "{LOCATION}", "{}")
 	rec(d1.Add(12*time.Hour), f.ngoB, "SERVICE_DELIVERY", f.unseen, "{LOCATION}", "{}")
 
@@ -186,6 +187,7 @@ func TestFindDisclosures(t *testing.T) {
 	}
 	want := []line{
 		{"2026-03-10", "gov", lindung.PartnerGovernment, lindung.PurposeCaseManagement, lindung.SetOf(lindung.Case)},
+		{"2026-03-10", "ngo-b", lindung.PartnerNGO, lindung.PurposeServiceDelivery, 0},
 		{"2026-03-10", "ngo-a", lindung.PartnerNGO, lindung.PurposeFamilyContact, lindung.SetOf(lindung.Family)},
 		{"2026-03-10", "ngo-a", lindung.PartnerNGO, lindung.PurposeServiceDelivery, lindung.SetOf(lindung.Health, lindung.Identity)},
 		{"2026-03-10", "ngo-a", lindung.PartnerNGO, lindung.PurposeServiceDelivery, lindung.SetOf(lindung.Legal)},

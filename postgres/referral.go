@@ -10,16 +10,20 @@ import (
 
 const referralColumns = `x.id::text, x.victim_id::text, x.from_partner_id::text, x.to_partner_id::text,
 	x.service_code::text, x.category_bits, x.status::text, x.reason, x.rejection_reason, x.due_on,
-	x.created_at, x.updated_at` + ownedColumns
+	x.created_at, x.updated_at` + ownedColumns + inScopeColumn
 
+// scanReferral reads referralColumns. A referral is the one record the partners it is between read whatever
+// the case's scope, so whether its victim is in scope is read with it, never assumed.
 func scanReferral(rows pgx.Rows) (*lindung.Referral, string, error) {
 	r := &lindung.Referral{}
 	var victimID string
 	var bits, consented, referred int32
+	var inScope bool
 	err := rows.Scan(&r.ID, &victimID, &r.FromPartnerID, &r.ToPartnerID, &r.ServiceCode, &bits, &r.Status,
-		&r.Reason, &r.RejectionReason, &r.DueOn, &r.CreatedAt, &r.UpdatedAt, &consented, &referred)
+		&r.Reason, &r.RejectionReason, &r.DueOn, &r.CreatedAt, &r.UpdatedAt, &consented, &referred, &inScope)
 	r.Categories = lindung.CategorySet(bits)
 	r.Owned = owned(victimID, consented, referred)
+	r.Owned.InScope = inScope
 	return r, victimID, err
 }
 

@@ -31,14 +31,21 @@ func canonicalUUID(id string) bool {
 	return err == nil && u.String() == id
 }
 
-// owned builds the ownership stamp of a child record from its victim id and the viewer's bits.
+// owned builds the ownership stamp of a child record from its victim id and the viewer's bits. Records are
+// read under row-level security on their victim, so they are in scope; the one kind that may be read
+// outside it (referrals, by the partners they are between) says so with scannedOwned.
 func owned(victimID string, consented, referred int32) lindung.Owned {
-	return lindung.Owned{VictimID: victimID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred)}
+	return lindung.Owned{VictimID: victimID, Consented: lindung.CategorySet(consented),
+		Referred: lindung.CategorySet(referred), InScope: true}
 }
 
 // ownedColumns are the columns every victim-owned query appends: its victim's consent and referral bits
 // for this request's viewer, from the access_bits join ($BITS in findByVictims' queries).
 const ownedColumns = `, b.consented, b.referred`
+
+// inScopeColumn says whether a row's victim is within the request's row scope: the victims table is
+// filtered by row-level security, so the victim is there exactly when the request may see it.
+const inScopeColumn = `, EXISTS (SELECT 1 FROM victims v WHERE v.id = x.victim_id)`
 
 // bitsJoin joins the consent and referral bits of the victims in @ids to rows aliased x.
 const bitsJoin = ` JOIN access_bits(@ids::uuid[]) b ON b.victim_id = x.victim_id`

@@ -90,7 +90,7 @@ func scanVictim(row pgx.Row, extra ...any) (*lindung.Victim, error) {
 		&consented, &referred}, extra...)
 	err := row.Scan(dest...)
 	v.InterpreterNeeded, v.TraffickingStatus, v.IdentifiedOn = interpreter.Bool, status.String, identified.Time
-	v.Owned = lindung.Owned{VictimID: v.ID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred)}
+	v.Owned = lindung.Owned{VictimID: v.ID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred), InScope: true}
 	return v, err
 }
 
@@ -216,7 +216,7 @@ func (s *Session) CreateVictim(ctx context.Context, v *lindung.Victim) error {
 	if err != nil {
 		return mapError(err, "create victim")
 	}
-	v.Owned = lindung.Owned{VictimID: v.ID}
+	v.Owned = lindung.Owned{VictimID: v.ID, InScope: true}
 	return nil
 }
 

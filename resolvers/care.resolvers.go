@@ -159,8 +159,9 @@ func (r *queryResolver) Occupancy(ctx context.Context, state *string) ([]*lindun
 }
 
 // Free is the resolver for the free field.
-func (r *stateOccupancyResolver) Free(ctx context.Context, obj *lindung.StateOccupancy) (int, error) {
-	return max(obj.Capacity-obj.Occupancy, 0), nil
+func (r *stateOccupancyResolver) Free(ctx context.Context, obj *lindung.StateOccupancy) (*int, error) {
+	free := max(obj.Capacity-obj.Occupancy, 0)
+	return &free, nil
 }
 
 // FamilyContacts is the resolver for the familyContacts field.

@@ -50,9 +50,16 @@ func (r *entityResolver) FindManyVictimByCaseRefs(ctx context.Context, reps []*m
 		refs[i] = rep.CaseRef
 	}
 	return resolveEntities(ctx, r.Resolver, refs, func(ctx context.Context, refs []string) ([]*lindung.Victim, error) {
-		vs, err := RequestFrom(ctx).Session.FindVictimsByCaseRefs(ctx, refs)
+		req := RequestFrom(ctx)
+		vs, err := req.Session.FindVictimsByCaseRefs(ctx, refs)
 		if err != nil {
 			return nil, err
+		}
+		for i, v := range vs {
+			// The generated _entities field carries no directive: the record guard is applied here.
+			if v != nil && req.admit(v, 0, detachNever) == nil {
+				vs[i] = nil
+			}
 		}
 		prefetchVictims(ctx, nonNil(vs), nil)
 		return vs, nil

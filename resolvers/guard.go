@@ -7,6 +7,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/disclosure"
 )
 
 // sensitive is the field guard, run for every field marked @sensitive. It resolves the field only when
@@ -73,39 +74,189 @@ func isNil(v any) bool {
 	return false
 }
 
-// residentsDisclosed keeps, of a shelter's residents, those whose location the request may see: listing a
-// victim as a resident says where they are, so it is a disclosure of LOCATION, and audited as one.
-func residentsDisclosed(ctx context.Context, vs []*lindung.Victim) ([]*lindung.Victim, error) {
+// records is the record guard, run for every field that returns victim-owned records (@records): root
+// lists, nested lists, filters and mutation payloads alike. It is the one place that decides whether a
+// record is served at all, from the row scope and the mask that also guard its fields: a record is kept
+// when its victim is in scope and the mask holds every category its existence reveals (Record.Reveals)
+// and the category the path reveals (via). A record kept is audited with those categories. Another record
+// is left out without a trace in the response, as a row out of scope is, since even its withheld path
+// would say that it exists, with two exceptions that serve it detached from its victim (no victim, no
+// guarded field, nothing reached through it): a mutation's payload, which the caller has just written,
+// and a record addressed to the caller's partner (Addressed: a referral to its two partners) listed by a
+// root field. Under a victim a record is never detached: listed there, it would tie the victim to it.
+func records(ctx context.Context, obj any, next graphql.Resolver, via *lindung.Category) (any, error) {
 	req, err := request(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*lindung.Victim, 0, len(vs))
-	for _, v := range vs {
-		if req.Decision.Mask(&v.Owned).Has(lindung.Location) {
-			req.disclose(v.ID, lindung.SetOf(lindung.Location))
-			out = append(out, v)
+	detach := detachAddressed
+	if parent, nested := obj.(lindung.VictimOwned); nested {
+		if !parent.Owner().InScope {
+			return nil, nil
+		}
+		detach = detachNever
+	} else if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Object == "Mutation" {
+		detach = detachAlways
+	}
+	v, err := next(ctx)
+	if err != nil || isNil(v) {
+		return v, err
+	}
+	var path lindung.CategorySet
+	if via != nil {
+		path = lindung.SetOf(*via)
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		r, ok := v.(lindung.Record)
+		if !ok {
+			return nil, lindung.Internal(nil, "a record field returned a value that is not a record")
+		}
+		kept := req.admit(r, path, detach)
+		if kept == nil {
+			if nonNull(ctx) {
+				return nil, lindung.ErrNotFound
+			}
+			return nil, nil
+		}
+		return kept, nil
+	}
+	// The list is copied only from its first record not served as it is: most lists are served whole.
+	var out reflect.Value
+	for i := 0; i < rv.Len(); i++ {
+		e := rv.Index(i)
+		r, ok := asRecord(e)
+		if !ok {
+			return nil, lindung.Internal(nil, "a record field returned a list of values that are not records")
+		}
+		kept := req.admit(r, path, detach)
+		if kept == r && !out.IsValid() {
+			continue
+		}
+		if !out.IsValid() {
+			out = reflect.AppendSlice(reflect.MakeSlice(rv.Type(), 0, rv.Len()), rv.Slice(0, i))
+		}
+		switch {
+		case kept == nil:
+		case kept == r:
+			out = reflect.Append(out, e)
+		case e.Kind() == reflect.Pointer:
+			out = reflect.Append(out, reflect.ValueOf(kept))
 		}
 	}
-	return out, nil
+	if !out.IsValid() {
+		return v, nil
+	}
+	return out.Interface(), nil
 }
 
-// withServiceCategory keeps the records whose kind of service the request may see for their victim, and
-// counts that category as disclosed: listing a HEALTH referral discloses that the victim receives health
-// care. Records of other services are left out, as rows outside the scope are.
-func withServiceCategory[T lindung.VictimOwned](ctx context.Context, records []T, code func(T) string) ([]T, error) {
+// asRecord returns the record held by a list element: a pointer to one, or one held by value (whose
+// methods are on its pointer).
+func asRecord(e reflect.Value) (lindung.Record, bool) {
+	if e.Kind() != reflect.Pointer && e.CanAddr() {
+		e = e.Addr()
+	}
+	r, ok := e.Interface().(lindung.Record)
+	return r, ok && !isNil(r)
+}
+
+// nonNull reports whether the field being resolved is declared non-null.
+func nonNull(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	return fc != nil && fc.Field.Definition != nil && fc.Field.Definition.Type.NonNull
+}
+
+// detachment says when admit may serve a record detached from its victim.
+type detachment uint8
+
+const (
+	detachNever     detachment = iota // nested under a victim's record
+	detachAddressed                   // a root list: records addressed to the caller's partner
+	detachAlways                      // a mutation's payload: the record the caller has just written
+)
+
+// admit decides whether a record is served, and records what serving it discloses: the record itself,
+// the record detached from its victim, or nil.
+func (r *Request) admit(rec lindung.Record, path lindung.CategorySet, d detachment) lindung.Record {
+	if !r.SeesRows() {
+		return nil
+	}
+	o := rec.Owner()
+	need := rec.Reveals() | path
+	if o.InScope && r.Decision.Mask(o)&need == need {
+		r.disclose(o.VictimID, need)
+		return rec
+	}
+	a, addressed := rec.(lindung.Addressed)
+	if d == detachAlways || d == detachAddressed && addressed && a.AddressedTo(r.Viewer.PartnerID) {
+		// The caller learns that the record exists, nothing of the victim: audited as an access that
+		// disclosed no category.
+		if c := detached(rec); c != nil {
+			r.disclose(o.VictimID, 0)
+			return c
+		}
+	}
+	return nil
+}
+
+// detached returns a copy of a record outside its victim's scope: the mask of an out-of-scope record is
+// empty, so no guarded field is disclosed, and nothing is reached through it. The victim id stays, for
+// the audit only.
+func detached(rec lindung.Record) lindung.Record {
+	v := reflect.ValueOf(rec)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	d, ok := c.Interface().(lindung.Record)
+	if !ok {
+		return nil
+	}
+	*d.Owner() = lindung.Owned{VictimID: rec.Owner().VictimID}
+	return d
+}
+
+// aggregate guards a count over victims' records on a type that holds no victim data (@aggregate), such as a
+// shelter's occupancy: polled around a placement, an exact count tells when someone arrived, and where. It
+// is exact only for a request with case rows that sees the category on a legal basis (the protection
+// officer placing victims), or whose roles hold exact_counts; it passes the statistics' disclosure control
+// (counts from 1 to k-1 suppressed, the others rounded) for roles with see_statistics; it is null otherwise.
+func (r *Resolver) aggregate(ctx context.Context, _ any, next graphql.Resolver, category lindung.Category) (any, error) {
 	req, err := request(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, 0, len(records))
-	for _, r := range records {
-		c := lindung.ServiceCategory(code(r))
-		o := r.Owner()
-		if req.Decision.Mask(o).Has(c) {
-			req.disclose(o.VictimID, lindung.SetOf(c))
-			out = append(out, r)
-		}
+	legal, _ := req.Decision.Grants()
+	exact := req.SeesRows() && legal.Has(category) || req.Decision.May(lindung.ActionExactCounts)
+	controlled := !exact && req.Decision.May(lindung.ActionSeeStatistics)
+	if !exact && !controlled {
+		return nil, nil
 	}
-	return out, nil
+	v, err := next(ctx)
+	if err != nil || exact {
+		return v, err
+	}
+	opt := r.statistics()
+	control := func(n int) *int {
+		if disclosure.Small(int64(n), opt) {
+			return nil
+		}
+		c := int(disclosure.Round(int64(n), opt.Base))
+		return &c
+	}
+	// The value keeps the type the field's resolver gave it (an int of a model field, or an *int).
+	switch c := v.(type) {
+	case int:
+		if p := control(c); p != nil {
+			return *p, nil
+		}
+		return nil, nil
+	case *int:
+		if c == nil {
+			return nil, nil
+		}
+		return control(*c), nil
+	}
+	return nil, lindung.Internal(nil, "an aggregate field returned a value that is not a count")
 }

@@ -137,7 +137,7 @@ func disclosureSentence(d *lindung.Disclosure) string {
 	for _, c := range d.Categories.List() {
 		words = append(words, strings.ToLower(c.String()))
 	}
-	what := "information about you"
+	what := "your case reference"
 	if len(words) > 0 {
 		what = "your " + joinWords(words) + " information"
 	}

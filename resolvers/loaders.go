@@ -96,3 +96,12 @@ func loadMany[V comparable](ctx context.Context, l *dataloader.Loader[string, V]
 	}
 	return out, nil
 }
+
+// orEmpty turns a victim's missing list of services or referrals into an empty one: the list was disclosed
+// and holds nothing, which null (withheld) would not say.
+func orEmpty[T any](list []T, err error) ([]T, error) {
+	if list == nil && err == nil {
+		list = []T{}
+	}
+	return list, err
+}

@@ -69,7 +69,7 @@ func victimConnection(res *lindung.VictimPage) *model.VictimConnection {
 // location on a legal basis; where location needs consent (or a referral), it would reveal the shelter of
 // victims whose location is withheld.
 func checkFilter(req *Request, f lindung.VictimFilter) error {
-	if f.ShelterID != nil && !req.Decision.Mask(&lindung.Owned{}).Has(lindung.Location) {
+	if f.ShelterID != nil && !req.Decision.Mask(&lindung.Owned{InScope: true}).Has(lindung.Location) {
 		return lindung.Errorf(lindung.EFORBIDDEN, "filtering by shelter would reveal where victims are, and your role may not see that for this purpose")
 	}
 	return nil

@@ -40,13 +40,26 @@ func NewExecutableSchema() graphql.ExecutableSchema { return NewConfiguredSchema
 // control), guarded like
 // NewExecutableSchema's.
 func NewConfiguredSchema(r Resolver) graphql.ExecutableSchema {
-	return graph.NewExecutableSchema(graph.Config{
+	return guarded{graph.NewExecutableSchema(graph.Config{
 		Resolvers: &r,
 		Directives: graph.DirectiveRoot{
 			Sensitive:    sensitive,
 			Pseudonymous: pseudonymous,
+			Records:      records,
+			Aggregate:    r.aggregate,
 		},
-	})
+	})}
+}
+
+// guarded marks an executable schema whose directives are the guards of this package.
+type guarded struct{ graphql.ExecutableSchema }
+
+// Guarded reports whether es runs this package's guards (sensitive, pseudonymous, records, aggregate) for
+// its directives. A schema's text cannot say which functions run for its directives: a server must
+// refuse, outside tests and benchmarks, any schema built otherwise.
+func Guarded(es graphql.ExecutableSchema) bool {
+	_, ok := es.(guarded)
+	return ok
 }
 
 // NewUnguardedSchema returns the schema with directives that resolve every field without a check. It
@@ -61,6 +74,12 @@ func NewUnguardedSchema() graphql.ExecutableSchema {
 				return next(ctx)
 			},
 			Pseudonymous: pass,
+			Records: func(ctx context.Context, obj any, next graphql.Resolver, _ *lindung.Category) (any, error) {
+				return next(ctx)
+			},
+			Aggregate: func(ctx context.Context, obj any, next graphql.Resolver, _ lindung.Category) (any, error) {
+				return next(ctx)
+			},
 		},
 	})
 }

@@ -264,7 +264,13 @@ func (r *queryResolver) Disclosures(ctx context.Context, victimID string) ([]*li
 	if !req.Decision.May(lindung.ActionRegisterVictims) {
 		return nil, lindung.ErrNotFound
 	}
-	return req.Session.FindDisclosures(ctx, victimID)
+	ds, err := req.Session.FindDisclosures(ctx, victimID)
+	if err != nil {
+		return nil, err
+	}
+	// Reading the report is an access to the victim's record like any other, and goes into the report.
+	req.disclose(victimID, 0)
+	return ds, nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

@@ -28,11 +28,7 @@ func (r *shelterResolver) Residents(ctx context.Context, obj *lindung.Shelter) (
 	if err != nil {
 		return nil, err
 	}
-	vs, err := loadMany(ctx, loaders(ctx).Victim, ids)
-	if err != nil {
-		return nil, err
-	}
-	return residentsDisclosed(ctx, vs)
+	return loadMany(ctx, loaders(ctx).Victim, ids)
 }
 
 // Placement returns graph.PlacementResolver implementation.

@@ -16,13 +16,13 @@ import (
 // maxExpiringDays bounds the orders panel's look-ahead.
 const maxExpiringDays = 366
 
-// statistics returns the resolver's disclosure control; the zero value means disclosure.DefaultK and no
-// rounding, so a hub wired without it fails safe.
+// statistics returns the resolver's disclosure control; the zero value means the defaults (threshold
+// disclosure.DefaultK, rounding to disclosure.DefaultBase), so a hub wired without it fails safe.
 func (r *Resolver) statistics() disclosure.Options {
-	if r.StatisticsControl.Valid() {
-		return r.StatisticsControl
+	if o := r.StatisticsControl.Defaults(); o.Valid() {
+		return o
 	}
-	return disclosure.Options{K: disclosure.DefaultK}
+	return disclosure.Options{}.Defaults()
 }
 
 // startStatistics authorizes a statistics query and fixes its filter, bases and disclosure settings.
@@ -43,6 +43,10 @@ func startStatistics(ctx context.Context, f *model.StatisticsFilter, opt disclos
 	}
 	q.Legal, q.Consent = req.Decision.Grants()
 	exact := req.Decision.May(lindung.ActionExactCounts)
+	if !exact {
+		// Periods a day apart would otherwise difference to the cases of that day.
+		q.From, q.To = disclosure.SnapPeriod(q.From, q.To)
+	}
 	base := max(opt.Base, 1)
 	if exact {
 		base = 1

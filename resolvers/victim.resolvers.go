@@ -43,20 +43,12 @@ func (r *victimResolver) ProtectionOrders(ctx context.Context, obj *lindung.Vict
 
 // Services is the resolver for the services field.
 func (r *victimResolver) Services(ctx context.Context, obj *lindung.Victim) ([]*lindung.ServiceRecord, error) {
-	rs, err := load(ctx, loaders(ctx).ServiceRecords, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	return withServiceCategory(ctx, rs, func(r *lindung.ServiceRecord) string { return r.ServiceCode })
+	return orEmpty(load(ctx, loaders(ctx).ServiceRecords, obj.ID))
 }
 
 // Referrals is the resolver for the referrals field.
 func (r *victimResolver) Referrals(ctx context.Context, obj *lindung.Victim) ([]*lindung.Referral, error) {
-	rs, err := load(ctx, loaders(ctx).Referrals, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	return withServiceCategory(ctx, rs, func(r *lindung.Referral) string { return r.ServiceCode })
+	return orEmpty(load(ctx, loaders(ctx).Referrals, obj.ID))
 }
 
 // Consents is the resolver for the consents field.

@@ -119,7 +119,9 @@ func TestEligibilityCodes(t *testing.T) {
 func TestServicesAndFamilyLog(t *testing.T) {
 	h := newCareHub(t)
 	v := h.newMarkerVictim(victimSpec{NoChild: true,
-		Referrals: []referralSpec{{To: demo.SlugNGOSuara, Status: "ACCEPTED", Categories: []string{"CASE", "COUNSELLING", "FAMILY"}}}})
+		Referrals: []referralSpec{{To: demo.SlugNGOSuara, Status: "ACCEPTED", Categories: []string{"CASE", "COUNSELLING", "FAMILY"}}},
+		// The delivery is counselling data: the NGO is answered with its record where the victim shares it.
+		Consents: []consentSpec{{Grantee: demo.SlugNGOSuara, Categories: []string{"COUNSELLING"}, Purposes: []string{"SERVICE_DELIVERY"}}}})
 	h.exec(`UPDATE referrals SET service_code = 'COUNSELLING' WHERE id = $1`, v.ReferralIDs[1])
 	deliver := `mutation($in: ServiceDeliveryInput!, $key: String) { recordServiceDelivery(input: $in, idempotencyKey: $key) { id status deliveredOn provider { slug } } }`
 	var d struct {

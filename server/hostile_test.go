@@ -86,6 +86,12 @@ var hostileQueries = []struct {
 	{"referrals", `{ referrals { id status categories service reason rejectionReason from { slug } to { slug }
 		victim { ...All } } } ` + allVictimFields, ""},
 	{"rejected referrals", `{ referrals(status: REJECTED) { reason rejectionReason victim { caseRef legalName } } }`, ""},
+	{"overdue referrals", `{ overdueReferrals { id service reason rejectionReason victim { ...All } } } ` + allVictimFields, ""},
+	{"orders expiring, bisected", `{ a: ordersExpiring(withinDays: 0) { id endsOn court } b: ordersExpiring(withinDays: 1) { id endsOn }
+		c: ordersExpiring(withinDays: 366) { id type orderNumber conditions } }`, ""},
+	{"occupancy polled", `query($shelter: ID!) { shelter(id: $shelter) { occupancy } occupancy { state occupancy free } }`, ""},
+	{"consent grantees", `query($id: ID!) { victim(id: $id) { consents { provisions { granteePartner { slug name } granteeType
+		categories purposes } } } }`, ""},
 	{"victim referrals victim", `query($id: ID!) { victim(id: $id) { referrals { victim { ...All
 		referrals { victim { legalName medicalNeeds counsellingNotes } } } } } } ` + allVictimFields, ""},
 	{"family cycle", `query($id: ID!) { victim(id: $id) { family { victim { family { victim { ...All } } } } } } ` + allVictimFields, ""},

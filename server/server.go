@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -52,11 +54,16 @@ type Config struct {
 	// OrderLimits bound the protection orders recorded (the zero value: lindung.DefaultOrderLimits).
 	OrderLimits lindung.OrderLimits
 	// Schema replaces the executable schema; nil serves resolvers.NewExecutableSchema(). Benchmarks use
-	// it to measure the field guard against a schema without one. It is checked like the default.
+	// it to measure the field guard against a schema without one. It is checked like the default, and
+	// one that does not run resolvers' guards is refused outside tests unless UnguardedBenchmark is set.
 	Schema graphql.ExecutableSchema
+	// UnguardedBenchmark lets a benchmark program (bench/ladder) serve a Schema without the guards, as the
+	// baseline the guards' cost is measured against. Nothing that serves partners sets it.
+	UnguardedBenchmark bool
 	// StatisticsK is the disclosure-control threshold of the statistics API: counts from 1 to k-1 are
-	// suppressed (0 takes disclosure.DefaultK, 5; CTDC publishes with 11). StatisticsRounding, when above
-	// 1, rounds published counts to a multiple of it (at most k). See server/statistics.go.
+	// suppressed (0 takes disclosure.DefaultK, 5; CTDC publishes with 11). StatisticsRounding rounds
+	// published counts to a multiple of it (at most k); 0 takes disclosure.DefaultBase (5, at most k), 1
+	// turns rounding off. See server/statistics.go.
 	StatisticsK        int
 	StatisticsRounding int
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
@@ -116,6 +123,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err
+	}
+	if !resolvers.Guarded(schema) && !testing.Testing() && !cfg.UnguardedBenchmark {
+		return nil, errors.New("the executable schema does not run the field and record guards; refusing to serve it")
 	}
 	s.graphql = s.newGraphQLHandler(schema)
 	s.mux.Handle("/graphql", s.authenticate(s.graphql))

@@ -198,7 +198,7 @@ func serve(ctx context.Context, args []string) error {
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy")
 	statsK := fs.Int("stats-k", envInt("LINDUNG_STATS_K", 5), "statistics: suppress counts from 1 to k-1 (LINDUNG_STATS_K; CTDC publishes with 11)")
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
-	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 1), "statistics: round published counts to this base, at most k (LINDUNG_STATS_ROUND)")
+	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 0), "statistics: round published counts to this base, at most k; 0 takes 5 (at most k), 1 turns rounding off (LINDUNG_STATS_ROUND)")
 	limits, rates, maxBody := limitFlags(fs)
 	maxReps := fs.Int("max-representations", envInt("LINDUNG_MAX_REPRESENTATIONS", resolvers.DefaultMaxRepresentations), "most representations of one entity type a federation _entities call resolves; past it each is null with one LIMIT_EXCEEDED error (LINDUNG_MAX_REPRESENTATIONS)")
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
