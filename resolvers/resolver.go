@@ -25,6 +25,9 @@ type Resolver struct {
 	OrderLimits lindung.OrderLimits
 	// StatisticsControl is the statistics API's disclosure control; the zero value means disclosure.DefaultK.
 	StatisticsControl disclosure.Options
+	// Checkpoints sequences the access log on demand, for auditCheckpoint(fresh: true); nil refuses such
+	// a request as UNAVAILABLE.
+	Checkpoints lindung.CheckpointPublisher
 }
 
 // NewExecutableSchema returns the schema with its resolvers and the field guard's directives, with the

@@ -62,6 +62,9 @@ type Config struct {
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
 	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
 	Tracer trace.TracerProvider
+	// Checkpoints publishes access-log checkpoints on demand (auditCheckpoint(fresh: true)); nil
+	// answers such a request UNAVAILABLE. cmd/lindung passes the replica's Sequencer.
+	Checkpoints lindung.CheckpointPublisher
 }
 
 // Server is the hub's HTTP handler.
@@ -108,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	schema := cfg.Schema
 	if schema == nil {
-		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats})
+		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats, Checkpoints: cfg.Checkpoints})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err

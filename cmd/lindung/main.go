@@ -6,10 +6,12 @@
 //	lindung token --partner SLUG --role ROLE   print a signed token for a demo or test caller
 //	lindung policy check                       lint the policy and print its effective matrix
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
+//	lindung audit verify|checkpoint|key        check the access log against its checkpoints (docs/audit-log.md)
 //
 // Configuration comes from flags and the environment: DATABASE_URL, LINDUNG_ADDR, LINDUNG_JWT_SECRET,
 // LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
-// LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, and the request limits of `serve -h`
+// LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, LINDUNG_LOG_KEY, LINDUNG_LOG_KEY_FILE,
+// LINDUNG_LOG_ORIGIN, LINDUNG_CHECKPOINT_INTERVAL, LINDUNG_SEQUENCE_HORIZON, and the request limits of `serve -h`
 // (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
 package main
 
@@ -46,6 +48,8 @@ commands:
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
   policy    policy tools: "policy check" lints the policy and prints its matrix
   retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
+  audit     the access log: "audit verify" checks it against its signed checkpoints, "audit checkpoint"
+            publishes one now, "audit key" prints the log's public key
 `
 
 func main() {
@@ -69,6 +73,8 @@ func main() {
 		err = policyCmd(args)
 	case "retention":
 		err = retention(ctx, args)
+	case "audit":
+		err = auditCmd(ctx, args, os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -188,6 +194,8 @@ func serve(ctx context.Context, args []string) error {
 	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318; empty turns tracing off (LINDUNG_OTLP_ENDPOINT)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
+	interval := fs.Duration("checkpoint-interval", envDuration("LINDUNG_CHECKPOINT_INTERVAL", server.DefaultCheckpointInterval), "how often the access log is sequenced and a checkpoint signed (LINDUNG_CHECKPOINT_INTERVAL)")
+	horizon := fs.Duration("sequence-horizon", envDuration("LINDUNG_SEQUENCE_HORIZON", postgres.DefaultSequenceHorizon), "longer than any request transaction stays open; see docs/audit-log.md (LINDUNG_SEQUENCE_HORIZON)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
 	fs.Parse(args)
 
@@ -221,6 +229,10 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	logKey, err := loadLogKey(*demoMode)
+	if err != nil {
+		return err
+	}
 	db, err := postgres.Open(ctx, databaseURL(), dbOpts)
 	if err != nil {
 		return err
@@ -231,9 +243,13 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	sequencer := &server.Sequencer{DB: db, Key: logKey, Interval: *interval, Horizon: *horizon, Logger: logger}
+	seqCtx, stopSequencer := context.WithCancel(ctx)
+	defer stopSequencer()
+	go sequencer.Run(seqCtx)
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
-		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders})
+		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders, Checkpoints: sequencer})
 	if err != nil {
 		return err
 	}
@@ -251,6 +267,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("Lindung is serving on %s\n  GraphiQL: %s/\n  GraphQL:  POST %s/graphql\n  policy version %s\n",
 		ln.Addr(), openURL(ln.Addr()), openURL(ln.Addr()), pol.Version())
+	fmt.Printf("  access log %s, public key %s\n", logKey.Signer.Name(), logKey.PublicKey)
 	if *demoMode {
 		fmt.Printf("  get a token: go run ./cmd/lindung token --partner kpwkm --role protection_officer\n")
 	}
