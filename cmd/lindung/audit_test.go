@@ -120,7 +120,9 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		tamper func(a, b int64) string // a and b are the records at leaves 2 and 5
 		want   []string
 	}{
-		{"edit", func(a, _ int64) string { return fmt.Sprintf(`UPDATE access_records SET disclosed = '{CASE}' WHERE id = %d`, a) },
+		{"edit", func(a, _ int64) string {
+			return fmt.Sprintf(`UPDATE access_records SET disclosed = '{CASE}' WHERE id = %d`, a)
+		},
 			[]string{`altered\s+leaf 2 \(access record \d+\)`}},
 		{"edit the time", func(_, b int64) string {
 			return fmt.Sprintf(`UPDATE access_records SET at = at - interval '1 second' WHERE id = %d`, b)
