@@ -61,9 +61,10 @@ type SequenceResult struct {
 // instead: a sequencer does so once when it starts, which also takes in anything a stopped hub missed.
 func (db *DB) Sequence(ctx context.Context, key *translog.Key, horizon time.Duration, full bool) (*SequenceResult, error) {
 	res := &SequenceResult{}
-	tx, err := db.Pool.Begin(ctx)
+	// Bounded like a request's wait: an on-demand run comes from a request that holds a connection.
+	tx, err := db.begin(ctx)
 	if err != nil {
-		return nil, mapError(err, "sequence: begin")
+		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var ignore [2]string
