@@ -16,9 +16,10 @@ import (
 // logLockKey is the advisory lock that makes one sequencer run at a time across the hub's replicas.
 const logLockKey int64 = 0x6c696e64756e67 // "lindung"
 
-// DefaultSequenceHorizon is the default of Sequencer.Horizon: well above the longest a request's
-// transaction may stay open (server.Config.RequestTimeout, 30 s by default).
-const DefaultSequenceHorizon = 5 * time.Minute
+// DefaultSequenceHorizon is the default horizon of Sequence: twice the longest a request's transaction
+// may stay open (server.Config.RequestTimeout, 30 s by default, after which the request's context ends
+// and its transaction is rolled back).
+const DefaultSequenceHorizon = time.Minute
 
 // sequenceBatch is how many records one statement of a sequencer run reads; a run reads until none is
 // left, so every record visible when it started gets a leaf.
@@ -58,7 +59,8 @@ type SequenceResult struct {
 // floor: the highest id of a checkpoint signed more than horizon before the latest one. Every record
 // below that floor was drawn before that checkpoint, its transaction ended within the horizon (which
 // must exceed the longest request transaction), and a later run saw it. full reads from the first record
-// instead: a sequencer does so once when it starts, which also takes in anything a stopped hub missed.
+// instead: a sequencer does so when it starts and then hourly, which takes in anything a stopped hub or a
+// transaction that outlived the horizon left behind.
 func (db *DB) Sequence(ctx context.Context, key *translog.Key, horizon time.Duration, full bool) (*SequenceResult, error) {
 	res := &SequenceResult{}
 	// Bounded like a request's wait: an on-demand run comes from a request that holds a connection.

@@ -28,8 +28,13 @@ type Sequencer struct {
 	Logger   *slog.Logger
 
 	mu    sync.Mutex // one run at a time within the replica
-	swept bool       // a run of this replica has read every record once (see postgres.DB.Sequence)
+	swept time.Time  // when a run of this replica last read every record (see postgres.DB.Sequence)
 }
+
+// fullSweepEvery is how often a replica's run reads every record rather than those above the floor:
+// a record whose transaction outlived the horizon (a stalled connection) is logged within the hour, not
+// only at the next restart.
+const fullSweepEvery = time.Hour
 
 // Run sequences every Interval until ctx ends. A failed run is logged and retried at the next tick: the
 // records are safe in the database, only their checkpoint is late.
@@ -81,12 +86,14 @@ func (s *Sequencer) run(ctx context.Context) (bool, error) {
 	if horizon <= 0 {
 		horizon = postgres.DefaultSequenceHorizon
 	}
-	res, err := s.DB.Sequence(ctx, s.Key, horizon, !s.swept)
+	start := time.Now()
+	full := start.Sub(s.swept) > fullSweepEvery
+	res, err := s.DB.Sequence(ctx, s.Key, horizon, full)
 	if err != nil {
 		return false, err
 	}
-	if res.Locked {
-		s.swept = true
+	if res.Locked && full {
+		s.swept = start
 	}
 	for _, id := range res.Changed {
 		s.logger().Error("access log: a record changed between its insert and its sequencing; lindung audit verify reports it", "record_id", id)

@@ -47,7 +47,7 @@ func main() {
 	out := flag.String("out", "bench/results/ladder.md", "file the results are written to")
 	serverURL := flag.String("server", env("LINDUNG_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the ladder's database on")
-	interval := flag.Duration("checkpoint-interval", time.Second, "how often the access log's sequencer runs during the ladder")
+	interval := flag.Duration("checkpoint-interval", server.DefaultCheckpointInterval, "how often the access log's sequencer runs during the ladder")
 	flag.Parse()
 	if err := run(*rates, *duration, *out, *serverURL, *interval); err != nil {
 		fmt.Fprintln(os.Stderr, "ladder:", err)

@@ -24,7 +24,7 @@ commands:
   key         print the access log's public key (--create makes the key file if there is none)
   checkpoint  sequence the committed access records now and print the latest signed checkpoint
   verify      recompute the log from the database and check it against its checkpoints and yours
-              [--database-url URL] [--public-key KEY|FILE] [--checkpoint FILE]... [--horizon 5m]
+              [--database-url URL] [--public-key KEY|FILE] [--checkpoint FILE]... [--horizon 1m]
 `
 
 // DefaultLogOrigin names the log (and its key) when LINDUNG_LOG_ORIGIN is unset; an operator names a
