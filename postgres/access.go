@@ -38,7 +38,7 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 		// turning bit masks into enum arrays row by row.
 		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
 		versions[i], ops[i] = r.PolicyVersion, r.OperationName
-		hashes[i] = translog.LeafOf(r, at).Hash()
+		hashes[i] = translog.HashRecord(r, at)
 	}
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
