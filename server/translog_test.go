@@ -138,3 +138,16 @@ func TestAuditLogOverGraphQL(t *testing.T) {
 		t.Errorf("a checkpoint without a token: %d %s", res.Status, res.Body)
 	}
 }
+
+// TestFreshCheckpointWithoutSequencer: a hub configured without a sequencer says so when asked for a fresh
+// checkpoint, rather than answering with a stale one as if it were fresh.
+func TestFreshCheckpointWithoutSequencer(t *testing.T) {
+	h := newHub(t)
+	res := h.do(request{Token: h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer), Query: `{ auditCheckpoint(fresh: true) { treeSize } }`})
+	if res.Code() != "UNAVAILABLE" {
+		t.Errorf("fresh checkpoint without a sequencer: %s", res.Body)
+	}
+	if res := h.do(request{Token: h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer), Query: `{ auditCheckpoint { treeSize } }`}); len(res.Errors) > 0 {
+		t.Errorf("latest checkpoint without a sequencer: %s", res.Body)
+	}
+}
