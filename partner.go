@@ -31,6 +31,9 @@ type Partner struct {
 	Type      PartnerType
 	State     string // Malaysian state or federal territory the partner is based in
 	CreatedAt time.Time
+	// Suspended says the operator suspended the partner: no request of any of its users is served until
+	// the operator reinstates it.
+	Suspended bool
 }
 
 // User is a person who acts for one partner and holds roles there.
@@ -41,6 +44,9 @@ type User struct {
 	DisplayName string
 	Roles       []string
 	CreatedAt   time.Time
+	// Disabled says the operator disabled the user: none of their requests is served, whatever token it
+	// carries, until the operator enables them again.
+	Disabled bool
 }
 
 // TrainingCompletion records that a user completed the protection-officer training module.

@@ -40,6 +40,15 @@ type Session interface {
 
 	CreatePartner(ctx context.Context, p *Partner) error
 	CreateUser(ctx context.Context, u *User) error
+	// SetUserDisabled disables or enables again the user with username and returns them; NOT_FOUND when
+	// there is none. The caller's next request after a disable is refused (see the request's identity).
+	SetUserDisabled(ctx context.Context, username string, disabled bool) (*User, error)
+	// SetUserRoles replaces the roles of the user with username and returns them; NOT_FOUND when there is
+	// none. Whether the roles may be held together is the policy's to say, before this is called.
+	SetUserRoles(ctx context.Context, username string, roles []string) (*User, error)
+	// SetPartnerSuspended suspends or reinstates the partner with slug and returns it; NOT_FOUND when there
+	// is none. A suspended partner's users are refused on their next request.
+	SetPartnerSuspended(ctx context.Context, slug string, suspended bool) (*Partner, error)
 	CreateShelter(ctx context.Context, s *Shelter) error
 	CreateVictim(ctx context.Context, v *Victim) error
 	UpdateVictim(ctx context.Context, id string, upd VictimUpdate) (*Victim, error)
@@ -89,6 +98,9 @@ type Decision interface {
 	Reason(c Category) string
 	// May reports whether the request's roles may take an action.
 	May(a Action) bool
+	// Assignable reports whether a user may be registered with roles: INVALID for a role the policy does
+	// not know, CONFLICT naming two roles that must never be held together (separation of duties).
+	Assignable(roles []string) error
 	// Grants returns the categories the policy opens for the request's purpose on a legal basis and on
 	// consent, whatever the row scope: aggregate statistics count cases by them without disclosing rows.
 	Grants() (legal, withConsent CategorySet)

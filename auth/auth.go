@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -22,9 +23,23 @@ import (
 	"github.com/lindung/lindung"
 )
 
-// Leeway is the clock skew tolerated on exp, nbf and iat, so that a token minted a moment ago by a host whose
-// clock runs slightly ahead, or used a moment after expiry, is not refused for a few seconds of drift.
-const Leeway = 30 * time.Second
+// DefaultLeeway is the clock skew tolerated on exp, nbf and iat unless WithLeeway says otherwise, so that a
+// token minted a moment ago by a host whose clock runs slightly ahead, or used a moment after expiry, is
+// not refused for a few seconds of drift.
+const DefaultLeeway = 30 * time.Second
+
+// DefaultMaxLifetime is the longest lifetime (exp − iat) a token may have unless WithMaxLifetime says
+// otherwise: a stolen token stays useful no longer than a working day, and a token minted to last for
+// months (a shared "service" token passed around) is refused rather than trusted.
+const DefaultMaxLifetime = 12 * time.Hour
+
+// HubIssuer and HubAudience are the iss and aud of the tokens the hub issues itself (HS256, see Issuer),
+// checked on every HS256 token, so that a token minted for another service that shares the secret by
+// mistake is refused.
+const (
+	HubIssuer   = "lindung"
+	HubAudience = "lindung-graphql"
+)
 
 // Claims is what a verified token says about the caller. Authentication turns it into a lindung.Viewer; it
 // carries only what the hub needs to decide access, and nothing is in it unless the signature was valid.
@@ -34,6 +49,7 @@ type Claims struct {
 	PartnerType lindung.PartnerType // JWT "partner_type": may be empty; when present it is a known type
 	Roles       []string            // JWT "roles": never empty in verified claims
 	ExpiresAt   time.Time           // JWT "exp": always present in verified claims
+	IssuedAt    time.Time           // JWT "iat": always present in verified claims
 	ID          string              // JWT "jti": the token's id, for audit and revocation
 }
 
@@ -91,16 +107,39 @@ func peekHeader(raw string) (header, error) {
 	return h, nil
 }
 
-// options are the optional checks a verifier applies on top of the required ones.
+// options are the checks a verifier applies on top of the fixed ones.
 type options struct {
-	issuer   string
-	audience []string
-	now      func() time.Time // clock for token times; nil means time.Now
-	keysNow  func() time.Time // clock for the JWKS cache; nil means time.Now (tests only)
+	issuer      string
+	audience    []string
+	leeway      time.Duration    // tolerated clock skew; set by defaults
+	maxLifetime time.Duration    // longest exp − iat; set by defaults
+	now         func() time.Time // clock for token times; nil means time.Now
+	keysNow     func() time.Time // clock for the JWKS cache; nil means time.Now (tests only)
 }
 
-// Option configures optional claim checks of a verifier built by NewJWKSVerifier.
+// defaults returns the options every verifier starts from, before its Options apply.
+func defaults() options {
+	return options{leeway: DefaultLeeway, maxLifetime: DefaultMaxLifetime}
+}
+
+// Option configures the claim checks of a verifier.
 type Option func(*options)
+
+// WithLeeway sets the clock skew tolerated on exp, nbf and iat (DefaultLeeway otherwise). A negative
+// leeway is taken as zero.
+func WithLeeway(d time.Duration) Option {
+	return func(o *options) { o.leeway = max(d, 0) }
+}
+
+// WithMaxLifetime sets the longest lifetime (exp − iat) a token may have (DefaultMaxLifetime otherwise).
+// A value of zero or less keeps the default: the check cannot be turned off.
+func WithMaxLifetime(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.maxLifetime = d
+		}
+	}
+}
 
 // WithIssuer requires the token's iss claim to equal iss, so that a token from another tenant of the same
 // identity provider is refused.
@@ -132,7 +171,7 @@ func newVerifier(algs []string, methodOK func(jwt.SigningMethod) bool, key keyFu
 		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(Leeway),
+		jwt.WithLeeway(opts.leeway),
 	}
 	if opts.issuer != "" {
 		po = append(po, jwt.WithIssuer(opts.issuer))
@@ -230,6 +269,13 @@ func (v *verifier) mapError(err error, tc *tokenClaims) error {
 
 // claims checks the hub's own required claims and converts them.
 func (v *verifier) claims(tc *tokenClaims) (*Claims, error) {
+	if tc.IssuedAt == nil {
+		return nil, unauthenticated(nil, "token is missing the iat claim: the hub needs to know when a token was issued to bound its lifetime")
+	}
+	if life := tc.ExpiresAt.Sub(tc.IssuedAt.Time); life > v.opts.maxLifetime {
+		return nil, unauthenticated(nil, fmt.Sprintf("token lifetime (exp − iat) of %s is longer than the hub's maximum of %s: ask for a shorter-lived token",
+			life.Round(time.Second), v.opts.maxLifetime))
+	}
 	if tc.Subject == "" {
 		return nil, unauthenticated(nil, "token is missing the sub claim")
 	}
@@ -257,6 +303,7 @@ func (v *verifier) claims(tc *tokenClaims) (*Claims, error) {
 		PartnerType: pt,
 		Roles:       append([]string(nil), tc.Roles...),
 		ExpiresAt:   tc.ExpiresAt.Time,
+		IssuedAt:    tc.IssuedAt.Time,
 		ID:          tc.ID,
 	}, nil
 }

@@ -50,6 +50,8 @@ var (
 func baseClaims() jwt.MapClaims {
 	now := time.Now()
 	return jwt.MapClaims{
+		"iss":          HubIssuer,
+		"aud":          HubAudience,
 		"sub":          "aisyah",
 		"partner":      "jtk-selangor",
 		"partner_type": "GOVERNMENT",

@@ -20,12 +20,19 @@ const MinSecretLen = 32
 
 // NewHS256Verifier returns a Verifier for tokens the hub issued itself with secret (see Issuer). It accepts
 // HS256 only, so a token with alg none, an asymmetric algorithm (RS/ES, including the classic confusion of
-// an RSA public key used as an HMAC secret) or another HMAC size is refused. It requires exp, sub, partner
-// and a non-empty roles claim, and tolerates Leeway of clock skew.
+// an RSA public key used as an HMAC secret) or another HMAC size is refused. It requires iss HubIssuer, aud
+// HubAudience, iat and exp (no further apart than the maximum lifetime), sub, partner and a non-empty
+// roles claim. opts may set the leeway and the maximum lifetime; the issuer and audience are always the
+// hub's own.
 //
 // A secret shorter than MinSecretLen makes every Verify fail closed with an INTERNAL error, because a
 // misconfigured hub must not accept tokens anyone could forge.
-func NewHS256Verifier(secret []byte) Verifier {
+func NewHS256Verifier(secret []byte, opts ...Option) Verifier {
+	o := defaults()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.issuer, o.audience = HubIssuer, []string{HubAudience}
 	key := append([]byte(nil), secret...)
 	return newVerifier([]string{"HS256"},
 		func(m jwt.SigningMethod) bool { return m == jwt.SigningMethodHS256 },
@@ -35,7 +42,7 @@ func NewHS256Verifier(secret []byte) Verifier {
 			}
 			return key, nil
 		},
-		options{})
+		o)
 }
 
 // Issuer mints HS256 tokens for the hub's own users (the CLI, local development, service accounts), signed
@@ -48,8 +55,9 @@ func NewIssuer(secret []byte) *Issuer {
 	return &Issuer{secret: append([]byte(nil), secret...)}
 }
 
-// Issue returns a signed HS256 token carrying c, valid for ttl from now. It sets iat to now, exp to now+ttl
-// (c.ExpiresAt is ignored) and jti to c.ID, or to a random 128-bit id when c.ID is empty, so every token can
+// Issue returns a signed HS256 token carrying c, valid for ttl from now. It sets iss and aud to the hub's
+// own (HubIssuer, HubAudience), iat to now, exp to now+ttl (c.ExpiresAt and c.IssuedAt are ignored) and jti
+// to c.ID, or to a random 128-bit id when c.ID is empty, so every token can
 // be told apart in the audit trail. It refuses claims the verifier would refuse (no subject, no partner, no
 // roles, unknown partner type), so a token the hub hands out always works.
 func (i *Issuer) Issue(c Claims, ttl time.Duration) (string, error) {
@@ -87,6 +95,8 @@ func (i *Issuer) Issue(c Claims, ttl time.Duration) (string, error) {
 	now := time.Now()
 	tc := tokenClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    HubIssuer,
+			Audience:  jwt.ClaimStrings{HubAudience},
 			Subject:   c.Subject,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),

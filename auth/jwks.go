@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,15 +46,24 @@ const (
 // cached ones are kept if that refresh fails. When no keys can be fetched, Verify returns UNAVAILABLE
 // "identity provider keys unavailable" rather than UNAUTHENTICATED, because the caller's token may be fine.
 //
-// client may be nil, in which case a client with a 10 second timeout is used. opts add optional issuer and
-// audience checks.
-func NewJWKSVerifier(url string, client *http.Client, opts ...Option) Verifier {
+// client may be nil, in which case a client with a 10 second timeout is used. opts must name the issuer
+// (WithIssuer) and the audience (WithAudience) the hub accepts: an identity provider signs tokens for many
+// tenants and services, and without both checks any of them would be a token for the hub. Without them
+// NewJWKSVerifier returns an error, so that a hub so configured does not start. opts may also set the
+// leeway and the maximum lifetime.
+func NewJWKSVerifier(url string, client *http.Client, opts ...Option) (Verifier, error) {
 	if client == nil {
 		client = &http.Client{Timeout: jwksFetchTimeout}
 	}
-	var o options
+	o := defaults()
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if url == "" {
+		return nil, errors.New("JWKS verifier: no key set URL")
+	}
+	if o.issuer == "" || len(o.audience) == 0 || slices.Contains(o.audience, "") {
+		return nil, errors.New("JWKS verifier: the accepted token issuer (iss) and audience (aud) must both be configured")
 	}
 	ks := &keySet{url: url, client: client, now: time.Now}
 	if o.keysNow != nil {
@@ -61,7 +71,7 @@ func NewJWKSVerifier(url string, client *http.Client, opts ...Option) Verifier {
 	}
 	return newVerifier([]string{"RS256", "ES256"},
 		func(m jwt.SigningMethod) bool { return m == jwt.SigningMethodRS256 || m == jwt.SigningMethodES256 },
-		ks.key, o)
+		ks.key, o), nil
 }
 
 // keySet is the cached JWKS of one provider.

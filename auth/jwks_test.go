@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,6 +88,27 @@ func (c *fakeClock) advance(d time.Duration) {
 func withClock(c *fakeClock) Option {
 	return func(o *options) {
 		o.keysNow = c.now
+	}
+}
+
+// jwksVerifier is NewJWKSVerifier accepting the hub's own issuer and audience, which baseClaims carry.
+func jwksVerifier(t *testing.T, url string, client *http.Client, opts ...Option) Verifier {
+	t.Helper()
+	v, err := NewJWKSVerifier(url, client, append([]Option{WithIssuer(HubIssuer), WithAudience(HubAudience)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestJWKSNeedsIssuerAndAudience: a JWKS verifier without both checks is not built at all.
+func TestJWKSNeedsIssuerAndAudience(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithIssuer("https://idp.example.my")}, {WithAudience("lindung")},
+		{WithIssuer("https://idp.example.my"), WithAudience("")}} {
+		if _, err := NewJWKSVerifier("https://idp.example.my/jwks", nil, opts...); err == nil ||
+			!strings.Contains(err.Error(), "issuer (iss) and audience (aud)") {
+			t.Errorf("NewJWKSVerifier with %d options: %v, want an error naming iss and aud", len(opts), err)
+		}
 	}
 }
 
@@ -171,7 +193,7 @@ func TestJWKSVerifier(t *testing.T) {
 			return sign(t, jwt.SigningMethodRS256, rsaKey(), with(baseClaims(), func(c jwt.MapClaims) { delete(c, "exp") }), map[string]any{"kid": "rsa1"})
 		}, lindung.EUNAUTHENTICATED, "token is missing the exp claim"},
 	}
-	v := NewJWKSVerifier(srv.URL, srv.Client())
+	v := jwksVerifier(t, srv.URL, srv.Client())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := tt.token(t)
@@ -193,7 +215,7 @@ func TestJWKSVerifier(t *testing.T) {
 func TestJWKSUnknownKidRefetchThrottled(t *testing.T) {
 	srv := newJWKSServer(t, rsaJWK("rsa1", &rsaKey().PublicKey))
 	clock := &fakeClock{t: time.Unix(0, 0)}
-	v := NewJWKSVerifier(srv.URL, srv.Client(), withClock(clock))
+	v := jwksVerifier(t, srv.URL, srv.Client(), withClock(clock))
 	ctx := context.Background()
 
 	good := sign(t, jwt.SigningMethodRS256, rsaKey(), baseClaims(), map[string]any{"kid": "rsa1"})
@@ -259,7 +281,7 @@ func TestJWKSUnavailable(t *testing.T) {
 		srv := newJWKSServer(t)
 		url := srv.URL
 		srv.Close()
-		_, err := NewJWKSVerifier(url, nil).Verify(ctx, tok)
+		_, err := jwksVerifier(t, url, nil).Verify(ctx, tok)
 		checkErr(t, err, tok, lindung.EUNAVAILABLE, "identity provider keys unavailable")
 	})
 	for _, tc := range []struct {
@@ -280,7 +302,7 @@ func TestJWKSUnavailable(t *testing.T) {
 			srv := newJWKSServer(t, tc.keys...)
 			srv.set(tc.status, tc.keys...)
 			clock := &fakeClock{t: time.Unix(0, 0)}
-			v := NewJWKSVerifier(srv.URL, srv.Client(), withClock(clock))
+			v := jwksVerifier(t, srv.URL, srv.Client(), withClock(clock))
 			for i := 0; i < 3; i++ {
 				_, err := v.Verify(ctx, tok)
 				checkErr(t, err, tok, lindung.EUNAVAILABLE, "identity provider keys unavailable")
@@ -299,7 +321,7 @@ func TestJWKSUnavailable(t *testing.T) {
 
 	t.Run("malformed token does not fetch", func(t *testing.T) {
 		srv := newJWKSServer(t)
-		_, err := NewJWKSVerifier(srv.URL, srv.Client()).Verify(ctx, "a.b.c")
+		_, err := jwksVerifier(t, srv.URL, srv.Client()).Verify(ctx, "a.b.c")
 		checkErr(t, err, "", lindung.EUNAUTHENTICATED, "token is malformed")
 		if n := srv.fetches.Load(); n != 0 {
 			t.Errorf("fetches = %d, want 0", n)
@@ -309,7 +331,10 @@ func TestJWKSUnavailable(t *testing.T) {
 
 func TestJWKSIssuerAudience(t *testing.T) {
 	srv := newJWKSServer(t, rsaJWK("rsa1", &rsaKey().PublicKey))
-	v := NewJWKSVerifier(srv.URL, srv.Client(), WithIssuer("https://idp.example.my"), WithAudience("lindung"))
+	v, err := NewJWKSVerifier(srv.URL, srv.Client(), WithIssuer("https://idp.example.my"), WithAudience("lindung"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	kid := map[string]any{"kid": "rsa1"}
 	tests := []struct {
 		name string
@@ -318,9 +343,10 @@ func TestJWKSIssuerAudience(t *testing.T) {
 	}{
 		{"ok", func(c jwt.MapClaims) { c["iss"] = "https://idp.example.my"; c["aud"] = []string{"other", "lindung"} }, ""},
 		{"ok aud string", func(c jwt.MapClaims) { c["iss"] = "https://idp.example.my"; c["aud"] = "lindung" }, ""},
-		{"missing iss", func(c jwt.MapClaims) { c["aud"] = "lindung" }, "token is missing the iss claim"},
+		{"missing iss", func(c jwt.MapClaims) { delete(c, "iss"); c["aud"] = "lindung" }, "token is missing the iss claim"},
 		{"wrong iss", func(c jwt.MapClaims) { c["iss"] = "https://evil.example"; c["aud"] = "lindung" }, "token issuer (iss) is not accepted"},
-		{"missing aud", func(c jwt.MapClaims) { c["iss"] = "https://idp.example.my" }, "token is missing the aud claim"},
+		{"missing aud", func(c jwt.MapClaims) { c["iss"] = "https://idp.example.my"; delete(c, "aud") }, "token is missing the aud claim"},
+		{"the hub's own iss and aud", func(jwt.MapClaims) {}, "token issuer (iss) is not accepted"},
 		{"wrong aud", func(c jwt.MapClaims) { c["iss"] = "https://idp.example.my"; c["aud"] = "payroll" }, "token audience (aud) does not include the hub"},
 	}
 	for _, tt := range tests {
@@ -340,7 +366,7 @@ func TestJWKSIssuerAudience(t *testing.T) {
 
 func TestJWKSConcurrent(t *testing.T) {
 	srv := newJWKSServer(t, standardKeys()...)
-	v := NewJWKSVerifier(srv.URL, srv.Client())
+	v := jwksVerifier(t, srv.URL, srv.Client())
 	rs := sign(t, jwt.SigningMethodRS256, rsaKey(), baseClaims(), map[string]any{"kid": "rsa1"})
 	es := sign(t, jwt.SigningMethodES256, ecKey(), baseClaims(), map[string]any{"kid": "ec1"})
 	var wg sync.WaitGroup

@@ -43,6 +43,8 @@ const (
 	RoleNGOCaseworker      = "ngo_caseworker"
 	RoleEmployerHR         = "employer_hr"
 	RoleOperator           = "operator"
+	// RoleRouter is the federation router's service account (docs/federation.md), a user of the operator.
+	RoleRouter = "router"
 )
 
 // UntrainedOfficerUsername is the protection officer who has not completed the training module, to show
@@ -59,6 +61,9 @@ func DemoUsername(role, slug string) string { return role + "@" + slug }
 const (
 	seedFixed1, seedFixed2 = 0x4c696e64756e6701, 0x64656d6f2d666978 // partners, users, base shelters
 	seedMain1, seedMain2   = 0x4c696e64756e6702, 0x64656d6f2d636173 // cases and everything about them
+	// accounts added after the first release, drawn apart so that the ids and capacities drawn from the
+	// fixed stream after the users stay as they were.
+	seedLate1, seedLate2 = 0x4c696e64756e6703, 0x64656d6f2d6c6174
 )
 
 // Generate returns a data set of size victims, dated relative to today (truncated to the UTC day). The same

@@ -98,7 +98,7 @@ func TestPartnersAndUsers(t *testing.T) {
 		{RoleMinistryAnalyst, SlugKPWKM}, {RoleProtectionOfficer, SlugKPWKM}, {RoleEnforcementOfficer, SlugPDRM},
 		{RoleEnforcementOfficer, SlugJIM}, {RoleNGOCaseworker, SlugNGOHarapan}, {RoleNGOCaseworker, SlugNGOSuara},
 		{RoleNGOCaseworker, SlugNGOCahaya}, {RoleEmployerHR, SlugEmployerLadang}, {RoleEmployerHR, SlugEmployerKilang},
-		{RoleOperator, SlugOperator},
+		{RoleOperator, SlugOperator}, {RoleRouter, SlugOperator},
 	}
 	for _, w := range want {
 		name := DemoUsername(w.role, w.slug)

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -74,6 +75,17 @@ func (g *gen) users() {
 		ModuleVersion: TrainingModule,
 		CompletedOn:   g.daysAgo(90),
 		ExpiresOn:     ptr(g.daysAgo(-640)),
+	})
+
+	// The router's account: a token for it must name a registered user like any other.
+	late := rand.New(rand.NewPCG(seedLate1, seedLate2))
+	g.ds.Users = append(g.ds.Users, &lindung.User{
+		ID:          uuid(late),
+		PartnerID:   g.partner[SlugOperator].ID,
+		Username:    DemoUsername(RoleRouter, SlugOperator),
+		DisplayName: "Demo Federation Router (OPERATOR, service account)",
+		Roles:       []string{RoleRouter},
+		CreatedAt:   g.daysAgo(790).Add(3 * time.Hour),
 	})
 }
 

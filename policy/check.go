@@ -18,15 +18,41 @@ var roleName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // without a row scope), so Load refuses a policy with any problem.
 //
 // It checks that every role, base role, category, purpose, scope and attribute a row names exists; that
-// every role has exactly one row scope and one default purpose among its purposes; and that no rule
-// names a purpose its role may not declare, or contradicts another rule of the same role.
+// every role has exactly one row scope and one default purpose among its purposes; that no grant names a
+// purpose its role may not declare, or contradicts another rule of the same role; that only a deny names
+// every purpose (*); and that no pair of roles that must never be held together (p4) would see any victim
+// data together, under any purpose, were a user to hold both.
 func (p *Policy) Check() []string {
-	_, problems := p.lint()
-	return append(slices.Clone(p.loadErrs), problems...)
+	_, _, problems := p.lint()
+	problems = append(slices.Clone(p.loadErrs), problems...)
+	return append(problems, p.conflictGrants()...)
 }
 
-// lint reads the p2/p3 rows into roles and collects the policy's problems.
-func (p *Policy) lint() (map[string]*role, []string) {
+// conflictGrants decides every forbidden pair for every purpose as if the pair were allowed, and reports
+// each one that would disclose a category: the refusal of the pair is one wall, the denies are the other.
+func (p *Policy) conflictGrants() []string {
+	var problems []string
+	for _, c := range p.conflicts {
+		if p.roles[c[0]] == nil || p.roles[c[1]] == nil {
+			continue // reported by lint
+		}
+		for _, pur := range lindung.Purposes() {
+			d, err := p.decide(sortedRoles(c[:]), pur)
+			if err != nil {
+				continue // the pair may not declare this purpose, or cannot be held together at all
+			}
+			if open := d.Legal | d.WithConsent; open != 0 {
+				problems = append(problems, fmt.Sprintf("p4, %s, %s: the roles must never be held together, "+
+					"yet together they would see %s under %s (deny every category to one of them for every purpose: p, ROLE, CATEGORY, *, deny)",
+					c[0], c[1], open, pur))
+			}
+		}
+	}
+	return problems
+}
+
+// lint reads the p2/p3/p4 rows into roles and conflicts and collects the policy's problems.
+func (p *Policy) lint() (map[string]*role, [][2]string, []string) {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	row := func(ptype string, r []string) string { return ptype + ", " + strings.Join(r, ", ") }
@@ -41,6 +67,7 @@ func (p *Policy) lint() (map[string]*role, []string) {
 	uses := read("p2", p.enf.GetNamedPolicy)
 	attrs := read("p3", p.enf.GetNamedPolicy)
 	links := read("g", p.enf.GetNamedGroupingPolicy)
+	pairs := read("p4", p.enf.GetNamedPolicy)
 
 	roles := map[string]*role{}
 	get := func(name string) *role {
@@ -140,9 +167,15 @@ func (p *Policy) lint() (map[string]*role, []string) {
 			add("%s: unknown data category %q", row("p", r), r[1])
 		}
 		pur := lindung.Purpose(r[2])
-		if !pur.Valid() {
+		if pur == everyPurpose {
+			if r[3] != basisNames[Deny] {
+				add("%s: only a deny may name every purpose (*); grant per purpose", row("p", r))
+			}
+		} else if !pur.Valid() {
 			add("%s: unknown purpose %q", row("p", r), r[2])
-		} else if ri != nil && !ri.allows(pur) {
+		} else if ri != nil && !ri.allows(pur) && r[3] != basisNames[Deny] {
+			// A deny under a purpose the role may not declare still binds a user who also holds a role
+			// that may; a grant there would never take effect.
 			add("%s: role %s may not declare purpose %s (add a p2 row or remove the rule)", row("p", r),
 				subject, pur)
 		}
@@ -179,5 +212,26 @@ func (p *Policy) lint() (map[string]*role, []string) {
 			add("role %s has %d default purposes; it must have exactly one", name, len(r.defaults))
 		}
 	}
-	return roles, problems
+	var conflicts [][2]string
+	for _, c := range pairs {
+		if len(c) != 2 {
+			add("%s: a p4 row names exactly two roles", row("p4", c))
+			continue
+		}
+		ok := true
+		for _, name := range c {
+			if _, isRole := roles[name]; !isRole {
+				add("%s: unknown role %q (it has no p2/p3 rows)", row("p4", c), name)
+				ok = false
+			}
+		}
+		if ok && c[0] == c[1] {
+			add("%s: a role cannot conflict with itself", row("p4", c))
+			ok = false
+		}
+		if ok {
+			conflicts = append(conflicts, [2]string{c[0], c[1]})
+		}
+	}
+	return roles, conflicts, problems
 }

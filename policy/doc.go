@@ -12,9 +12,11 @@
 //	Consent  disclosed only where the victim's active consent covers it
 //
 // Precedence is deny over legal over consent, and a category with no rule is denied. A user may hold
-// several roles; the same precedence applies across them, so an additional role can never lift a deny
-// (an operator account that also holds a case role sees no victim data: separation of duties). Only the
-// roles that may declare the request's purpose take part in a decision.
+// several roles; the same precedence applies across them, and a deny of any role held applies under every
+// purpose, so an additional role can never lift a deny. Grants and actions come only from the roles that
+// may declare the request's purpose. Separation of duties: the policy names pairs of roles no user may
+// hold together (the operator or the router with any case role); Decide refuses them, Decision.Assignable
+// refuses to register them, and Check fails a policy under which such a pair would see any victim data.
 //
 // The answers for one (sorted roles, purpose, policy version) are compiled once into a Decision and cached
 // for the life of the Policy, so a request costs one map lookup however many rows and fields it returns,

@@ -60,5 +60,11 @@ func (p *Policy) WriteMatrix(w io.Writer) {
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
 	}
+	if len(p.conflicts) > 0 {
+		fmt.Fprintln(tw, "\nnever held together (separation of duties):")
+		for _, c := range p.conflicts {
+			fmt.Fprintf(tw, "  %s + %s\n", c[0], c[1])
+		}
+	}
 	tw.Flush()
 }

@@ -82,6 +82,7 @@ const (
 	attrMay         = "may"
 	trainingNeeded  = "required"
 	limitToReferral = "referral"
+	everyPurpose    = "*" // a p row's purpose that denies for every purpose
 )
 
 // Decision is what the policy lets one set of roles see for one purpose. It is compiled once per (sorted
@@ -106,8 +107,11 @@ type Decision struct {
 	// LimitToReferral says disclosure is bounded by the categories the caller's referrals ask for, even
 	// where consent would allow more.
 	LimitToReferral bool
-	// Actions are what the roles may do beyond reading, such as registering victims.
+	// Actions are what the roles may do beyond reading, such as registering victims: only the actions of
+	// the roles that may declare the purpose, so that a role never acts under another role's purpose.
 	Actions []lindung.Action
+
+	policy *Policy // the policy that decided, for Assignable
 }
 
 // Mask returns the categories of one victim's record that may be disclosed: the legal ones, plus the
@@ -128,8 +132,36 @@ func (d *Decision) Mask(o *lindung.Owned) lindung.CategorySet {
 // a role without rows (the analyst) still counts cases by them in aggregate statistics.
 func (d *Decision) Grants() (legal, withConsent lindung.CategorySet) { return d.Legal, d.WithConsent }
 
-// May reports whether the decision's roles may take action a. Actions do not depend on the purpose.
+// May reports whether the decision's roles may take action a under the decided purpose.
 func (d *Decision) May(a lindung.Action) bool { return slices.Contains(d.Actions, a) }
+
+// Assignable reports whether a user may be registered with roles, by the policy that made the decision:
+// INVALID when one is not a role of this hub, CONFLICT naming the pair when two of them must never be
+// held together (separation of duties). createUser and role changes ask it, so that the rule lives in
+// the policy and not in a resolver.
+func (d *Decision) Assignable(roles []string) error {
+	if d.policy == nil {
+		return lindung.Internal(errors.New("decision made by no policy"), "check roles")
+	}
+	if len(roles) == 0 {
+		return lindung.Invalid("roles", "at least one role is required")
+	}
+	for _, r := range roles {
+		if !d.policy.KnowsRole(r) {
+			return lindung.Invalid("roles", "%q is not a role of this hub; the roles are %s", r,
+				strings.Join(d.policy.names, ", "))
+		}
+	}
+	if pair, ok := d.policy.Conflict(roles); ok {
+		return lindung.Errorf(lindung.ECONFLICT, "%s", conflictMessage(pair))
+	}
+	return nil
+}
+
+// conflictMessage says which combination of roles is forbidden, in words a client may be shown.
+func conflictMessage(pair [2]string) string {
+	return fmt.Sprintf("the roles %s and %s must never be held together (separation of duties)", pair[0], pair[1])
+}
 
 // Reason says why a category outside Mask was withheld, in a form a client may be shown: ReasonNoConsent
 // where consent (or a referral) could open it, ReasonNotPermitted where nothing can.
@@ -177,9 +209,10 @@ type Policy struct {
 	enforceMu sync.Mutex // Casbin's plain Enforcer is not documented as safe for concurrent use
 	version   string
 	roles     map[string]*role
-	names     []string // sorted role names
-	loadErrs  []string // policy lines Casbin could not take
-	cache     sync.Map // cache key -> *Decision
+	names     []string    // sorted role names
+	conflicts [][2]string // p4: role pairs no user may hold together
+	loadErrs  []string    // policy lines Casbin could not take
+	cache     sync.Map    // cache key -> *Decision
 	enforces  atomic.Uint64
 }
 
@@ -229,7 +262,7 @@ func newPolicy(modelText, policyText string) (*Policy, error) {
 	}
 	sum := sha256.Sum256([]byte(modelText + "\x00" + policyText))
 	p := &Policy{enf: enf, version: hex.EncodeToString(sum[:6]), loadErrs: a.problems}
-	p.roles, _ = p.lint()
+	p.roles, p.conflicts, _ = p.lint()
 	for name := range p.roles {
 		p.names = append(p.names, name)
 	}
@@ -286,6 +319,17 @@ func (p *Policy) KnowsRole(role string) bool {
 // Roles lists the roles a user may hold, sorted, for tooling and the matrix.
 func (p *Policy) Roles() []string { return slices.Clone(p.names) }
 
+// Conflict returns the first pair among roles that the policy says must never be held together, so that
+// authentication can refuse a user registered with such a combination whatever role a token narrows to.
+func (p *Policy) Conflict(roles []string) (pair [2]string, found bool) {
+	for _, c := range p.conflicts {
+		if slices.Contains(roles, c[0]) && slices.Contains(roles, c[1]) {
+			return c, true
+		}
+	}
+	return pair, false
+}
+
 // Decisions returns how many times Casbin has been asked so far. Tests use it to show that the number of
 // questions per request does not grow with the rows and fields returned.
 func (p *Policy) Decisions() uint64 { return p.enforces.Load() }
@@ -295,8 +339,9 @@ func (p *Policy) Decisions() uint64 { return p.enforces.Load() }
 //
 // Errors, all safe to show: UNAUTHENTICATED for no role or a role the policy does not know (the token is
 // not one this hub issues for); INVALID for an unknown purpose, or no purpose where the roles' defaults
-// differ; FORBIDDEN for a purpose none of the roles may declare, or roles that see different sets of
-// victims (the scope of such a token would be ambiguous, so the caller must use a token with one role).
+// differ; FORBIDDEN for a purpose none of the roles may declare, roles that see different sets of
+// victims (the scope of such a token would be ambiguous, so the caller must use a token with one role),
+// or roles that must never be held together (separation of duties).
 func (p *Policy) Decide(roles []string, purpose lindung.Purpose) (*Decision, error) {
 	if len(roles) == 0 {
 		return nil, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token carries no role")
@@ -335,8 +380,18 @@ func sortedRoles(roles []string) []string {
 	return slices.Compact(out)
 }
 
-// compile asks Casbin about every category for the roles that may declare the purpose.
+// compile refuses a forbidden combination of roles, and otherwise decides.
 func (p *Policy) compile(roles []string, purpose lindung.Purpose) (*Decision, error) {
+	if pair, ok := p.Conflict(roles); ok {
+		return nil, lindung.Errorf(lindung.EFORBIDDEN, "%s", conflictMessage(pair))
+	}
+	return p.decide(roles, purpose)
+}
+
+// decide asks Casbin about every category: denies of every role held, grants of the roles that may
+// declare the purpose. The policy check calls it for forbidden combinations too, to prove they would see
+// nothing even if the refusal were lifted.
+func (p *Policy) decide(roles []string, purpose lindung.Purpose) (*Decision, error) {
 	var scope lindung.RowScope = lindung.ScopeNone
 	for _, r := range roles {
 		s := p.roles[r].scope()
@@ -383,7 +438,7 @@ func (p *Policy) compile(roles []string, purpose lindung.Purpose) (*Decision, er
 			purpose, strings.Join(roles, ", "))
 	}
 
-	d := &Decision{Roles: roles, Purpose: purpose, Version: p.version, Rows: lindung.ScopeNone}
+	d := &Decision{Roles: roles, Purpose: purpose, Version: p.version, Rows: lindung.ScopeNone, policy: p}
 	for _, r := range active {
 		ri := p.roles[r]
 		if s := ri.scope(); s != lindung.ScopeNone {
@@ -391,15 +446,13 @@ func (p *Policy) compile(roles []string, purpose lindung.Purpose) (*Decision, er
 		}
 		d.RequiresTraining = d.RequiresTraining || ri.training
 		d.LimitToReferral = d.LimitToReferral || ri.referral
-	}
-	for _, r := range roles {
-		d.Actions = append(d.Actions, p.roles[r].actions...)
+		d.Actions = append(d.Actions, ri.actions...)
 	}
 
 	p.enforceMu.Lock()
 	defer p.enforceMu.Unlock()
 	for _, c := range lindung.Categories() {
-		b, err := p.basisOf(active, c, purpose)
+		b, err := p.basisOf(roles, active, c, purpose)
 		if err != nil {
 			return nil, lindung.Internal(err, "policy decision")
 		}
@@ -419,11 +472,17 @@ func (p *Policy) compile(roles []string, purpose lindung.Purpose) (*Decision, er
 	return d, nil
 }
 
-// basisOf applies the precedence deny > legal > consent > absent (deny) across roles. The caller holds
-// enforceMu.
-func (p *Policy) basisOf(roles []string, c lindung.Category, purpose lindung.Purpose) (Basis, error) {
-	for _, b := range [...]Basis{Deny, Legal, Consent} {
-		for _, r := range roles {
+// basisOf applies the precedence deny > legal > consent > absent (deny): a deny of any role held, then a
+// grant of an active role (one that may declare the purpose). The caller holds enforceMu.
+func (p *Policy) basisOf(held, active []string, c lindung.Category, purpose lindung.Purpose) (Basis, error) {
+	for _, r := range held {
+		ok, err := p.enforce(r, c, purpose, Deny)
+		if err != nil || ok {
+			return Deny, err
+		}
+	}
+	for _, b := range [...]Basis{Legal, Consent} {
+		for _, r := range active {
 			ok, err := p.enforce(r, c, purpose, b)
 			if err != nil {
 				return Deny, err

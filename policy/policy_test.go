@@ -189,10 +189,10 @@ func TestDecide(t *testing.T) {
 			wantLegal: lindung.SetOf(lindung.Demographic, lindung.Case),
 			wantConsent: lindung.SetOf(lindung.Identity, lindung.Contact, lindung.Location, lindung.Health,
 				lindung.Counselling, lindung.Family)},
-		// Every category is denied, so no rows either: not even the case references of the scope.
-		{name: "operator role denies even with a case role", roles: []string{"protection_officer", "operator"},
-			purpose: lindung.PurposeCaseManagement, wantPurpose: lindung.PurposeCaseManagement,
-			wantRows: lindung.ScopeNone, training: true},
+		// Separation of duties: the combination is refused outright (TestConflictsSeeNothing shows it
+		// would see nothing even if it were not).
+		{name: "operator role with a case role", roles: []string{"protection_officer", "operator"},
+			purpose: lindung.PurposeCaseManagement, code: lindung.EFORBIDDEN, msgHas: "operator and protection_officer"},
 		{name: "only roles open to the purpose take part", roles: []string{"ministry_analyst", "protection_officer"},
 			purpose: lindung.PurposeStatistics, wantPurpose: lindung.PurposeStatistics, wantRows: lindung.ScopeNone,
 			wantLegal: lindung.SetOf(lindung.Demographic, lindung.Case, lindung.Legal)},
@@ -264,9 +264,9 @@ func TestDecideCache(t *testing.T) {
 		t.Fatalf("Decide with the default purpose: %v, same decision %v", err, d3 == d1)
 	}
 	// Role order does not make a new key.
-	a, _ := p.Decide([]string{"operator", "protection_officer"}, lindung.PurposeCaseManagement)
+	a, _ := p.Decide([]string{"ministry_analyst", "protection_officer"}, lindung.PurposeStatistics)
 	n := p.Decisions()
-	b, _ := p.Decide([]string{"protection_officer", "operator"}, lindung.PurposeCaseManagement)
+	b, _ := p.Decide([]string{"protection_officer", "ministry_analyst"}, lindung.PurposeStatistics)
 	if a != b || p.Decisions() != n {
 		t.Error("role order made a new decision")
 	}
@@ -354,6 +354,17 @@ p3, clerk, scope, none
 p, clerk, CASE
 p9, clerk, CASE, STATISTICS, legal
 `, []string{"line 4", "line 5"}},
+		{"grant for every purpose", `
+p2, clerk, STATISTICS, default
+p3, clerk, scope, none
+p, clerk, CASE, *, legal
+`, []string{"only a deny may name every purpose"}},
+		{"unknown conflict", `
+p2, clerk, STATISTICS, default
+p3, clerk, scope, none
+p4, clerk, clark
+p4, clerk, clerk
+`, []string{`unknown role "clark"`, "cannot conflict with itself"}},
 		{"contradiction", `
 p2, clerk, STATISTICS, default
 p3, clerk, scope, none

@@ -8,11 +8,57 @@ import (
 	"github.com/lindung/lindung"
 )
 
-const partnerColumns = `p.id::text, p.slug, p.name, p.type::text, p.state::text, p.created_at`
+const partnerColumns = `p.id::text, p.slug, p.name, p.type::text, p.state::text, p.created_at, p.suspended_at IS NOT NULL`
 
 func scanPartner(r pgx.CollectableRow) (*lindung.Partner, error) {
 	p := &lindung.Partner{}
-	return p, r.Scan(&p.ID, &p.Slug, &p.Name, &p.Type, &p.State, &p.CreatedAt)
+	return p, r.Scan(&p.ID, &p.Slug, &p.Name, &p.Type, &p.State, &p.CreatedAt, &p.Suspended)
+}
+
+const userColumns = `u.id::text, u.partner_id::text, u.username, u.display_name, u.roles, u.created_at, u.disabled_at IS NOT NULL`
+
+func scanUser(r pgx.CollectableRow) (*lindung.User, error) {
+	u := &lindung.User{}
+	return u, r.Scan(&u.ID, &u.PartnerID, &u.Username, &u.DisplayName, &u.Roles, &u.CreatedAt, &u.Disabled)
+}
+
+// updateOne runs an UPDATE ... RETURNING of one row and scans it; a missing row is ErrNotFound.
+func updateOne[T any](ctx context.Context, s *Session, what, sql string, args pgx.NamedArgs, scan pgx.RowToFunc[*T]) (*T, error) {
+	var out *T
+	err := s.query(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectExactlyOneRow(rows, scan)
+		return err
+	})
+	return out, mapError(err, what)
+}
+
+// SetUserDisabled disables the user with username (keeping the first time of a repeated disable) or
+// enables them again.
+func (s *Session) SetUserDisabled(ctx context.Context, username string, disabled bool) (*lindung.User, error) {
+	return updateOne(ctx, s, "set user disabled", `UPDATE users u
+		SET disabled_at = CASE WHEN @disabled THEN coalesce(u.disabled_at, now()) END
+		WHERE u.username = @username RETURNING `+userColumns,
+		pgx.NamedArgs{"username": username, "disabled": disabled}, scanUser)
+}
+
+// SetUserRoles replaces the roles of the user with username.
+func (s *Session) SetUserRoles(ctx context.Context, username string, roles []string) (*lindung.User, error) {
+	return updateOne(ctx, s, "set user roles", `UPDATE users u SET roles = @roles
+		WHERE u.username = @username RETURNING `+userColumns,
+		pgx.NamedArgs{"username": username, "roles": roles}, scanUser)
+}
+
+// SetPartnerSuspended suspends the partner with slug (keeping the first time of a repeated suspension) or
+// reinstates it.
+func (s *Session) SetPartnerSuspended(ctx context.Context, slug string, suspended bool) (*lindung.Partner, error) {
+	return updateOne(ctx, s, "set partner suspended", `UPDATE partners p
+		SET suspended_at = CASE WHEN @suspended THEN coalesce(p.suspended_at, now()) END
+		WHERE p.slug = @slug RETURNING `+partnerColumns,
+		pgx.NamedArgs{"slug": slug, "suspended": suspended}, scanPartner)
 }
 
 // FindPartnersByIDs returns the partners with the given ids, aligned to ids, nil for missing.

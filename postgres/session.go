@@ -20,12 +20,14 @@ type SessionRequest struct {
 
 // Identity is what the database knows of the caller, read when the session starts.
 type Identity struct {
-	PartnerID       string
-	PartnerName     string
-	PartnerType     lindung.PartnerType
-	UserID          string   // "" when the token's user is not registered in the hub
-	UserRoles       []string // the roles the hub registered for the user; nil for an unregistered user
-	TrainingCurrent bool     // the user holds a current protection-officer training completion
+	PartnerID        string
+	PartnerName      string
+	PartnerType      lindung.PartnerType
+	UserID           string   // "" when the token's user is not registered in the hub
+	UserRoles        []string // the roles the hub registered for the user; nil for an unregistered user
+	UserDisabled     bool     // the operator disabled the user: no request of theirs is served
+	PartnerSuspended bool     // the operator suspended the partner: no request of its users is served
+	TrainingCurrent  bool     // the user holds a current protection-officer training completion
 }
 
 // Session is one request's transaction. It runs as lindung_app, a role that owns nothing, with the
@@ -49,6 +51,7 @@ func (db *DB) NewSession(req SessionRequest) *Session {
 // last, once the settings that the row-level security policies read are in place.
 const startSQL = `
 SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
+       u.disabled_at IS NOT NULL, p.suspended_at IS NOT NULL,
        EXISTS (SELECT 1 FROM training_completions t
                WHERE t.user_id = u.id AND (t.expires_on IS NULL OR t.expires_on > current_date)),
        set_config('lindung.partner_id', p.id::text, true),
@@ -78,7 +81,8 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	err = tx.QueryRow(ctx, startSQL, pgx.NamedArgs{
 		"slug": s.req.PartnerSlug, "username": s.req.Username,
 		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
-	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles, &id.TrainingCurrent,
+	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles,
+		&id.UserDisabled, &id.PartnerSuspended, &id.TrainingCurrent,
 		&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4], &ignore[5])
 	if err == pgx.ErrNoRows {
 		tx.Rollback(ctx)

@@ -55,8 +55,8 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 	if u.Username == "" {
 		return nil, lindung.Invalid("username", "a username is required")
 	}
-	if len(u.Roles) == 0 {
-		return nil, lindung.Invalid("roles", "at least one role is required")
+	if err := req.Decision.Assignable(u.Roles); err != nil {
+		return nil, err
 	}
 	if err := req.Session.CreateUser(ctx, u); err != nil {
 		return nil, err

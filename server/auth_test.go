@@ -31,6 +31,8 @@ func unsignedToken(header string, claims jwt.MapClaims) string {
 
 func officerClaims(extra map[string]any) jwt.MapClaims {
 	c := jwt.MapClaims{
+		"iss":     auth.HubIssuer,
+		"aud":     auth.HubAudience,
 		"sub":     demo.DemoUsername(demo.RoleProtectionOfficer, demo.SlugKPWKM),
 		"partner": demo.SlugKPWKM,
 		"roles":   []string{demo.RoleProtectionOfficer},
@@ -96,9 +98,9 @@ func TestAuthenticationFailsClosed(t *testing.T) {
 		{"officer role for another user", h.issue(auth.Claims{Subject: demo.DemoUsername(demo.RoleMinistryAnalyst, demo.SlugKPWKM),
 			Partner: demo.SlugKPWKM, Roles: []string{demo.RoleProtectionOfficer}}), "", 401, "UNAUTHENTICATED"},
 		{"trained officer at another partner", h.issue(auth.Claims{Subject: officer, Partner: demo.SlugPDRM,
-			Roles: []string{demo.RoleProtectionOfficer}}), "", 403, "FORBIDDEN"},
+			Roles: []string{demo.RoleProtectionOfficer}}), "", 401, "UNAUTHENTICATED"},
 		{"unregistered officer", h.issue(auth.Claims{Subject: "nobody@kpwkm", Partner: demo.SlugKPWKM,
-			Roles: []string{demo.RoleProtectionOfficer}}), "", 403, "FORBIDDEN"},
+			Roles: []string{demo.RoleProtectionOfficer}}), "", 401, "UNAUTHENTICATED"},
 		{"purpose the role may not use", h.token(demo.SlugNGOHarapan, demo.RoleNGOCaseworker), "PROSECUTION", 403, "FORBIDDEN"},
 		{"officer for prosecution", h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer), "PROSECUTION", 403, "FORBIDDEN"},
 		{"enforcement for case management", h.token(demo.SlugPDRM, demo.RoleEnforcementOfficer), "CASE_MANAGEMENT", 403, "FORBIDDEN"},
@@ -135,35 +137,5 @@ func TestAuthenticationFailsClosed(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM access_records`); n != before {
 		t.Errorf("refused requests wrote %d access records", n-before)
-	}
-}
-
-// TestExtraRoleNeverWidens: holding one more role never opens more. In particular an account that is both
-// hub operator and protection officer sees no victim data under CASE_MANAGEMENT (the operator's denies
-// win: separation of duties), not even case references.
-func TestExtraRoleNeverWidens(t *testing.T) {
-	h := newHub(t)
-	v := h.newMarkerVictim(victimSpec{})
-	officer := demo.DemoUsername(demo.RoleProtectionOfficer, demo.SlugKPWKM)
-	query := `query($id: ID!) { victim(id: $id) { ...All } victims(first: 5) { totalCount edges { cursor node { id caseRef } } }
-		referrals { id status victim { caseRef } } shelters { residents { caseRef } } } ` + allVictimFields
-	for _, tc := range []struct {
-		name    string
-		roles   []string
-		purpose string
-	}{
-		{"operator and officer", []string{demo.RoleOperator, demo.RoleProtectionOfficer}, ""},
-		{"officer and operator", []string{demo.RoleProtectionOfficer, demo.RoleOperator}, "CASE_MANAGEMENT"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rid := newRequestID()
-			res := h.do(request{Token: h.issue(auth.Claims{Subject: officer, Partner: demo.SlugKPWKM, Roles: tc.roles}),
-				Purpose: tc.purpose, Query: query, Variables: map[string]any{"id": v.ID}, RequestID: rid})
-			assertNoVictimData(t, res.Body)
-			assertNoLeak(t, res.Body, v.identifiers())
-			if n := len(h.accessRecords(rid)); n != 0 {
-				t.Errorf("%d access records for a request that must see nothing", n)
-			}
-		})
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/policy"
+	"github.com/lindung/lindung/postgres"
 )
 
 // caller is what authentication established before GraphQL runs: the verified claims and the policy's
@@ -102,6 +104,35 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), callerKey{}, &caller{claims: claims, decision: decision, status: sw})
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
+}
+
+// admit holds the token to the hub's own record of the caller, read as the request's session started:
+// the request is served only for a registered, enabled user of the token's partner, a partner that is not
+// suspended, and only with roles that user holds in the hub (a token may narrow them, never widen them).
+// A token names a user; it does not make one. Every refusal but one is UNAUTHENTICATED and says which
+// check failed; a user registered with roles that must never be held together (separation of duties) is
+// FORBIDDEN whatever role the token narrows to, since the account itself is what the policy forbids.
+func (s *Server) admit(claims *auth.Claims, id *postgres.Identity) error {
+	switch {
+	case claims.PartnerType != "" && claims.PartnerType != id.PartnerType:
+		return lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner type does not match the partner %q", claims.Partner)
+	case id.PartnerSuspended:
+		return lindung.Errorf(lindung.EUNAUTHENTICATED, "the partner %q is suspended from this hub: ask the hub operator", claims.Partner)
+	case id.UserID == "":
+		return lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's subject %q is not a registered user of the partner %q", claims.Subject, claims.Partner)
+	case id.UserDisabled:
+		return lindung.Errorf(lindung.EUNAUTHENTICATED, "the user %q is disabled: ask the hub operator", claims.Subject)
+	}
+	if pair, found := s.cfg.Policy.Conflict(id.UserRoles); found {
+		return lindung.Errorf(lindung.EFORBIDDEN, "the user %q is registered with the roles %s and %s, which must never be held together (separation of duties): ask the hub operator to change the user's roles",
+			claims.Subject, pair[0], pair[1])
+	}
+	for _, r := range claims.Roles {
+		if !slices.Contains(id.UserRoles, r) {
+			return lindung.Errorf(lindung.EUNAUTHENTICATED, "the token claims the role %q, which the user %q does not hold in this hub", r, claims.Subject)
+		}
+	}
+	return nil
 }
 
 // statusWriter lets the GraphQL layer choose the HTTP status of a response refused as a whole (401 for

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -73,14 +72,10 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 		Scope:       lindung.Scope{Rows: rows, Purpose: c.decision.Purpose},
 	})
 	id, err := sess.Start(ctx)
-	if err == nil && c.claims.PartnerType != "" && c.claims.PartnerType != id.PartnerType {
-		sess.Rollback(ctx)
-		err = lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner type does not match the partner %q", c.claims.Partner)
-	}
-	if err == nil && id.UserID != "" && !holdsAll(id.UserRoles, c.claims.Roles) {
-		// The hub's own record of a registered user bounds what a token may claim for them.
-		sess.Rollback(ctx)
-		err = lindung.Errorf(lindung.EUNAUTHENTICATED, "the token claims a role the user %q does not hold in this hub", c.claims.Subject)
+	if err == nil {
+		if err = s.admit(c.claims, id); err != nil {
+			sess.Rollback(ctx)
+		}
 	}
 	if err == nil && !c.trustedDocument && s.trustedFor(id.PartnerType) {
 		// The token need not say the partner's type; the hub's record of it decides.
@@ -237,15 +232,6 @@ func usesIncrementalDelivery(doc *ast.QueryDocument) bool {
 }
 
 // holdsAll reports whether every role in claimed is among held.
-func holdsAll(held, claimed []string) bool {
-	for _, c := range claimed {
-		if !slices.Contains(held, c) {
-			return false
-		}
-	}
-	return true
-}
-
 func refuse(err error) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    lindung.MessageOf(err),

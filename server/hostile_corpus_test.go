@@ -13,6 +13,8 @@ import (
 	"testing"
 	"text/template"
 
+	"github.com/lindung/lindung/auth"
+	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/server"
 )
 
@@ -20,7 +22,9 @@ import (
 // "key: value" headers, a blank line and the body, a text/template with << >> delimiters and the
 // function repeat, so that oversized bodies need not be committed as such. Headers:
 //
-//	caller:       partner/role whose token is sent, or "none" (default kpwkm/protection_officer)
+//	caller:       partner/role whose token is sent, or "none" (default kpwkm/protection_officer); several
+//	              roles are comma-separated (partner/role1,role2)
+//	subject:      the token's sub, when not the demo user of the (first) role: an identity attack
 //	method:       HTTP method (default POST)
 //	content-type: the Content-Type header (default application/json; "none" sends none)
 //	purpose:      the X-Lindung-Purpose header
@@ -30,7 +34,8 @@ import (
 //	db:           "none" (default): no SQL statement may run for the request; "read": it may read
 type hostileCase struct {
 	name                          string
-	caller, method, contentType   string
+	caller, subject               string
+	method, contentType           string
 	purpose, code, data, database string
 	status                        int
 	body                          []byte
@@ -67,6 +72,8 @@ func loadHostileCases(t testing.TB) []hostileCase {
 			switch k {
 			case "caller":
 				c.caller = v
+			case "subject":
+				c.subject = v
 			case "method":
 				c.method = v
 			case "content-type":
@@ -130,14 +137,19 @@ func TestHostileCorpus(t *testing.T) {
 		}
 		return m
 	}
-	tokens := map[string]string{"none": ""}
+	tokens := map[string]string{"none|": ""}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			token, ok := tokens[c.caller]
+			token, ok := tokens[c.caller+"|"+c.subject]
 			if !ok {
-				partner, role, _ := strings.Cut(c.caller, "/")
-				token = h.token(partner, role)
-				tokens[c.caller] = token
+				partner, roles, _ := strings.Cut(c.caller, "/")
+				subject := c.subject
+				if subject == "" {
+					first, _, _ := strings.Cut(roles, ",")
+					subject = demo.DemoUsername(first, partner)
+				}
+				token = h.issue(auth.Claims{Subject: subject, Partner: partner, Roles: strings.Split(roles, ",")})
+				tokens[c.caller+"|"+c.subject] = token
 			}
 			before := counts()
 			queries := h.queries.Load()

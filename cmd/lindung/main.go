@@ -13,6 +13,8 @@
 // LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, LINDUNG_LOG_KEY, LINDUNG_LOG_KEY_FILE,
 // LINDUNG_LOG_ORIGIN, LINDUNG_CHECKPOINT_INTERVAL, LINDUNG_SEQUENCE_HORIZON, and the request limits of `serve -h`
 // (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
+// Tokens: LINDUNG_JWKS_ISSUER and LINDUNG_JWKS_AUDIENCE (required with LINDUNG_JWKS_URL),
+// LINDUNG_TOKEN_LEEWAY and LINDUNG_TOKEN_MAX_LIFETIME.
 package main
 
 import (
@@ -184,6 +186,7 @@ func serve(ctx context.Context, args []string) error {
 	addr := fs.String("addr", env("LINDUNG_ADDR", ":8080"), "address to listen on (LINDUNG_ADDR)")
 	demoMode := fs.Bool("demo", false, "seed demo data into an empty database, create a signing key if none, allow introspection")
 	demoSize := fs.Int("demo-size", 500, "number of demo victims")
+	tokens := tokenFlags(fs)
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy")
 	statsK := fs.Int("stats-k", envInt("LINDUNG_STATS_K", 5), "statistics: suppress counts from 1 to k-1 (LINDUNG_STATS_K; CTDC publishes with 11)")
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
@@ -225,7 +228,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	verifier, err := newVerifier(*demoMode)
+	verifier, err := newVerifier(*tokens, *demoMode)
 	if err != nil {
 		return err
 	}
@@ -299,17 +302,51 @@ func openURL(a net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// newVerifier verifies tokens against LINDUNG_JWKS_URL when set (a production identity provider), and
-// otherwise against the hub's own HS256 secret.
-func newVerifier(create bool) (auth.Verifier, error) {
-	if url := os.Getenv("LINDUNG_JWKS_URL"); url != "" {
-		return auth.NewJWKSVerifier(url, nil), nil
+// tokenConfig is how serve verifies tokens.
+type tokenConfig struct {
+	jwksURL, issuer, audience string
+	leeway, maxLifetime       time.Duration
+}
+
+// tokenFlags declares the token verification flags of serve, each with its environment variable.
+func tokenFlags(fs *flag.FlagSet) *tokenConfig {
+	c := &tokenConfig{}
+	fs.StringVar(&c.jwksURL, "jwks-url", env("LINDUNG_JWKS_URL", ""), "identity provider's JSON Web Key Set; unset verifies tokens with the hub's HS256 secret (LINDUNG_JWKS_URL)")
+	fs.StringVar(&c.issuer, "jwks-issuer", env("LINDUNG_JWKS_ISSUER", ""), "the iss every JWKS-verified token must carry; required with --jwks-url (LINDUNG_JWKS_ISSUER)")
+	fs.StringVar(&c.audience, "jwks-audience", env("LINDUNG_JWKS_AUDIENCE", ""), "the aud every JWKS-verified token must include; required with --jwks-url (LINDUNG_JWKS_AUDIENCE)")
+	fs.DurationVar(&c.leeway, "token-leeway", envDuration("LINDUNG_TOKEN_LEEWAY", auth.DefaultLeeway), "clock skew tolerated on a token's exp, nbf and iat (LINDUNG_TOKEN_LEEWAY)")
+	fs.DurationVar(&c.maxLifetime, "token-max-lifetime", maxTokenLifetime(), "longest lifetime (exp - iat) a token may have (LINDUNG_TOKEN_MAX_LIFETIME)")
+	return c
+}
+
+// maxTokenLifetime is the configured longest token lifetime, which `token` also holds its --ttl to.
+func maxTokenLifetime() time.Duration {
+	return envDuration("LINDUNG_TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
+}
+
+// newVerifier verifies tokens against the JWKS URL when one is set (a production identity provider), with
+// the issuer and audience it must name, and otherwise against the hub's own HS256 secret.
+func newVerifier(c tokenConfig, create bool) (auth.Verifier, error) {
+	if c.leeway < 0 || c.leeway > 5*time.Minute {
+		return nil, fmt.Errorf("--token-leeway (LINDUNG_TOKEN_LEEWAY) is %s; it must be between 0s and 5m", c.leeway)
+	}
+	if c.maxLifetime <= 0 {
+		return nil, fmt.Errorf("--token-max-lifetime (LINDUNG_TOKEN_MAX_LIFETIME) is %s; it must be positive", c.maxLifetime)
+	}
+	opts := []auth.Option{auth.WithLeeway(c.leeway), auth.WithMaxLifetime(c.maxLifetime)}
+	if c.jwksURL != "" {
+		if c.issuer == "" || c.audience == "" {
+			return nil, errors.New("a JWKS URL is set but not the issuer and audience its tokens must carry: " +
+				"set --jwks-issuer (LINDUNG_JWKS_ISSUER) and --jwks-audience (LINDUNG_JWKS_AUDIENCE); " +
+				"without them any token the identity provider signs, for any tenant or service, would be accepted")
+		}
+		return auth.NewJWKSVerifier(c.jwksURL, nil, append(opts, auth.WithIssuer(c.issuer), auth.WithAudience(c.audience))...)
 	}
 	secret, err := auth.LoadSecret(os.Getenv("LINDUNG_JWT_SECRET"), keyFile(), create)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w (set LINDUNG_JWT_SECRET, or run serve --demo once to create %s)", err, keyFile())
 	}
-	return auth.NewHS256Verifier(secret), nil
+	return auth.NewHS256Verifier(secret, opts...), nil
 }
 
 func migrate(ctx context.Context, args []string) error {
@@ -370,11 +407,14 @@ func token(args []string) error {
 	partner := fs.String("partner", "", "partner slug, e.g. kpwkm")
 	role := fs.String("role", "", "role, e.g. protection_officer")
 	user := fs.String("user", "", "user name (default ROLE@PARTNER, the demo users)")
-	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid")
+	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid, at most the hub's maximum (LINDUNG_TOKEN_MAX_LIFETIME, default 12h)")
 	partnerType := fs.String("partner-type", "", "partner type claim (optional; checked against the hub's records)")
 	fs.Parse(args)
 	if *partner == "" || *role == "" {
 		return errors.New("--partner and --role are required, e.g. --partner kpwkm --role protection_officer")
+	}
+	if limit := maxTokenLifetime(); *ttl > limit {
+		return fmt.Errorf("--ttl %s is longer than the hub's maximum token lifetime of %s (LINDUNG_TOKEN_MAX_LIFETIME): the hub would refuse the token", *ttl, limit)
 	}
 	pol, err := loadPolicy(env("LINDUNG_POLICY_DIR", ""))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,28 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("victims: totalCount %d, %d edges; want 500 and 10", got.Data.Victims.TotalCount, len(got.Data.Victims.Edges))
 	}
 
+	// Every token command the README shows gives a token the demo serves: each names a registered user.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commands := regexp.MustCompile(`go run \./cmd/lindung token --partner ([a-z0-9-]+) --role ([a-z_]+)`).FindAllStringSubmatch(string(readme), -1)
+	if len(commands) < 11 {
+		t.Fatalf("the README shows %d token commands, want every demo role", len(commands))
+	}
+	for _, c := range commands {
+		cmd := exec.Command(bin, "token", "--partner", c[1], "--role", c[2])
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", c[0], err)
+		}
+		status, body := post(t, base, strings.TrimSpace(string(out)), `{"query":"{ viewer { username roles } }"}`)
+		if status != 200 || !strings.Contains(string(body), `"username":"`+c[2]+"@"+c[1]+`"`) {
+			t.Errorf("%s: HTTP %d %s", c[0], status, body)
+		}
+	}
+
 	if status, body := post(t, base, "", query); status != 401 || !strings.Contains(string(body), "UNAUTHENTICATED") || strings.Contains(string(body), "caseRef") {
 		t.Fatalf("without a token: HTTP %d: %s", status, body)
 	}
@@ -129,4 +152,77 @@ func post(t *testing.T, base, token, body string) (int, []byte) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, b
+}
+
+// TestServeRefusesJWKSWithoutIssuerAndAudience: an identity provider signs tokens for many tenants and
+// services; serve does not start with a JWKS URL unless it knows which issuer and audience to accept, and
+// says which settings are missing.
+func TestServeRefusesJWKSWithoutIssuerAndAudience(t *testing.T) {
+	base := tokenConfig{jwksURL: "https://idp.example.my/jwks", leeway: 30 * time.Second, maxLifetime: 12 * time.Hour}
+	for _, c := range []tokenConfig{base, {jwksURL: base.jwksURL, issuer: "https://idp.example.my", leeway: base.leeway, maxLifetime: base.maxLifetime},
+		{jwksURL: base.jwksURL, audience: "lindung", leeway: base.leeway, maxLifetime: base.maxLifetime}} {
+		_, err := newVerifier(c, false)
+		if err == nil || !strings.Contains(err.Error(), "--jwks-issuer (LINDUNG_JWKS_ISSUER) and --jwks-audience (LINDUNG_JWKS_AUDIENCE)") {
+			t.Errorf("newVerifier(%+v) = %v, want a refusal naming the settings", c, err)
+		}
+	}
+	ok := base
+	ok.issuer, ok.audience = "https://idp.example.my", "lindung"
+	if _, err := newVerifier(ok, false); err != nil {
+		t.Errorf("newVerifier with issuer and audience: %v", err)
+	}
+	for _, bad := range []tokenConfig{{leeway: -time.Second, maxLifetime: time.Hour}, {leeway: time.Hour, maxLifetime: time.Hour}, {leeway: time.Second}} {
+		if _, err := newVerifier(bad, false); err == nil {
+			t.Errorf("newVerifier(%+v) accepted a leeway or lifetime out of range", bad)
+		}
+	}
+}
+
+// TestTokenRefusesLifetimeOverMaximum: lindung token will not mint a token the hub would refuse.
+func TestTokenRefusesLifetimeOverMaximum(t *testing.T) {
+	t.Setenv("LINDUNG_KEY_FILE", filepath.Join(t.TempDir(), "jwt-secret"))
+	t.Setenv("LINDUNG_JWT_SECRET", "")
+	err := token([]string{"--partner", "kpwkm", "--role", "protection_officer", "--ttl", "24h"})
+	if err == nil || !strings.Contains(err.Error(), "maximum token lifetime of 12h0m0s") {
+		t.Errorf("token --ttl 24h: %v", err)
+	}
+	t.Setenv("LINDUNG_TOKEN_MAX_LIFETIME", "48h")
+	if err := token([]string{"--partner", "kpwkm", "--role", "protection_officer", "--ttl", "24h"}); err != nil {
+		t.Errorf("token --ttl 24h under a 48h maximum: %v", err)
+	}
+}
+
+// TestPolicyCheckFailsOnConflictGrant: a policy under which the operator and a case role together would
+// see victim data (the operator's denies written for its own purpose only, as they once were) fails
+// lindung policy check.
+func TestPolicyCheckFailsOnConflictGrant(t *testing.T) {
+	dir := t.TempDir()
+	model, err := os.ReadFile(filepath.Join("..", "..", "policy", "model.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "policy", "policy.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policyCmd([]string{"check", "--policy-dir", writePolicy(t, dir, model, rules)}); err != nil {
+		t.Fatalf("policy check of the shipped policy: %v", err)
+	}
+	weak := strings.ReplaceAll(string(rules), "p, operator, HEALTH, *, deny", "p, operator, HEALTH, CASE_MANAGEMENT, deny")
+	err = policyCmd([]string{"check", "--policy-dir", writePolicy(t, t.TempDir(), model, []byte(weak))})
+	if err == nil || !strings.Contains(err.Error(), "p4, operator, protection_officer: the roles must never be held together") ||
+		!strings.Contains(err.Error(), "HEALTH under SERVICE_DELIVERY") {
+		t.Errorf("policy check of a policy granting operator and officer HEALTH: %v", err)
+	}
+}
+
+func writePolicy(t *testing.T, dir string, model, rules []byte) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "model.conf"), model, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.csv"), rules, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

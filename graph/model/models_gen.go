@@ -74,7 +74,7 @@ type CreateUserInput struct {
 	Username string `json:"username"`
 	// Display name.
 	DisplayName string `json:"displayName"`
-	// Roles the policy knows.
+	// Roles the policy knows; CONFLICT when two of them must never be held together (separation of duties).
 	Roles []string `json:"roles"`
 }
 
