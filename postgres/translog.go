@@ -376,3 +376,14 @@ func (s *Session) AuditConsistencyProof(ctx context.Context, fromSize, toSize in
 	})
 	return p, mapError(err, "consistency proof")
 }
+
+// LatestCheckpointNote returns the newest signed checkpoint as stored, "" before the first; for the
+// operator's `lindung audit checkpoint`, outside any request.
+func (db *DB) LatestCheckpointNote(ctx context.Context) (string, error) {
+	var note string
+	err := db.Pool.QueryRow(ctx, `SELECT note FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1`).Scan(&note)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return note, mapError(err, "latest checkpoint")
+}

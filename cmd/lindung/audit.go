@@ -88,14 +88,14 @@ func auditCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		snap, err := postgres.ReadLog(ctx, databaseURL())
+		note, err := db.LatestCheckpointNote(ctx)
 		if err != nil {
 			return err
 		}
-		if len(snap.Checkpoints) == 0 {
+		if note == "" {
 			return errors.New("the log is empty: no access record was written yet")
 		}
-		fmt.Fprint(stdout, snap.Checkpoints[len(snap.Checkpoints)-1])
+		fmt.Fprint(stdout, note)
 		return nil
 	case "verify":
 		return auditVerify(ctx, args[1:], stdout)

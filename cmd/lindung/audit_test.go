@@ -252,3 +252,47 @@ func TestAuditVerifyRestoredDump(t *testing.T) {
 		t.Errorf("an edit to the restored copy went unreported (%v):\n%s", err, out)
 	}
 }
+
+// TestAuditKeyAndCheckpoint: `audit key --create` makes the log key once and prints its public half, the
+// same on every call; `audit checkpoint` sequences the records and prints a checkpoint that opens with it.
+func TestAuditKeyAndCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Setenv("LINDUNG_LOG_KEY", "")
+	t.Setenv("LINDUNG_LOG_KEY_FILE", filepath.Join(dir, "log-key"))
+	t.Setenv("LINDUNG_LOG_ORIGIN", "test.example/access-log")
+	t.Setenv("DATABASE_URL", pgtest.NewDemo(t))
+	var first, again, cp bytes.Buffer
+	if err := auditCmd(ctx, []string{"key"}, &first); err == nil {
+		t.Fatal("audit key without --create and without a key succeeded")
+	}
+	if err := auditCmd(ctx, []string{"key", "--create"}, &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := auditCmd(ctx, []string{"key"}, &again); err != nil || again.String() != first.String() {
+		t.Fatalf("the key changed: %q then %q (%v)", first.String(), again.String(), err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "log-key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v %v", fi, err)
+	}
+	db, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO access_records (request_id, username, partner_id, roles, purpose, victim_id,
+		disclosed, withheld, policy_version) SELECT 'r', 'u', owner_partner_id, '{}', 'CASE_MANAGEMENT', id, '{}', '{}', 'v'
+		FROM victims LIMIT 3`); err != nil {
+		t.Fatal(err)
+	}
+	if err := auditCmd(ctx, []string{"checkpoint"}, &cp); err != nil {
+		t.Fatal(err)
+	}
+	v, err := translog.ReadVerifier(strings.TrimSpace(first.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := translog.Open(cp.Bytes(), v); err != nil || c.Size != 3 {
+		t.Errorf("audit checkpoint printed %q: %+v %v", cp.String(), c, err)
+	}
+}
