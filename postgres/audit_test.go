@@ -30,11 +30,13 @@ func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryE
 func TestRecordAccessIsOneStatement(t *testing.T) {
 	t.Parallel()
 	counter := &queryCounter{}
-	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: counter, MaxConns: 2})
+	url := pgtest.NewDemo(t)
+	db, err := postgres.Open(ctx, url, postgres.Options{Tracer: counter, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	admins.Store(db, &adminPool{url: pgtest.SuperuserURL(url)})
 	f := &fixture{db: db, ds: demoDataset(), partners: map[string]*lindung.Partner{}}
 	for _, p := range f.ds.Partners {
 		f.partners[p.Slug] = p
@@ -81,7 +83,7 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 	if err := s.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT coalesce(user_id::text, ''), username, partner_id::text, roles, purpose::text,
+	rows, err := admin(t, db).Pool.Query(ctx, `SELECT coalesce(user_id::text, ''), username, partner_id::text, roles, purpose::text,
 		victim_id::text, category_bits(disclosed), category_bits(withheld), policy_version, operation_name
 		FROM access_records WHERE request_id = 'req-1' ORDER BY victim_id`)
 	if err != nil {
@@ -140,7 +142,7 @@ func TestAuditIsAppendOnlyEvenForTheOwner(t *testing.T) {
 		`TRUNCATE victims CASCADE`,
 		`TRUNCATE partners CASCADE`,
 	} {
-		if _, err := f.db.Pool.Exec(ctx, sql); err == nil {
+		if _, err := admin(t, f.db).Pool.Exec(ctx, sql); err == nil {
 			t.Errorf("%s: succeeded", sql)
 		}
 	}

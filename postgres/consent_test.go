@@ -139,8 +139,12 @@ func TestConsentedBits(t *testing.T) {
 			if tc.withdrawn != "" {
 				withdrawn = tc.withdrawn
 			}
-			// Recorded by the app role itself, in the caller's transaction: the write policy lets an NGO
-			// record consent for a case referred to it.
+			// Recorded in the caller's transaction, so that now() is the same instant for writing and
+			// reading, but as the agency that owns the case: only it may record consent (an NGO's write is
+			// refused by row-level security, TestRowSecurityForWrites).
+			if err := s.ExecForTest(ctx, `SELECT set_config('lindung.scope', 'partner', true), set_config('lindung.partner_id', $1, true)`, f.gov); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.ExecForTest(ctx, `INSERT INTO consents (id, victim_id, grantor_victim_id, grantor_relation,
 				recorded_by_user_id, recorded_at, language, method, withdrawn_at)
 				VALUES ($1, $2, $3, $4, $5, now() - interval '2 hours', 'ms', 'VERBAL', `+withdrawn+`)`,
@@ -160,6 +164,9 @@ func TestConsentedBits(t *testing.T) {
 					consent, i, partner, typ, p.categories, p.purposes); err != nil {
 					t.Fatalf("record provision %d: %v", i, err)
 				}
+			}
+			if err := s.ExecForTest(ctx, `SELECT set_config('lindung.scope', 'referred', true), set_config('lindung.partner_id', $1, true)`, f.ngoA); err != nil {
+				t.Fatal(err)
 			}
 			ids := []string{f.v, f.m, f.c}
 			vs, err := s.FindVictimsByIDs(ctx, ids)
@@ -223,7 +230,7 @@ func TestReferredBits(t *testing.T) {
 			}
 			// The same bits ride on every child record of the case; an NGO sees its own referrals of it.
 			var own int
-			if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM referrals r JOIN partners p
+			if err := admin(t, f.db).Pool.QueryRow(ctx, `SELECT count(*) FROM referrals r JOIN partners p
 				ON p.id IN (r.from_partner_id, r.to_partner_id) WHERE r.victim_id = $1 AND p.slug = $2`,
 				f.r, tc.slug).Scan(&own); err != nil || own == 0 {
 				t.Fatalf("the fixture must refer R to %s: %d, %v", tc.slug, own, err)

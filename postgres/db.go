@@ -38,6 +38,9 @@ type Options struct {
 	// refused with UNAVAILABLE ("the hub is busy"); 0 takes DefaultAcquireTimeout. Without it a request
 	// of a saturated pool would wait its whole deadline, and clients would see a hang, not an answer.
 	AcquireTimeout time.Duration
+	// MigrateURL, when set, is the owner login through which Open creates the database and applies
+	// pending migrations before it connects (LINDUNG_MIGRATE_DATABASE_URL).
+	MigrateURL string
 }
 
 // DefaultAcquireTimeout is the default of Options.AcquireTimeout. New connections are bounded by the
@@ -45,11 +48,16 @@ type Options struct {
 // as quickly as one that refuses connections.
 const DefaultAcquireTimeout = 5 * time.Second
 
-// Open connects to the database at databaseURL, creating the database if it does not exist, and applies
-// pending migrations.
+// Open connects to the database at databaseURL, the hub's runtime login (DATABASE_URL). When
+// opt.MigrateURL is set, it first creates the database if it does not exist and applies pending migrations
+// through that login, the owner's (LINDUNG_MIGRATE_DATABASE_URL); otherwise the schema must already be
+// current, and Open says to run `lindung migrate` when it is not. Open does not judge the login: serve
+// calls CheckLogin, and tests and administrative commands connect as whoever they need to be.
 func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
-	if err := CreateDatabase(ctx, databaseURL); err != nil {
-		return nil, err
+	if opt.MigrateURL != "" {
+		if err := Migrate(ctx, opt.MigrateURL); err != nil {
+			return nil, err
+		}
 	}
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -73,12 +81,48 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	db := &DB{Pool: pool, acquireTimeout: opt.AcquireTimeout}
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.schemaCurrent(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	pool.Reset() // reconnect, so every connection registers the enum types the migrations created
 	return db, nil
+}
+
+// Migrate creates the database named in ownerURL if it does not exist and applies the pending
+// migrations through that login, which then owns every table and function: the owner login of README's
+// Operating Lindung, never the one the hub serves through.
+func Migrate(ctx context.Context, ownerURL string) error {
+	if err := CreateDatabase(ctx, ownerURL); err != nil {
+		return err
+	}
+	cfg, err := pgxpool.ParseConfig(ownerURL)
+	if err != nil {
+		return fmt.Errorf("migration database URL: %w", err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to database to migrate: %w", err)
+	}
+	defer pool.Close()
+	return (&DB{Pool: pool}).Migrate(ctx)
+}
+
+// schemaCurrent refuses a database whose schema is behind this binary's migrations.
+func (db *DB) schemaCurrent(ctx context.Context) error {
+	var applied int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return errors.New("the database has no schema yet: run `lindung migrate` with LINDUNG_MIGRATE_DATABASE_URL (the owner login), or give serve LINDUNG_MIGRATE_DATABASE_URL")
+	}
+	if err != nil {
+		return fmt.Errorf("read the schema version: %w", err)
+	}
+	if want := len(migrations()); applied < want {
+		return fmt.Errorf("%d of %d migrations applied: run `lindung migrate` with LINDUNG_MIGRATE_DATABASE_URL (the owner login), or give serve LINDUNG_MIGRATE_DATABASE_URL", applied, want)
+	}
+	return nil
 }
 
 // Close closes every connection of the pool, waiting for those in use to be returned.

@@ -9,7 +9,7 @@ import (
 	"github.com/lindung/lindung"
 )
 
-// QueryForTest runs sql inside the session's transaction, as lindung_app with the session's scope, and
+// QueryForTest runs sql inside the session's transaction, as the runtime login with the session's scope, and
 // returns the first column of every row as text. It exists so that tests can run a deliberately unscoped
 // query and see that row-level security, the second wall, still holds.
 func (s *Session) QueryForTest(ctx context.Context, sql string, args ...any) ([]string, error) {

@@ -71,7 +71,8 @@ func openDemo(t *testing.T) *fixture {
 	return f
 }
 
-// open opens the store on url with a small pool, closed when the test ends.
+// open opens the store on url with a small pool, closed when the test ends. pgtest's URLs are the runtime
+// login's, as the hub serves; fixtures and checks go through admin.
 func open(t *testing.T, url string) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 4})
@@ -79,7 +80,42 @@ func open(t *testing.T, url string) *postgres.DB {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(db.Close)
+	a := &adminPool{url: pgtest.SuperuserURL(url)}
+	admins.Store(db, a)
+	t.Cleanup(func() {
+		admins.Delete(db)
+		if a.db != nil {
+			a.db.Close()
+		}
+	})
 	return db
+}
+
+// adminPool is the superuser's pool on an opened store's database, opened when first needed.
+type adminPool struct {
+	url  string
+	once sync.Once
+	db   *postgres.DB
+	err  error
+}
+
+// admins maps each store that open returned to its adminPool.
+var admins sync.Map
+
+// admin returns a pool on db's database as the test server's superuser, which row-level security does
+// not apply to: fixtures are written and expectations read through it, never through the hub's login.
+func admin(t *testing.T, db *postgres.DB) *postgres.DB {
+	t.Helper()
+	v, ok := admins.Load(db)
+	if !ok {
+		t.Fatal("admin: the store was not opened by open")
+	}
+	a := v.(*adminPool)
+	a.once.Do(func() { a.db, a.err = postgres.Open(ctx, a.url, postgres.Options{MaxConns: 2}) })
+	if a.err != nil {
+		t.Fatalf("open as superuser: %v", a.err)
+	}
+	return a.db
 }
 
 // scopeCase is a caller: a demo partner with the row scope and purpose its role gets.
@@ -145,24 +181,26 @@ func session(t *testing.T, db *postgres.DB, sc scopeCase) *postgres.Session {
 	return s
 }
 
+// mustExec runs sql on db's database as the superuser.
 func mustExec(t *testing.T, db *postgres.DB, sql string, args ...any) {
 	t.Helper()
-	if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
+	if _, err := admin(t, db).Pool.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
 
+// mustScan runs sql on db's database as the superuser.
 func mustScan(t *testing.T, db *postgres.DB, dest []any, sql string, args ...any) {
 	t.Helper()
-	if err := db.Pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+	if err := admin(t, db).Pool.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
 
-// ownerStrings runs sql as the owner (no row-level security) and returns its first column.
+// ownerStrings runs sql as the superuser (no row-level security) and returns its first column.
 func ownerStrings(t *testing.T, db *postgres.DB, sql string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Pool.Query(ctx, sql, args...)
+	rows, err := admin(t, db).Pool.Query(ctx, sql, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

@@ -47,10 +47,11 @@ func tableCounts(t *testing.T, db *postgres.DB) map[string]int {
 	return out
 }
 
-// TestImportDemo: the demo data set loads into an empty hub whole, and its values read back as given.
+// TestImportDemo: the demo data set loads into an empty hub whole, through the owner login (as `lindung
+// seed` and `serve --demo` load it), and its values read back as given.
 func TestImportDemo(t *testing.T) {
 	t.Parallel()
-	db := open(t, pgtest.New(t))
+	db := open(t, pgtest.OwnerURL(pgtest.New(t)))
 	if empty, err := db.IsEmpty(ctx); err != nil || !empty {
 		t.Fatalf("IsEmpty before import: %v, %v", empty, err)
 	}
@@ -136,7 +137,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			db := open(t, pgtest.New(t))
+			db := open(t, pgtest.OwnerURL(pgtest.New(t)))
 			ds := demo.Generate(40, pgtest.Today()) // a copy of its own to break
 			tc.break_(ds)
 			var loaded []string

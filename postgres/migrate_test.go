@@ -30,7 +30,7 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 	db := open(t, url)
 	var before, after string
 	mustScan(t, db, []any{&before}, schemaState)
-	if err := db.Migrate(ctx); err != nil {
+	if err := postgres.Migrate(ctx, pgtest.OwnerURL(url)); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
 	again := open(t, url)
@@ -48,7 +48,7 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 // newDatabaseName returns the URL of a database that does not exist yet, dropped at the end of the test.
 func newDatabaseName(t *testing.T, suffix string) (url, name string) {
 	t.Helper()
-	base := pgtest.New(t) // also skips the test when there is no server
+	base := pgtest.SuperuserURL(pgtest.New(t)) // also skips the test when there is no server
 	b := make([]byte, 6)
 	rand.Read(b)
 	name = "lindung_test_" + hex.EncodeToString(b) + suffix
@@ -92,7 +92,7 @@ func TestConcurrentOpenOfANewDatabase(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			dbs[i], errs[i] = postgres.Open(ctx, url, postgres.Options{MaxConns: 2})
+			dbs[i], errs[i] = postgres.Open(ctx, url, postgres.Options{MaxConns: 2, MigrateURL: url})
 		}()
 	}
 	close(start)
@@ -111,7 +111,9 @@ func TestConcurrentOpenOfANewDatabase(t *testing.T) {
 		return
 	}
 	var n, distinct int
-	mustScan(t, dbs[0], []any{&n, &distinct}, `SELECT count(*), count(DISTINCT version) FROM schema_migrations`)
+	if err := dbs[0].Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
 	if want := len(postgres.MigrationSQL()); n != want || distinct != want {
 		t.Errorf("schema_migrations holds %d rows (%d versions), want %d", n, distinct, want)
 	}
@@ -186,7 +188,9 @@ func TestPing(t *testing.T) {
 	if err := db.Ping(ctx); err != nil {
 		t.Errorf("ping after migrating: %v", err)
 	}
-	mustExec(t, db, `DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`)
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
 	want := fmt.Sprintf("%d of %d", len(postgres.MigrationSQL())-1, len(postgres.MigrationSQL()))
 	if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("ping with a migration missing: %v, want %q", err, want)

@@ -9,9 +9,13 @@ import (
 
 // TestRetention makes cases of each kind the rules distinguish, runs retention dry and for real, and checks
 // that only the quiet case without a hold loses its personal data, that the audit is untouched, and that
-// the dry run touched nothing.
+// the dry run touched nothing. Retention runs through the owner login; the hub's runtime login is refused.
 func TestRetention(t *testing.T) {
-	db := open(t, pgtest.New(t))
+	url := pgtest.New(t)
+	if _, err := open(t, url).Retention(ctx, postgres.RetentionRules{}, true); err == nil {
+		t.Error("the runtime login ran retention")
+	}
+	db := open(t, pgtest.OwnerURL(url))
 	mustExec(t, db, `INSERT INTO partners (slug, name, type, state) VALUES ('kpwkm', 'Ministry', 'GOVERNMENT', 'PUTRAJAYA'),
 		('pdrm', 'Police', 'GOVERNMENT', 'KUALA_LUMPUR')`)
 	newCase := func(ref string, ageYears int) string {

@@ -61,7 +61,7 @@ func TestRowSecurityHoldsForUnscopedQueries(t *testing.T) {
 	}
 	owner := map[string][]ownerRow{}
 	for _, tc := range rlsTables {
-		rows, err := f.db.Pool.Query(ctx, tc.owner)
+		rows, err := admin(t, f.db).Pool.Query(ctx, tc.owner)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.owner, err)
 		}
@@ -125,15 +125,22 @@ func TestRowSecurityHoldsForUnscopedQueries(t *testing.T) {
 	}
 }
 
-// TestSessionRunsAsAppRole: the request transaction has switched to lindung_app, which owns nothing, so
-// row-level security applies to it, with the scope in transaction-local settings.
-func TestSessionRunsAsAppRole(t *testing.T) {
+// TestSessionRunsAsTheRuntimeLogin: the request transaction runs as the login the hub connected with, no
+// role switched to, which is a member of lindung_app and owns nothing, so row-level security applies to
+// it, with the scope in transaction-local settings.
+func TestSessionRunsAsTheRuntimeLogin(t *testing.T) {
 	t.Parallel()
 	f := openDemo(t)
 	sc := scopeCases[0]
 	s := session(t, f.db, sc)
+	var login string
+	if err := f.db.Pool.QueryRow(ctx, `SELECT session_user::text`).Scan(&login); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ sql, want string }{
-		{`SELECT current_user::text`, "lindung_app"},
+		{`SELECT current_user::text`, login},
+		{`SELECT (current_user = session_user)::text`, "true"},
+		{`SELECT pg_has_role(current_user, 'lindung_app', 'USAGE')::text`, "true"},
 		{`SELECT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)::text`, "false"},
 		{`SELECT count(*)::text FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)`, "0"},
 		{`SELECT current_setting('lindung.partner_id')`, f.partners[sc.slug].ID},
@@ -146,18 +153,20 @@ func TestSessionRunsAsAppRole(t *testing.T) {
 			t.Errorf("%s = %v, %v; want %q", tc.sql, got, err, tc.want)
 		}
 	}
-	// The settings are transaction-local: a connection back in the pool carries neither role nor scope.
+	// The settings are transaction-local: a connection back in the pool carries no scope.
 	s.Rollback(ctx)
 	for i := 0; i < 4; i++ {
 		var user, scope string
-		mustScan(t, f.db, []any{&user, &scope}, `SELECT current_user::text, coalesce(current_setting('lindung.scope', true), '')`)
-		if user != "postgres" || scope != "" {
+		if err := f.db.Pool.QueryRow(ctx, `SELECT current_user::text, coalesce(current_setting('lindung.scope', true), '')`).Scan(&user, &scope); err != nil {
+			t.Fatal(err)
+		}
+		if user != login || scope != "" {
 			t.Errorf("pooled connection after the session: user %q scope %q", user, scope)
 		}
 	}
 }
 
-// TestAppRoleCannotChangeTheAudit: lindung_app may append access records in its own partner's name only,
+// TestAppRoleCannotChangeTheAudit: the runtime login may append access records in its own partner's name only,
 // and never update or delete one.
 func TestAppRoleCannotChangeTheAudit(t *testing.T) {
 	t.Parallel()

@@ -30,9 +30,10 @@ type Identity struct {
 	TrainingCurrent  bool     // the user holds a current protection-officer training completion
 }
 
-// Session is one request's transaction. It runs as lindung_app, a role that owns nothing, with the
-// request's scope in transaction-local settings that row-level security reads. Its methods may be called
-// from several goroutines (the dataloaders of one request); they take turns on the one connection.
+// Session is one request's transaction. It runs as the hub's runtime login, which owns nothing and holds
+// its grants through lindung_app (there is no role to switch to or back from), with the request's scope in
+// transaction-local settings that row-level security reads. Its methods may be called from several
+// goroutines (the dataloaders of one request); they take turns on the one connection.
 type Session struct {
 	db    *DB
 	req   SessionRequest
@@ -47,8 +48,7 @@ func (db *DB) NewSession(req SessionRequest) *Session {
 	return &Session{db: db, req: req, scope: req.Scope}
 }
 
-// startSQL resolves the caller and sets the transaction's scope in one round trip. The role switch comes
-// last, once the settings that the row-level security policies read are in place.
+// startSQL resolves the caller and sets the transaction's scope in one round trip.
 const startSQL = `
 SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
        u.disabled_at IS NOT NULL, p.suspended_at IS NOT NULL,
@@ -58,8 +58,7 @@ SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
        set_config('lindung.partner_type', p.type::text, true),
        set_config('lindung.user_id', coalesce(u.id::text, ''), true),
        set_config('lindung.scope', @scope, true),
-       set_config('lindung.purpose', @purpose, true),
-       set_config('role', 'lindung_app', true)
+       set_config('lindung.purpose', @purpose, true)
 FROM partners p LEFT JOIN users u ON u.partner_id = p.id AND u.username = @username
 WHERE p.slug = @slug`
 
@@ -77,13 +76,13 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	}
 	var id Identity
 	var partnerType string
-	var ignore [6]string
+	var ignore [5]string
 	err = tx.QueryRow(ctx, startSQL, pgx.NamedArgs{
 		"slug": s.req.PartnerSlug, "username": s.req.Username,
 		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
 	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles,
 		&id.UserDisabled, &id.PartnerSuspended, &id.TrainingCurrent,
-		&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4], &ignore[5])
+		&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4])
 	if err == pgx.ErrNoRows {
 		tx.Rollback(ctx)
 		return nil, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner %q is not registered with this hub", s.req.PartnerSlug)

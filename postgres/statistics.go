@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,7 +12,9 @@ import (
 
 // statisticsSQL is the one statement of each panel. Each calls a SECURITY DEFINER function of migration
 // 004, which counts in the database under the caller's category bases and returns counts per cell, never a
-// case row; the caller's row scope (none, for the analyst) is not what limits it, the bases are.
+// case row; the caller's row scope (none, for the analyst) is not what limits it, the bases are. Since
+// migration 007 the bases passed can only narrow those the database holds for the caller's registered
+// roles (SetStatisticsBases).
 var statisticsSQL = map[lindung.StatisticsPanel]string{
 	lindung.PanelOrders: `SELECT kind, coalesce(key, ''), n, 0::bigint, 0::bigint, NULL::float8
 		FROM statistics_orders(@need, @legal, @consent, @within, @state::malaysian_state)`,
@@ -72,4 +75,32 @@ func dateArg(t *time.Time) any {
 		return nil
 	}
 	return t.Format(time.DateOnly)
+}
+
+// StatisticsBases are the categories one role's policy opens for the STATISTICS purpose, per basis.
+type StatisticsBases struct {
+	Legal, Consent lindung.CategorySet
+}
+
+// SetStatisticsBases replaces the database's copy of the policy's statistics bases, by role, in one
+// transaction. The statistics functions count no more than these allow for the caller's registered roles,
+// whatever bases the hub passes them, so that a fault in the hub cannot widen a count. Only the owner login
+// may write them (`lindung migrate` does, from the policy it is given); the runtime login cannot.
+func (db *DB) SetStatisticsBases(ctx context.Context, bases map[string]StatisticsBases) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM statistics_bases`); err != nil {
+			return err
+		}
+		for role, b := range bases {
+			if _, err := tx.Exec(ctx, `INSERT INTO statistics_bases (role, legal, consent) VALUES ($1, $2, $3)`,
+				role, int32(b.Legal), int32(b.Consent)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store the policy's statistics bases: %w", err)
+	}
+	return nil
 }

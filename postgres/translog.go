@@ -69,9 +69,9 @@ func (db *DB) Sequence(ctx context.Context, key *translog.Key, horizon time.Dura
 		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	var ignore [2]string
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('lindung.scope', 'log', true),
-		set_config('role', 'lindung_app', true)`, logLockKey).Scan(&res.Locked, &ignore[0], &ignore[1]); err != nil {
+	var ignore string
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('lindung.scope', 'log', true)`,
+		logLockKey).Scan(&res.Locked, &ignore); err != nil {
 		return nil, mapError(err, "sequence: lock")
 	}
 	if !res.Locked {

@@ -175,12 +175,14 @@ func TestSequencerLogsCommittedRecords(t *testing.T) {
 		t.Error("a consistency proof beyond the latest checkpoint was served")
 	}
 
-	// The sequencer's tables are append-only, for the hub's role and for their owner.
+	// The sequencer's tables are append-only, for the hub's login and for the administrator.
 	s.Rollback(ctx)
 	for _, stmt := range []string{`UPDATE log_nodes SET hash = hash`, `DELETE FROM log_leaves`, `TRUNCATE log_checkpoints`,
 		`UPDATE log_checkpoints SET note = ''`} {
-		if _, err := db.Pool.Exec(ctx, stmt); err == nil {
-			t.Errorf("the owner ran %q", stmt)
+		for who, pool := range map[string]*postgres.DB{"the hub's login": db, "the administrator": admin(t, db)} {
+			if _, err := pool.Pool.Exec(ctx, stmt); err == nil {
+				t.Errorf("%s ran %q", who, stmt)
+			}
 		}
 	}
 }

@@ -15,8 +15,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
@@ -124,18 +127,81 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// seed loads a small demo data set into the database at url and returns the store opened with opts.
-func seed(t testing.TB, url string, size int, opts postgres.Options) *postgres.DB {
+// roleURL is the URL of database name on the instance, logging in as role (trust authentication).
+func (p *privatePG) roleURL(role, name string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, p.port, name)
+}
+
+// setUp makes the instance a hub's as README's Operating Lindung says: it runs README's SQL for the two
+// logins and the database as the superuser, migrates and (size >= 0) loads a demo data set of size victims
+// through the owner login, and returns the store opened as the runtime login, which serve's start-up
+// check accepts.
+func (p *privatePG) setUp(size int, opts postgres.Options) *postgres.DB {
+	p.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, p.url("postgres"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range readmeLoginSQL(p.t) {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			p.t.Fatalf("README's SQL: %s: %v", stmt, err)
+		}
+	}
+	owner, err := postgres.Open(ctx, p.roleURL("lindung_owner", "lindung"), postgres.Options{MigrateURL: p.roleURL("lindung_owner", "lindung")})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer owner.Close()
+	if size >= 0 {
+		if err := owner.Import(ctx, demo.Generate(size, time.Now()), nil); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	return openStore(p.t, p.roleURL("lindung_runtime", "lindung"), opts)
+}
+
+// readmeLoginSQL returns the statements of README's SQL block that creates the owner and runtime logins,
+// so that the reliability tests set up their instances with exactly what operators are told to run.
+func readmeLoginSQL(t testing.TB) []string {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```sql\n-- the hub's logins")
+	_, rest, _ = strings.Cut(rest, "\n") // the rest of the comment line
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no sql block starting with \"-- the hub's logins\"")
+	}
+	var out []string
+	for _, stmt := range strings.Split(block, ";") {
+		var lines []string
+		for _, l := range strings.Split(stmt, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, strings.Join(lines, " "))
+		}
+	}
+	return out
+}
+
+// openStore opens the store at url (a runtime login's), refusing a login serve would refuse, closed when
+// the test ends.
+func openStore(t testing.TB, url string, opts postgres.Options) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if size >= 0 {
-		if err := db.Import(context.Background(), demo.Generate(size, time.Now()), nil); err != nil {
-			t.Fatal(err)
-		}
+	if err := db.CheckLogin(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	return db
 }

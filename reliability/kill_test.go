@@ -144,7 +144,7 @@ func TestKilledMidWriteLeavesNoPartialRecords(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, url)
+	db, err := pgx.Connect(ctx, pgtest.SuperuserURL(url)) // every partner's records, outside any request
 	if err != nil {
 		t.Fatal(err)
 	}

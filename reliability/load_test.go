@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,7 +26,8 @@ import (
 // the access records of every request name exactly the victims its response disclosed: one record per
 // victim, none missing, none extra, whatever the concurrency.
 func TestAuditUnderLoad(t *testing.T) {
-	db := seed(t, pgtest.NewDemo(t), -1, postgres.Options{})
+	url := pgtest.NewDemo(t)
+	db := openStore(t, url, postgres.Options{})
 	h := newTestHub(t, db)
 	officer := h.token(t, demo.SlugKPWKM, demo.RoleProtectionOfficer)
 	type seen struct {
@@ -72,7 +74,12 @@ func TestAuditUnderLoad(t *testing.T) {
 		t.Errorf("%d requests failed under load", errs.Load())
 	}
 	recorded := map[string]map[string]int{}
-	rows, _ := db.Pool.Query(context.Background(), `SELECT request_id, victim_id::text FROM access_records`)
+	admin, err := pgx.Connect(context.Background(), pgtest.SuperuserURL(url)) // outside a request, the runtime login sees no record
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	rows, _ := admin.Query(context.Background(), `SELECT request_id, victim_id::text FROM access_records`)
 	for _, r := range must(pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ R, V string }])) {
 		if recorded[r.R] == nil {
 			recorded[r.R] = map[string]int{}
@@ -114,7 +121,7 @@ func TestSoak(t *testing.T) {
 	if v := os.Getenv("LINDUNG_SOAK"); v != "" {
 		length = must(time.ParseDuration(v))
 	}
-	db := seed(t, pgtest.NewDemo(t), -1, postgres.Options{})
+	db := openStore(t, pgtest.NewDemo(t), postgres.Options{})
 	h := newTestHub(t, db)
 	officer := h.token(t, demo.SlugKPWKM, demo.RoleProtectionOfficer)
 	ngo := h.token(t, demo.SlugNGOHarapan, demo.RoleNGOCaseworker)
@@ -179,11 +186,13 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// TestBackupRestore dumps a hub's database with pg_dump -Fc, restores it with pg_restore into a fresh
-// database (created here and dropped after), and queries the restored copy through a hub: the README's
-// backup and restore steps, run once.
+// TestBackupRestore runs README's backup and restore steps once, onto a fresh cluster (a private instance
+// started by the test): the cluster's roles with pg_dumpall --roles-only, the database with pg_dump -Fc as
+// the owner login; then, on the new cluster, the roles, a database for the owner, and pg_restore keeping
+// owners and grants. The restored hub serves the same victims through its runtime login, which still owns
+// nothing (serve's start-up check passes), and the owner can still migrate it.
 func TestBackupRestore(t *testing.T) {
-	for _, p := range []string{"pg_dump", "pg_restore"} {
+	for _, p := range []string{"pg_dump", "pg_restore", "pg_dumpall", "psql"} {
 		if _, err := exec.LookPath(p); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s is required in CI", p)
@@ -192,57 +201,78 @@ func TestBackupRestore(t *testing.T) {
 		}
 	}
 	src := pgtest.NewDemo(t)
-	dump := t.TempDir() + "/lindung.dump"
-	if out, err := exec.Command("pg_dump", "-Fc", "-f", dump, "--dbname", src).CombinedOutput(); err != nil {
-		t.Fatalf("pg_dump: %v\n%s", err, out)
+	dir := t.TempDir()
+	roles, dump := dir+"/lindung-roles.sql", dir+"/lindung.dump"
+	run := func(name string, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		return string(out)
 	}
-	restored := blankDatabase(t)
-	if out, err := exec.Command("pg_restore", "--exit-on-error", "--no-owner", "--dbname", restored, dump).CombinedOutput(); err != nil {
-		t.Fatalf("pg_restore: %v\n%s", err, out)
+	run("pg_dumpall", "--roles-only", "-f", roles, "--dbname", serverURL("postgres"))
+	run("pg_dump", "-Fc", "-f", dump, "--dbname", pgtest.OwnerURL(src))
+
+	pg := newPrivatePG(t)
+	out := run("psql", "-q", "-f", roles, "--dbname", pg.url("postgres"))
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "ERROR") && !strings.Contains(line, `role "postgres" already exists`) {
+			t.Fatalf("psql -f roles:\n%s", out)
+		}
 	}
-	db := seed(t, restored, -1, postgres.Options{})
+	owner, runtime := loginOf(t, pgtest.OwnerURL(src)), loginOf(t, src)
+	conn, err := pgx.Connect(context.Background(), pg.url("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `CREATE DATABASE lindung TEMPLATE template0 OWNER `+owner); err != nil {
+		t.Fatal(err)
+	}
+	run("pg_restore", "--exit-on-error", "--dbname", pg.url("lindung"), dump)
+
+	db := openStore(t, pg.roleURL(runtime, "lindung"), postgres.Options{}) // fails if the runtime login owns anything
+	if err := postgres.Migrate(context.Background(), pg.roleURL(owner, "lindung")); err != nil {
+		t.Errorf("the owner cannot migrate the restored database: %v", err)
+	}
 	h := newTestHub(t, db)
 	officer := h.token(t, demo.SlugKPWKM, demo.RoleProtectionOfficer)
 	res, err := post(h.client, h.URL, officer, `{ victims(first: 1) { totalCount } }`, nil)
 	if err != nil || res.code() != "" {
-		t.Fatalf("query the restored hub: %v %s", err, res.Body)
+		t.Fatalf("query the restored hub: %v %v", err, res)
 	}
 	var d struct{ Victims struct{ TotalCount int } }
 	json.Unmarshal(res.Data, &d)
 	var want int
-	srcDB := seed(t, src, -1, postgres.Options{})
-	srcDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM victims v JOIN partners p ON p.id = v.owner_partner_id WHERE p.slug = 'kpwkm'`).Scan(&want)
+	srcConn, err := pgx.Connect(context.Background(), pgtest.SuperuserURL(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srcConn.Close(context.Background())
+	srcConn.QueryRow(context.Background(), `SELECT count(*) FROM victims v JOIN partners p ON p.id = v.owner_partner_id WHERE p.slug = 'kpwkm'`).Scan(&want)
 	if d.Victims.TotalCount != want || want == 0 {
 		t.Errorf("restored hub shows %d of the officer's victims, the original %d", d.Victims.TotalCount, want)
 	}
 }
 
-// blankDatabase creates a database with nothing in it on the test server, dropped when the test ends: the
-// target of a restore.
-func blankDatabase(t *testing.T) string {
+// loginOf is the login named in a database URL.
+func loginOf(t *testing.T, databaseURL string) string {
 	t.Helper()
+	u := must(url.Parse(databaseURL))
+	if u.User == nil {
+		t.Fatalf("no login in %s", databaseURL)
+	}
+	return u.User.Username()
+}
+
+// serverURL is the shared test server's URL (as its superuser), for database name.
+func serverURL(name string) string {
 	server := os.Getenv("LINDUNG_TEST_DATABASE_URL")
 	if server == "" {
 		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	u := must(url.Parse(server))
-	admin, err := pgx.Connect(context.Background(), server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	name := fmt.Sprintf("lindung_restore_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.Exec(context.Background(), `CREATE DATABASE `+name+` TEMPLATE template0`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), server)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		conn.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
-	})
 	u.Path = "/" + name
 	return u.String()
 }

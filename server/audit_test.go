@@ -100,7 +100,7 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		t.Errorf("%d access records after tampering, want 1", n)
 	}
 
-	// As the hub's request role, within a request's settings.
+	// As the hub's runtime login, within a request's settings.
 	asApp := func(partnerSlug, stmt string, args ...any) error {
 		ctx := context.Background()
 		tx, err := h.DB.Pool.Begin(ctx)
@@ -109,7 +109,7 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		}
 		defer tx.Rollback(ctx)
 		if _, err := tx.Exec(ctx, `SELECT set_config('lindung.partner_id', id::text, true), set_config('lindung.scope', 'partner', true),
-			set_config('lindung.purpose', 'CASE_MANAGEMENT', true), set_config('role', 'lindung_app', true) FROM partners WHERE slug = $1`, partnerSlug); err != nil {
+			set_config('lindung.purpose', 'CASE_MANAGEMENT', true) FROM partners WHERE slug = $1`, partnerSlug); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tx.Exec(ctx, stmt, args...)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
@@ -43,6 +44,24 @@ type hub struct {
 	Handler http.Handler
 	// requestIDs maps the labels tests give requests to the ids the hub assigned them.
 	requestIDs sync.Map
+	// admin is a pool on the hub's database as the superuser, for setting up and checking tests: the hub
+	// itself (DB) connects as the runtime login, which row-level security applies to.
+	adminOnce sync.Once
+	admin     *pgxpool.Pool
+}
+
+// adminPool returns the superuser's pool on the hub's database, opened when first needed.
+func (h *hub) adminPool() *pgxpool.Pool {
+	h.t.Helper()
+	h.adminOnce.Do(func() {
+		p, err := pgxpool.New(context.Background(), pgtest.SuperuserURL(h.DB.Pool.Config().ConnString()))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.admin = p
+		h.t.Cleanup(p.Close)
+	})
+	return h.admin
 }
 
 // newHub starts a hub on a new demo database.
@@ -186,10 +205,10 @@ func (h *hub) postRaw(token, purpose, requestID, contentType string, body []byte
 	return out, nil
 }
 
-// sql runs a query as the database owner, outside any request, for setting up and checking tests.
+// sql runs a query as the superuser, outside any request, for setting up and checking tests.
 func (h *hub) sql(query string, args ...any) pgx.Rows {
 	h.t.Helper()
-	rows, err := h.DB.Pool.Query(context.Background(), query, args...)
+	rows, err := h.adminPool().Query(context.Background(), query, args...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -206,7 +225,7 @@ func (h *hub) strings(query string, args ...any) []string {
 	return out
 }
 
-// exec runs a statement as the database owner.
+// exec runs a statement as the superuser.
 func (h *hub) exec(query string, args ...any) {
 	h.t.Helper()
 	if err := h.execErr(query, args...); err != nil {
@@ -214,9 +233,9 @@ func (h *hub) exec(query string, args ...any) {
 	}
 }
 
-// execErr runs a statement as the database owner and returns its error, for statements meant to fail.
+// execErr runs a statement as the superuser and returns its error, for statements meant to fail.
 func (h *hub) execErr(query string, args ...any) error {
-	_, err := h.DB.Pool.Exec(context.Background(), query, args...)
+	_, err := h.adminPool().Exec(context.Background(), query, args...)
 	return err
 }
 
@@ -224,7 +243,7 @@ func (h *hub) execErr(query string, args ...any) error {
 func (h *hub) count(query string, args ...any) int {
 	h.t.Helper()
 	var n int
-	if err := h.DB.Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+	if err := h.adminPool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
 		h.t.Fatal(err)
 	}
 	return n

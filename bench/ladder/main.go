@@ -85,7 +85,7 @@ func run(rateList string, duration time.Duration, out, serverURL string, interva
 		return err
 	}
 	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	db, err := postgres.Open(ctx, u.String(), postgres.Options{MigrateURL: u.String()}) // the superuser migrates and loads
 	if err != nil {
 		return err
 	}
@@ -104,6 +104,19 @@ func run(rateList string, duration time.Duration, out, serverURL string, interva
 	if err := db.Pool.QueryRow(ctx, `SELECT id::text FROM victims ORDER BY id LIMIT 1`).Scan(&victimID); err != nil {
 		return err
 	}
+	// The hub serves through a runtime login, as in production: row-level security applies to it.
+	runtimeURL, err := postgres.CreateRuntimeLogin(ctx, u.String(), "lindung_ladder")
+	if err != nil {
+		return err
+	}
+	hubDB, err := postgres.Open(ctx, runtimeURL, postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer hubDB.Close()
+	if err := hubDB.CheckLogin(ctx); err != nil {
+		return err
+	}
 
 	logKey, _, err := translog.NewKey("ladder.local/access-log")
 	if err != nil {
@@ -111,7 +124,7 @@ func run(rateList string, duration time.Duration, out, serverURL string, interva
 	}
 	seqCtx, stopSequencer := context.WithCancel(ctx)
 	defer stopSequencer()
-	go (&server.Sequencer{DB: db, Key: logKey, Interval: interval, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(seqCtx)
+	go (&server.Sequencer{DB: hubDB, Key: logKey, Interval: interval, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(seqCtx)
 
 	secret := []byte("lindung-ladder-secret-0123456789abcdef")
 	pol, err := policy.Load("")
@@ -121,7 +134,7 @@ func run(rateList string, duration time.Duration, out, serverURL string, interva
 	unlimited := server.RateLimits{UserRate: 1e9, UserBurst: 1 << 30, PartnerRate: 1e9, PartnerBurst: 1 << 30,
 		EligibilityRate: 1e9, EligibilityBurst: 1 << 30}
 	start := func(schema graphql.ExecutableSchema) (string, func(), error) {
-		h, err := server.New(server.Config{DB: db, Policy: pol, Verifier: auth.NewHS256Verifier(secret),
+		h, err := server.New(server.Config{DB: hubDB, Policy: pol, Verifier: auth.NewHS256Verifier(secret),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RateLimits: unlimited, Schema: schema})
 		if err != nil {
 			return "", nil, err

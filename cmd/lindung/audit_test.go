@@ -45,8 +45,14 @@ func newLogFixture(t *testing.T) *logFixture {
 	if f.key, _, err = translog.NewKey("test.example/access-log"); err != nil {
 		t.Fatal(err)
 	}
+	admin, err := pgx.Connect(ctx, pgtest.SuperuserURL(f.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
 	for i, n := range []int{10, 5} {
-		if _, err := f.db.Pool.Exec(ctx, `INSERT INTO access_records (request_id, username, partner_id, roles, purpose, victim_id,
+		// Written as the administrator: the runtime login writes records only in a request's name.
+		if _, err := admin.Exec(ctx, `INSERT INTO access_records (request_id, username, partner_id, roles, purpose, victim_id,
 			disclosed, withheld, policy_version)
 			SELECT 'req-' || $1::int || '-' || id, 'officer', owner_partner_id, '{protection_officer}', 'CASE_MANAGEMENT', id, '{CASE,HEALTH}', '{}', 'test'
 			FROM victims ORDER BY id OFFSET $2 LIMIT $3`, i, i*10, n); err != nil {
@@ -275,12 +281,12 @@ func TestAuditKeyAndCheckpoint(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "log-key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file: %v %v", fi, err)
 	}
-	db, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.Options{MaxConns: 2})
+	admin, err := pgx.Connect(ctx, pgtest.SuperuserURL(os.Getenv("DATABASE_URL")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if _, err := db.Pool.Exec(ctx, `INSERT INTO access_records (request_id, username, partner_id, roles, purpose, victim_id,
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `INSERT INTO access_records (request_id, username, partner_id, roles, purpose, victim_id,
 		disclosed, withheld, policy_version) SELECT 'r', 'u', owner_partner_id, '{}', 'CASE_MANAGEMENT', id, '{}', '{}', 'v'
 		FROM victims LIMIT 3`); err != nil {
 		t.Fatal(err)

@@ -1,14 +1,15 @@
 // Command lindung runs the Lindung hub and its administrative tasks.
 //
 //	lindung serve [--demo] [--addr :8080]      run the hub (with demo data seeded into an empty database)
-//	lindung migrate                            apply database migrations
+//	lindung migrate [--database-url URL]        apply database migrations through the owner login
 //	lindung seed --demo [--demo-size N]        load demo data into an empty database
 //	lindung token --partner SLUG --role ROLE   print a signed token for a demo or test caller
 //	lindung policy check                       lint the policy and print its effective matrix
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
 //	lindung audit verify|checkpoint|key        check the access log against its checkpoints (docs/audit-log.md)
 //
-// Configuration comes from flags and the environment: DATABASE_URL, LINDUNG_ADDR, LINDUNG_JWT_SECRET,
+// Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
+// as), LINDUNG_MIGRATE_DATABASE_URL (the owner login that migrate, seed and retention use), LINDUNG_ADDR, LINDUNG_JWT_SECRET,
 // LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
 // LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, LINDUNG_LOG_KEY, LINDUNG_LOG_KEY_FILE,
 // LINDUNG_LOG_ORIGIN, LINDUNG_CHECKPOINT_INTERVAL, LINDUNG_SEQUENCE_HORIZON, and the request limits of `serve -h`
@@ -45,7 +46,7 @@ const usage = `usage: lindung <command> [flags]
 
 commands:
   serve     run the hub (--demo seeds demo data into an empty database)
-  migrate   apply database migrations
+  migrate   apply database migrations through the owner login (--database-url, LINDUNG_MIGRATE_DATABASE_URL)
   seed      load demo data into an empty database (--demo [--demo-size N])
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
   policy    policy tools: "policy check" lints the policy and prints its matrix
@@ -169,7 +170,13 @@ func trustedDocuments(file, forTypes string) (*server.TrustedDocuments, []lindun
 	return docs, types, err
 }
 
+// databaseURL is the runtime login's: the one serve connects as, which owns nothing.
 func databaseURL() string { return env("DATABASE_URL", postgres.DefaultURL) }
+
+// migrateURL is the owner login's, through which migrate, seed and retention work. Without
+// LINDUNG_MIGRATE_DATABASE_URL it is DATABASE_URL, which suits a developer's superuser default; serve
+// never falls back this way (see serve).
+func migrateURL() string { return env("LINDUNG_MIGRATE_DATABASE_URL", databaseURL()) }
 
 func keyFile() string { return env("LINDUNG_KEY_FILE", auth.DefaultKeyFile()) }
 
@@ -199,6 +206,7 @@ func serve(ctx context.Context, args []string) error {
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
 	interval := fs.Duration("checkpoint-interval", envDuration("LINDUNG_CHECKPOINT_INTERVAL", server.DefaultCheckpointInterval), "how often the access log is sequenced and a checkpoint signed (LINDUNG_CHECKPOINT_INTERVAL)")
 	horizon := fs.Duration("sequence-horizon", envDuration("LINDUNG_SEQUENCE_HORIZON", postgres.DefaultSequenceHorizon), "longer than any request transaction stays open; see docs/audit-log.md (LINDUNG_SEQUENCE_HORIZON)")
+	ownerURL := fs.String("migrate-database-url", env("LINDUNG_MIGRATE_DATABASE_URL", ""), "the owner login: when set, serve creates the database and applies pending migrations through it before serving; when not, the schema must be current (LINDUNG_MIGRATE_DATABASE_URL)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
 	fs.Parse(args)
 
@@ -232,19 +240,36 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logKey, err := loadLogKey(*demoMode)
-	if err != nil {
-		return err
+	runtimeURL := databaseURL()
+	if *demoMode && *ownerURL == "" {
+		// The quick start: a superuser DATABASE_URL on a local server becomes the owner, and serve makes
+		// itself a runtime login to serve through.
+		if runtimeURL, *ownerURL, err = demoLogins(ctx, runtimeURL); err != nil {
+			return err
+		}
 	}
-	db, err := postgres.Open(ctx, databaseURL(), dbOpts)
+	if *ownerURL != "" {
+		if err := migrateAndSync(ctx, *ownerURL, pol, func(owner *postgres.DB) error {
+			if *demoMode {
+				return seedDemo(ctx, owner, *demoSize)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	db, err := postgres.Open(ctx, runtimeURL, dbOpts)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if *demoMode {
-		if err := seedDemo(ctx, db, *demoSize); err != nil {
-			return err
-		}
+	if err := db.CheckLogin(ctx); err != nil {
+		return err
+	}
+	// The log key is checked once the login is: a hub that may not serve needs no key.
+	logKey, err := loadLogKey(*demoMode)
+	if err != nil {
+		return err
 	}
 	sequencer := &server.Sequencer{DB: db, Key: logKey, Interval: *interval, Horizon: *horizon, Logger: logger}
 	seqCtx, stopSequencer := context.WithCancel(ctx)
@@ -351,14 +376,50 @@ func newVerifier(c tokenConfig, create bool) (auth.Verifier, error) {
 
 func migrate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ExitOnError)
+	url := fs.String("database-url", migrateURL(), "the owner login, which creates and then owns every table and function (default LINDUNG_MIGRATE_DATABASE_URL, else DATABASE_URL)")
+	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv: the policy whose statistics bases the database keeps")
 	fs.Parse(args)
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	pol, err := loadPolicy(*policyDir)
 	if err != nil {
 		return err
 	}
-	db.Close()
-	fmt.Println("migrations applied")
+	if err := migrateAndSync(ctx, *url, pol, nil); err != nil {
+		return err
+	}
+	fmt.Println("migrations applied; statistics bases of policy", pol.Version(), "stored")
 	return nil
+}
+
+// migrateAndSync applies pending migrations through the owner login, stores the policy's statistics
+// bases (which only the owner may write), and runs then, when given, with the owner's store.
+func migrateAndSync(ctx context.Context, ownerURL string, pol *policy.Policy, then func(*postgres.DB) error) error {
+	owner, err := postgres.Open(ctx, ownerURL, postgres.Options{MaxConns: 2, MigrateURL: ownerURL})
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	if err := owner.SetStatisticsBases(ctx, statisticsBases(pol)); err != nil {
+		return err
+	}
+	if then != nil {
+		return then(owner)
+	}
+	return nil
+}
+
+// statisticsBases gives, for each role of the policy that may see statistics, the categories it opens
+// for the STATISTICS purpose on each basis.
+func statisticsBases(pol *policy.Policy) map[string]postgres.StatisticsBases {
+	out := map[string]postgres.StatisticsBases{}
+	for _, role := range pol.Roles() {
+		d, err := pol.Decide([]string{role}, lindung.PurposeStatistics)
+		if err != nil || !d.May(lindung.ActionSeeStatistics) {
+			continue // the purpose is not open to the role, or the role may not see statistics
+		}
+		legal, consent := d.Grants()
+		out[role] = postgres.StatisticsBases{Legal: legal, Consent: consent}
+	}
+	return out
 }
 
 func seed(ctx context.Context, args []string) error {
@@ -369,7 +430,8 @@ func seed(ctx context.Context, args []string) error {
 	if !*demoFlag {
 		return errors.New("say what to seed: --demo")
 	}
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	// Through the owner login, which migrates first: the data set spans every partner's scope.
+	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{MigrateURL: migrateURL()})
 	if err != nil {
 		return err
 	}
@@ -466,7 +528,8 @@ func retention(ctx context.Context, args []string) error {
 	fs.DurationVar(&r.IdempotencyKeys, "idempotency-keys", envDuration("LINDUNG_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys), "delete idempotency keys older than this (LINDUNG_RETENTION_IDEMPOTENCY_KEYS)")
 	fs.DurationVar(&r.Audit, "audit", envDuration("LINDUNG_RETENTION_AUDIT", r.Audit), "report audit records older than this as due for archiving; they are never deleted (LINDUNG_RETENTION_AUDIT)")
 	fs.Parse(args)
-	db, err := postgres.Open(ctx, databaseURL(), postgres.Options{})
+	// Through the owner login: retention reads and erases across every scope.
+	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{})
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,23 +16,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/postgres/pgtest"
 )
 
-// TestServeDemo runs the README's quick start against a fresh database: `lindung serve --demo` seeds the
-// demo data, /readyz answers within 60 s, GraphiQL loads, and a protection officer's token from
-// `lindung token` lists victims with nested relations; a request without a token gets 401.
-func TestServeDemo(t *testing.T) {
+// build builds the lindung binary into dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dbURL := pgtest.New(t)
-	dir := t.TempDir()
 	bin := filepath.Join(dir, "lindung")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "LINDUNG_KEY_FILE="+filepath.Join(dir, "jwt-secret"), "LINDUNG_JWT_SECRET=")
+	return bin
+}
+
+// TestServeDemo runs the README's quick start against a fresh database: `lindung serve --demo`, given the
+// local superuser as DATABASE_URL (the default), seeds the demo data through it and serves through a
+// runtime login of its own; /readyz answers within 60 s, GraphiQL loads, and a protection officer's token
+// from `lindung token` lists victims with nested relations; a request without a token gets 401.
+func TestServeDemo(t *testing.T) {
+	dbURL := pgtest.SuperuserURL(pgtest.New(t))
+	dir := t.TempDir()
+	bin := build(t, dir)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "LINDUNG_KEY_FILE="+filepath.Join(dir, "jwt-secret"),
+		"LINDUNG_JWT_SECRET=", "LINDUNG_MIGRATE_DATABASE_URL=")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -136,6 +151,144 @@ func TestServeDemo(t *testing.T) {
 	if status, body := post(t, base, "", query); status != 401 || !strings.Contains(string(body), "UNAUTHENTICATED") || strings.Contains(string(body), "caseRef") {
 		t.Fatalf("without a token: HTTP %d: %s", status, body)
 	}
+
+	// The demo served through its own runtime login, not the superuser it was given.
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	users, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(users) != 1 || users[0] != demoRole {
+		t.Errorf("serve --demo is connected as %v (%v), want only %s", users, err, demoRole)
+	}
+}
+
+// TestServeRefusesUnsafeLogins: serve refuses to start, saying what to change, when DATABASE_URL is a
+// superuser, a login that can bypass row security (the owner's), or one that owns a table; and it does not
+// migrate through its runtime login.
+func TestServeRefusesUnsafeLogins(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	runtime := pgtest.New(t)
+	login := mustUser(t, runtime)
+	// A table the runtime login owns, in a database of its own.
+	owning := pgtest.New(t)
+	oc, err := pgx.Connect(ctx, pgtest.SuperuserURL(owning))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close(ctx)
+	if _, err := oc.Exec(ctx, `ALTER TABLE family_contacts OWNER TO `+pgx.Identifier{login}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	// A database that exists but was never migrated: serve does not migrate through DATABASE_URL.
+	bare := dbName(t, runtime) + "_bare"
+	if _, err := oc.Exec(ctx, `CREATE DATABASE `+bare); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, pgtest.SuperuserURL(runtime))
+		if err == nil {
+			c.Exec(ctx, `DROP DATABASE IF EXISTS `+bare+` WITH (FORCE)`)
+			c.Close(ctx)
+		}
+	})
+	unmigrated := strings.Replace(runtime, "/"+dbName(t, runtime), "/"+bare, 1)
+	for _, tc := range []struct{ name, url, want string }{
+		{"superuser", pgtest.SuperuserURL(runtime), "a superuser"},
+		{"owner (BYPASSRLS)", pgtest.OwnerURL(runtime), "NOBYPASSRLS"},
+		{"table owner", owning, "owns (or is a member of the owner of) table family_contacts"},
+		{"no schema", unmigrated, "run `lindung migrate`"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+			cmd.Env = append(os.Environ(), "DATABASE_URL="+tc.url, "LINDUNG_MIGRATE_DATABASE_URL=",
+				"LINDUNG_JWT_SECRET=0123456789abcdef0123456789abcdef")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("serve started:\n%s", out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("serve said:\n%s\nwant it to say %q", out, tc.want)
+			}
+		})
+	}
+}
+
+// TestMigrateStoresTheStatisticsBases: migration 007's copy of the statistics bases is the embedded
+// policy's, and `lindung migrate` keeps the copy in step with the policy it is given.
+func TestMigrateStoresTheStatisticsBases(t *testing.T) {
+	url := pgtest.New(t)
+	pol, err := loadPolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := statisticsBases(pol)
+	if len(want) == 0 {
+		t.Fatal("the embedded policy opens statistics to no role")
+	}
+	stored := func() map[string]postgres.StatisticsBases {
+		conn, err := pgx.Connect(ctx, pgtest.SuperuserURL(url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, _ := conn.Query(ctx, `SELECT role, legal, consent FROM statistics_bases`)
+		out := map[string]postgres.StatisticsBases{}
+		for rows.Next() {
+			var role string
+			var legal, consent int32
+			if err := rows.Scan(&role, &legal, &consent); err != nil {
+				t.Fatal(err)
+			}
+			out[role] = postgres.StatisticsBases{Legal: lindung.CategorySet(legal), Consent: lindung.CategorySet(consent)}
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+		return out
+	}
+	if got := stored(); !maps.Equal(got, want) {
+		t.Errorf("migration 007 stores %v, the embedded policy says %v: a policy change to STATISTICS needs the migration's seed to follow", got, want)
+	}
+	conn, err := pgx.Connect(ctx, pgtest.SuperuserURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE statistics_bases SET legal = 0`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if err := migrate(ctx, []string{"--database-url", pgtest.OwnerURL(url)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); !maps.Equal(got, want) {
+		t.Errorf("after lindung migrate: %v, want %v", got, want)
+	}
+}
+
+var ctx = context.Background()
+
+// mustUser is the login named in a database URL.
+func mustUser(t *testing.T, databaseURL string) string {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.User == nil {
+		t.Fatalf("no user in %q", databaseURL)
+	}
+	return u.User.Username()
+}
+
+// dbName is the database named in a database URL.
+func dbName(t *testing.T, databaseURL string) string {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func post(t *testing.T, base, token, body string) (int, []byte) {

@@ -2,6 +2,12 @@
 // migrated (and, for NewDemo, seeded) once per machine and day, so each test starts from a known state
 // in a fraction of a second.
 //
+// The databases have the production shape (README, Operating Lindung): the template is migrated and seeded
+// through an owner login, and New and NewDemo return the URL of a runtime login that owns nothing, is not
+// superuser, cannot bypass row security and holds its grants through lindung_app, so the whole test suite
+// runs the hub as it runs in production. SuperuserURL and OwnerURL give the same database as the other two
+// logins, for fixtures and for tests that act as a database administrator would.
+//
 // Tests skip when no server answers, except when CI=true, where a missing database is a failure. The
 // server is taken from LINDUNG_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 // Only databases this package created are ever dropped.
@@ -16,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,14 +49,70 @@ func withDB(name string) string {
 	return u.String()
 }
 
+// The test logins. Roles belong to the server, not to a database, so every test database shares them;
+// their names say they are for tests, and the password (for servers that do not trust local logins) is
+// no secret: a test server holds no one's data.
+const (
+	ownerRole    = "lindung_test_owner"
+	runtimeRole  = "lindung_test_runtime"
+	rolePassword = "lindung-test"
+)
+
+// as returns the URL of database name on the test server, logging in as role.
+func as(role, name string) string {
+	u, _ := url.Parse(withDB(name))
+	u.User = url.UserPassword(role, rolePassword)
+	return u.String()
+}
+
+// rolesSQL creates the test logins, or brings existing ones to the attributes they must have. Many test
+// processes run it at once: it runs under an advisory lock (see ensureRoles), and a CREATE ROLE that loses
+// a race anyway is tolerated as migration 002 tolerates it (duplicate_object, or unique_violation from the
+// catalog's index). The owner needs CREATEROLE because migration 002 creates lindung_app, and BYPASSRLS
+// because it loads fixtures and templates across every scope, as the owner login of a real hub does.
+var rolesSQL = []string{
+	`DO $$ BEGIN CREATE ROLE lindung_app NOLOGIN;
+	 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+	`DO $$ BEGIN CREATE ROLE ` + ownerRole + ` LOGIN;
+	 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+	`DO $$ BEGIN CREATE ROLE ` + runtimeRole + ` LOGIN;
+	 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+	`ALTER ROLE ` + ownerRole + ` LOGIN NOSUPERUSER CREATEROLE BYPASSRLS NOCREATEDB PASSWORD '` + rolePassword + `'`,
+	`ALTER ROLE ` + runtimeRole + ` LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT PASSWORD '` + rolePassword + `'`,
+	`GRANT lindung_app TO ` + runtimeRole,
+}
+
+// ensureRoles runs rolesSQL once per process, under a server-wide advisory lock (admin is connected to the
+// same database, "postgres", in every process, and advisory locks are per database).
+func ensureRoles(ctx context.Context, admin *pgx.Conn) error {
+	rolesOnce.Do(func() {
+		if _, rolesErr = admin.Exec(ctx, `SELECT pg_advisory_lock(hashtext('lindung_test_roles'))`); rolesErr != nil {
+			return
+		}
+		defer admin.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('lindung_test_roles'))`)
+		for _, q := range rolesSQL {
+			if _, rolesErr = admin.Exec(ctx, q); rolesErr != nil {
+				rolesErr = fmt.Errorf("%s: %w", q, rolesErr)
+				return
+			}
+		}
+	})
+	return rolesErr
+}
+
+var (
+	rolesOnce sync.Once
+	rolesErr  error
+)
+
 // Today is the day the demo template is generated for; tests that reason about dates use it.
 func Today() time.Time { return time.Now().UTC().Truncate(24 * time.Hour) }
 
-// New returns the URL of a new, migrated, empty database, dropped when the test ends.
+// New returns the URL of a new, migrated, empty database, dropped when the test ends, for the runtime login.
 func New(t testing.TB) string { return clone(t, "empty") }
 
 // NewDemo returns the URL of a new database holding the demo data set (DemoSize victims, generated for
-// Today), dropped when the test ends.
+// Today), dropped when the test ends, for the runtime login.
 func NewDemo(t testing.TB) string { return clone(t, "demo") }
 
 func clone(t testing.TB, kind string) string {
@@ -63,12 +126,15 @@ func clone(t testing.TB, kind string) string {
 		t.Skipf("no PostgreSQL server: %v", err)
 	}
 	defer admin.Close(ctx)
+	if err := ensureRoles(ctx, admin); err != nil {
+		t.Fatalf("test roles: %v", err)
+	}
 	tmpl, err := template(ctx, admin, kind)
 	if err != nil {
 		t.Fatalf("template database: %v", err)
 	}
 	name := "lindung_test_" + randomHex(6)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" OWNER "+ownerRole+" TEMPLATE "+tmpl); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -79,7 +145,7 @@ func clone(t testing.TB, kind string) string {
 		defer c.Close(context.Background())
 		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
-	return withDB(name)
+	return as(runtimeRole, name)
 }
 
 // template returns the name of the template database of kind, creating it under an advisory lock when
@@ -100,10 +166,10 @@ func template(ctx context.Context, admin *pgx.Conn, kind string) (string, error)
 	}
 	building := name + "_wip"
 	admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)")
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building+" OWNER "+ownerRole); err != nil {
 		return "", err
 	}
-	db, err := postgres.Open(ctx, withDB(building), postgres.Options{})
+	db, err := postgres.Open(ctx, as(ownerRole, building), postgres.Options{MigrateURL: as(ownerRole, building)})
 	if err != nil {
 		return "", err
 	}
@@ -150,8 +216,13 @@ func dropStaleTemplates(ctx context.Context, admin *pgx.Conn, kind string) {
 	}
 }
 
+// templateShape names how templates are built, so that a change to it (such as who owns the objects)
+// gets new templates even when the migrations did not change.
+const templateShape = "owner " + ownerRole + "\n"
+
 func migrationsHash() string {
 	h := sha256.New()
+	h.Write([]byte(templateShape))
 	for _, m := range postgres.MigrationSQL() {
 		h.Write([]byte(m))
 	}
@@ -173,4 +244,25 @@ func SuperuserURL(databaseURL string) string {
 		return databaseURL
 	}
 	return withDB(strings.TrimPrefix(u.Path, "/"))
+}
+
+// RuntimeURL returns the URL of the same database as the runtime login, the one New and NewDemo return:
+// for databases a test made another way, such as the target of a restore.
+func RuntimeURL(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	return as(runtimeRole, strings.TrimPrefix(u.Path, "/"))
+}
+
+// OwnerURL returns the URL of the same database as the owner login, which migrated it and owns every table
+// and function (as `lindung migrate`'s login does in production): for tests of what an owner can do that
+// the runtime login cannot.
+func OwnerURL(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	return as(ownerRole, strings.TrimPrefix(u.Path, "/"))
 }
