@@ -13,6 +13,7 @@ type Session interface {
 	CareSession
 	StatisticsSession
 	AuditLog
+	PolicyVersionSession
 
 	FindVictimByID(ctx context.Context, id string) (*Victim, error)
 	FindVictims(ctx context.Context, filter VictimFilter, page Page) (*VictimPage, error)

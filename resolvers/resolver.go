@@ -28,6 +28,8 @@ type Resolver struct {
 	// Checkpoints sequences the access log on demand, for auditCheckpoint(fresh: true); nil refuses such
 	// a request as UNAVAILABLE.
 	Checkpoints lindung.CheckpointPublisher
+	// RunningPolicy is the version of the policy the hub runs with, for policyVersions' current.
+	RunningPolicy string
 }
 
 // NewExecutableSchema returns the schema with its resolvers and the field guard's directives, with the

@@ -111,7 +111,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	schema := cfg.Schema
 	if schema == nil {
-		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats, Checkpoints: cfg.Checkpoints})
+		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
+			RunningPolicy: cfg.Policy.Version(), Checkpoints: cfg.Checkpoints})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err
