@@ -411,6 +411,7 @@ type ComplexityRoot struct {
 		Sector            func(childComplexity int) int
 		Services          func(childComplexity int) int
 		TraffickingStatus func(childComplexity int) int
+		Withheld          func(childComplexity int) int
 		WorkEligibility   func(childComplexity int) int
 	}
 
@@ -431,6 +432,12 @@ type ComplexityRoot struct {
 		Purpose     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Username    func(childComplexity int) int
+	}
+
+	WithheldField struct {
+		Category func(childComplexity int) int
+		Field    func(childComplexity int) int
+		Reason   func(childComplexity int) int
 	}
 
 	WorkEligibility struct {
@@ -616,6 +623,7 @@ type VictimResolver interface {
 
 	WorkEligibility(ctx context.Context, obj *lindung.Victim) (*lindung.WorkEligibility, error)
 	FamilyContacts(ctx context.Context, obj *lindung.Victim) ([]*lindung.FamilyContact, error)
+	Withheld(ctx context.Context, obj *lindung.Victim) ([]*model.WithheldField, error)
 }
 type ViewerResolver interface {
 	Partner(ctx context.Context, obj *lindung.Viewer) (*lindung.Partner, error)
@@ -2443,6 +2451,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Victim.TraffickingStatus(childComplexity), true
+	case "Victim.withheld":
+		if e.ComplexityRoot.Victim.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Victim.Withheld(childComplexity), true
 	case "Victim.workEligibility":
 		if e.ComplexityRoot.Victim.WorkEligibility == nil {
 			break
@@ -2512,6 +2526,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Username(childComplexity), true
+
+	case "WithheldField.category":
+		if e.ComplexityRoot.WithheldField.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Category(childComplexity), true
+	case "WithheldField.field":
+		if e.ComplexityRoot.WithheldField.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Field(childComplexity), true
+	case "WithheldField.reason":
+		if e.ComplexityRoot.WithheldField.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Reason(childComplexity), true
 
 	case "WorkEligibility.decidedOn":
 		if e.ComplexityRoot.WorkEligibility.DecidedOn == nil {
@@ -3142,6 +3175,21 @@ type WorkPermit {
 # own request, so row scope, field masks and audit apply exactly as on Query.victim: the router forwards the
 # caller's bearer token and purpose, and nothing in a representation but its key is ever read.
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+
+"A field of a victim's record that this request withholds, and why: extensions.withheld inside data, where it survives a gateway (gateways drop a subgraph's extensions)."
+type WithheldField {
+  "The field's name in its type, e.g. legalName."
+  field: String!
+  "NOT_PERMITTED (the caller's role and purpose may never see the category) or NO_CONSENT (they may, with the victim's consent, which is not recorded)."
+  reason: String!
+  "The field's data category."
+  category: DataCategory!
+}
+
+extend type Victim {
+  "The fields of this record that are null for this request because the policy withholds them, whether asked for or not, with the reason; empty when every field is open to the caller. Nullable, so that an entity a gateway could not resolve leaves its other subgraphs' fields standing. It says what the policy decides, never whether a withheld field holds a value."
+  withheld: [WithheldField!] @pseudonymous
+}
 `, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `"An Interim Protection Order or Protection Order made by a court (Act 670, Part V)."
 type ProtectionOrder @victimOwned {
@@ -4691,6 +4739,8 @@ func (ec *executionContext) childFields_Victim(ctx context.Context, field graphq
 		return ec.fieldContext_Victim_workEligibility(ctx, field)
 	case "familyContacts":
 		return ec.fieldContext_Victim_familyContacts(ctx, field)
+	case "withheld":
+		return ec.fieldContext_Victim_withheld(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Victim", field.Name)
 }
@@ -4731,6 +4781,18 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_purpose(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WithheldField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_WithheldField_field(ctx, field)
+	case "reason":
+		return ec.fieldContext_WithheldField_reason(ctx, field)
+	case "category":
+		return ec.fieldContext_WithheldField_category(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WithheldField", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkEligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14833,6 +14895,51 @@ func (ec *executionContext) fieldContext_Victim_familyContacts(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Victim_withheld(ctx context.Context, field graphql.CollectedField, obj *lindung.Victim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Victim_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Victim().Withheld(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Pseudonymous == nil {
+					var zeroVal []*model.WithheldField
+					return zeroVal, errors.New("directive pseudonymous is not implemented")
+				}
+				return ec.Directives.Pseudonymous(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WithheldField) graphql.Marshaler {
+			return ec.marshalOWithheldField2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldFieldᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Victim_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Victim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WithheldField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _VictimConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VictimConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15097,6 +15204,75 @@ func (ec *executionContext) _Viewer_purpose(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Viewer_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Purpose")
+}
+
+func (ec *executionContext) _WithheldField_field(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "String")
+}
+
+func (ec *executionContext) _WithheldField_reason(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "String")
+}
+
+func (ec *executionContext) _WithheldField_category(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "DataCategory")
 }
 
 func (ec *executionContext) _WorkEligibility_protectionOrderHeld(ctx context.Context, field graphql.CollectedField, obj *lindung.WorkEligibility) (ret graphql.Marshaler) {
@@ -20384,6 +20560,12 @@ func (ec *executionContext) _Victim(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Victim_familyContacts(ctx, field, obj)
 				})
+		case "withheld":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Victim_withheld(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20518,6 +20700,49 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Viewer_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var withheldFieldImplementors = []string{"WithheldField"}
+
+func (ec *executionContext) _WithheldField(ctx context.Context, sel ast.SelectionSet, obj *model.WithheldField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, withheldFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WithheldField")
+		case "field":
+			out.Values[i] = ec._WithheldField_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WithheldField_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "category":
+			out.Values[i] = ec._WithheldField_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22106,6 +22331,14 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋlindungᚋlindung�
 	return ec._Viewer(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNWithheldField2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldField(ctx context.Context, sel ast.SelectionSet, v *model.WithheldField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WithheldField!")
+		return graphql.Null
+	}
+	return ec._WithheldField(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "WorkEligibility!")
@@ -23479,6 +23712,25 @@ func (ec *executionContext) unmarshalOVictimFilter2ᚖgithubᚗcomᚋlindungᚋl
 	}
 	res, err := ec.unmarshalInputVictimFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWithheldField2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WithheldField) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWithheldField2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {

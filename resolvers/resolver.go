@@ -28,6 +28,9 @@ type Resolver struct {
 	// Checkpoints sequences the access log on demand, for auditCheckpoint(fresh: true); nil refuses such
 	// a request as UNAVAILABLE.
 	Checkpoints lindung.CheckpointPublisher
+	// MaxRepresentations bounds the representations of one entity type that one _entities call resolves;
+	// past it each further one is null with one LIMIT_EXCEEDED error (0 means DefaultMaxRepresentations).
+	MaxRepresentations int
 	// RunningPolicy is the version of the policy the hub runs with, for policyVersions' current.
 	RunningPolicy string
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// Checkpoints publishes access-log checkpoints on demand (auditCheckpoint(fresh: true)); nil
 	// answers such a request UNAVAILABLE. cmd/lindung passes the replica's Sequencer.
 	Checkpoints lindung.CheckpointPublisher
+	// MaxRepresentations bounds the representations of one entity type one _entities call resolves (0
+	// takes resolvers.DefaultMaxRepresentations); the cost limit bounds a batch first (docs/federation.md).
+	MaxRepresentations int
 }
 
 // Server is the hub's HTTP handler.
@@ -112,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	schema := cfg.Schema
 	if schema == nil {
 		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
-			RunningPolicy: cfg.Policy.Version(), Checkpoints: cfg.Checkpoints})
+			MaxRepresentations: cfg.MaxRepresentations, RunningPolicy: cfg.Policy.Version(), Checkpoints: cfg.Checkpoints})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err
