@@ -98,16 +98,19 @@ type ComplexityRoot struct {
 	}
 
 	Consent struct {
-		DocumentRef     func(childComplexity int) int
-		GrantorRelation func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Interpreter     func(childComplexity int) int
-		Language        func(childComplexity int) int
-		Method          func(childComplexity int) int
-		Provisions      func(childComplexity int) int
-		RecordedAt      func(childComplexity int) int
-		Status          func(childComplexity int) int
-		WithdrawnAt     func(childComplexity int) int
+		ConfirmedAt       func(childComplexity int) int
+		DocumentRef       func(childComplexity int) int
+		GrantorRelation   func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Interpreter       func(childComplexity int) int
+		Language          func(childComplexity int) int
+		Method            func(childComplexity int) int
+		NeedsConfirmation func(childComplexity int) int
+		Provisions        func(childComplexity int) int
+		Receipt           func(childComplexity int, language string) int
+		RecordedAt        func(childComplexity int) int
+		Status            func(childComplexity int) int
+		WithdrawnAt       func(childComplexity int) int
 	}
 
 	ConsentProvision struct {
@@ -160,6 +163,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AcceptReferral            func(childComplexity int, id string) int
 		CompleteReferral          func(childComplexity int, id string) int
+		ConfirmConsent            func(childComplexity int, id string) int
 		CreatePartner             func(childComplexity int, input model.CreatePartnerInput) int
 		CreateShelter             func(childComplexity int, input model.CreateShelterInput) int
 		CreateUser                func(childComplexity int, input model.CreateUserInput) int
@@ -483,7 +487,7 @@ type AuditProofResolver interface {
 type ConsentResolver interface {
 	Interpreter(ctx context.Context, obj *lindung.Consent) (*lindung.Partner, error)
 
-	Status(ctx context.Context, obj *lindung.Consent) (*string, error)
+	Receipt(ctx context.Context, obj *lindung.Consent, language string) (*string, error)
 }
 type ConsentProvisionResolver interface {
 	GranteePartner(ctx context.Context, obj *lindung.ConsentProvision) (*lindung.Partner, error)
@@ -535,6 +539,7 @@ type MutationResolver interface {
 	ScheduleService(ctx context.Context, id string, scheduledFor time.Time) (*lindung.ServiceRecord, error)
 	RecordServiceDelivery(ctx context.Context, input model.ServiceDeliveryInput, idempotencyKey *string) (*lindung.ServiceRecord, error)
 	RecordFamilyContact(ctx context.Context, input model.FamilyContactInput, idempotencyKey *string) (*lindung.FamilyContact, error)
+	ConfirmConsent(ctx context.Context, id string) (*lindung.Consent, error)
 	RecordEligibilityDecision(ctx context.Context, input model.EligibilityDecisionInput) (*lindung.WorkEligibility, error)
 	IssueEligibilityCode(ctx context.Context, input model.IssueEligibilityCodeInput, idempotencyKey *string) (*lindung.EligibilityCode, error)
 	RevokeEligibilityCode(ctx context.Context, id string) (*lindung.EligibilityCode, error)
@@ -788,6 +793,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Breakdown.Total(childComplexity), true
 
+	case "Consent.confirmedAt":
+		if e.ComplexityRoot.Consent.ConfirmedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.ConfirmedAt(childComplexity), true
 	case "Consent.documentRef":
 		if e.ComplexityRoot.Consent.DocumentRef == nil {
 			break
@@ -824,12 +835,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Consent.Method(childComplexity), true
+	case "Consent.needsConfirmation":
+		if e.ComplexityRoot.Consent.NeedsConfirmation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.NeedsConfirmation(childComplexity), true
 	case "Consent.provisions":
 		if e.ComplexityRoot.Consent.Provisions == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Consent.Provisions(childComplexity), true
+	case "Consent.receipt":
+		if e.ComplexityRoot.Consent.Receipt == nil {
+			break
+		}
+
+		args, err := ec.field_Consent_receipt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Consent.Receipt(childComplexity, args["language"].(string)), true
 	case "Consent.recordedAt":
 		if e.ComplexityRoot.Consent.RecordedAt == nil {
 			break
@@ -1066,6 +1094,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteReferral(childComplexity, args["id"].(string)), true
+	case "Mutation.confirmConsent":
+		if e.ComplexityRoot.Mutation.ConfirmConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmConsent(childComplexity, args["id"].(string)), true
 	case "Mutation.createPartner":
 		if e.ComplexityRoot.Mutation.CreatePartner == nil {
 			break
@@ -3052,8 +3091,20 @@ type Consent @victimOwned {
   method: ConsentMethod @sensitive(category: CASE)
   "Reference of the signed form, for written consent."
   documentRef: String @sensitive(category: CASE)
-  "ACTIVE, WITHDRAWN or EXPIRED, as of now."
+  "Where it stands as of this request: ACTIVE, PENDING, SCHEDULED, WITHDRAWN or EXPIRED."
   status: ConsentStatus @sensitive(category: CASE)
+  """
+  Whether it waits for a second user's confirmation before it takes effect: it widens what the recording
+  user's own partner may see and has no document reference (four eyes).
+  """
+  needsConfirmation: Boolean @sensitive(category: CASE)
+  "When a second user confirmed it, if it needed that."
+  confirmedAt: Time @sensitive(category: CASE)
+  """
+  The receipt for the victim, in plain language: who may see what, for which purposes, until when, and how
+  to withdraw. For the users who record consent (protection officers), to read out or print for the victim.
+  """
+  receipt(language: ReceiptLanguage! = EN): String @sensitive(category: CASE)
   "When it was withdrawn."
   withdrawnAt: Time @sensitive(category: CASE)
   "What it grants, to whom, for what, and when."
@@ -3090,9 +3141,25 @@ enum ConsentMethod {
 
 "Where a consent stands now."
 enum ConsentStatus {
-  "In force." ACTIVE
+  "In force: at least one provision's period is running." ACTIVE
+  "Waiting for a second user's confirmation; grants nothing yet." PENDING
+  "Confirmed or not needing confirmation, but no provision's period has started yet." SCHEDULED
   "Withdrawn by the grantor." WITHDRAWN
   "Every provision's period has ended." EXPIRED
+}
+
+"The languages a consent receipt is written in."
+enum ReceiptLanguage {
+  "English." EN
+  "Bahasa Melayu." MS
+}
+
+extend type Mutation {
+  """
+  Confirm, as a second user, a consent that waits for confirmation (status PENDING): it takes effect from
+  the next request. The user who recorded the consent cannot confirm it. Protection officers only.
+  """
+  confirmConsent(id: ID!): Consent!
 }
 `, BuiltIn: false},
 	{Name: "../schema/eligibility.graphqls", Input: `# Work permission: an officer decides, the victim may hand a code to an employer, the employer checks it.
@@ -4257,6 +4324,12 @@ func (ec *executionContext) childFields_Consent(ctx context.Context, field graph
 		return ec.fieldContext_Consent_documentRef(ctx, field)
 	case "status":
 		return ec.fieldContext_Consent_status(ctx, field)
+	case "needsConfirmation":
+		return ec.fieldContext_Consent_needsConfirmation(ctx, field)
+	case "confirmedAt":
+		return ec.fieldContext_Consent_confirmedAt(ctx, field)
+	case "receipt":
+		return ec.fieldContext_Consent_receipt(ctx, field)
 	case "withdrawnAt":
 		return ec.fieldContext_Consent_withdrawnAt(ctx, field)
 	case "provisions":
@@ -4975,6 +5048,20 @@ func (ec *executionContext) field_AuditEntry_inclusionProof_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Consent_receipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNReceiptLanguage2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Entity_findManyPartnerByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5032,6 +5119,20 @@ func (ec *executionContext) field_Mutation_acceptReferral_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_completeReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -6788,7 +6889,131 @@ func (ec *executionContext) _Consent_status(ctx context.Context, field graphql.C
 			return ec.fieldContext_Consent_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Consent().Status(ctx, obj)
+			return obj.Status, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "CASE")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOConsentStatus2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "ConsentStatus")
+}
+
+func (ec *executionContext) _Consent_needsConfirmation(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_needsConfirmation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NeedsConfirmation, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "CASE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalOBoolean2bool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_needsConfirmation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Consent_confirmedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_confirmedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "CASE")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_confirmedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Consent_receipt(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_receipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Consent().Receipt(ctx, obj, fc.Args["language"].(string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -6810,14 +7035,34 @@ func (ec *executionContext) _Consent_status(ctx context.Context, field graphql.C
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOConsentStatus2ᚖstring(ctx, selections, v)
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Consent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, true, true, "ConsentStatus")
+func (ec *executionContext) fieldContext_Consent_receipt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Consent_receipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Consent_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
@@ -9042,6 +9287,50 @@ func (ec *executionContext) fieldContext_Mutation_recordFamilyContact(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_recordFamilyContact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmConsent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
+			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18491,10 +18780,25 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
+			out.Values[i] = ec._Consent_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "needsConfirmation":
+			out.Values[i] = ec._Consent_needsConfirmation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confirmedAt":
+			out.Values[i] = ec._Consent_confirmedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receipt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._Consent_status(ctx, field, obj)
+					return ec._Consent_receipt(ctx, field, obj)
 				})
 		case "withdrawnAt":
 			out.Values[i] = ec._Consent_withdrawnAt(ctx, field, obj)
@@ -19032,6 +19336,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "recordFamilyContact":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordFamilyContact(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmConsent(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21919,6 +22230,20 @@ func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋlindungᚋlindung�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNReceiptLanguage2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReceiptLanguage2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ReceiptLanguage!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNRecordConsentInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordConsentInput(ctx context.Context, v any) (model.RecordConsentInput, error) {
 	res, err := ec.unmarshalInputRecordConsentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22821,21 +23146,15 @@ func (ec *executionContext) marshalOConsentProvision2ᚕgithubᚗcomᚋlindung�
 	return ret
 }
 
-func (ec *executionContext) unmarshalOConsentStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
-	if v == nil {
-		return nil, nil
-	}
+func (ec *executionContext) unmarshalOConsentStatus2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOConsentStatus2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
+func (ec *executionContext) marshalOConsentStatus2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(*v)
+	res := graphql.MarshalString(v)
 	return res
 }
 

@@ -108,7 +108,8 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	sess := s.cfg.DB.NewSession(postgres.SessionRequest{
 		PartnerSlug: c.claims.Partner,
 		Username:    c.claims.Subject,
-		Scope:       lindung.Scope{Rows: rows, Purpose: c.decision.Purpose},
+		Scope: lindung.Scope{Rows: rows, Purpose: c.decision.Purpose, Legal: c.decision.Legal,
+			WithConsent: c.decision.WithConsent, LimitToReferral: c.decision.LimitToReferral},
 	})
 	id, err := sess.Start(ctx)
 	if err == nil {
@@ -270,7 +271,7 @@ func usesIncrementalDelivery(doc *ast.QueryDocument) bool {
 	return false
 }
 
-// holdsAll reports whether every role in claimed is among held.
+// refuse answers a request refused before execution with its error alone: no data, no partial result.
 func refuse(err error) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    lindung.MessageOf(err),
