@@ -1,6 +1,9 @@
 package lindung
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // AccessRecord is one line of the audit: the disclosure of one victim's data in one response. The table
 // that holds them is append-only; a victim's "who saw my data" report is read from it.
@@ -26,4 +29,54 @@ type Disclosure struct {
 	PartnerType PartnerType
 	Purpose     Purpose
 	Categories  CategorySet
+}
+
+// AuditEntry is one access record as a leaf of the transparency log: the record, its canonical encoding
+// and leaf hash (what a verifier recomputes), and the leaf index the sequencer gave it.
+type AuditEntry struct {
+	RecordID int64
+	Record   AccessRecord
+	// LeafIndex is the record's position in the log; nil while the record awaits the sequencer.
+	LeafIndex *int64
+	Leaf      []byte
+	LeafHash  []byte
+}
+
+// AuditCheckpoint is a signed commitment to the first TreeSize leaves of the access log. Note is the
+// signed note verbatim: what a partner keeps, and later checks a consistency proof against.
+type AuditCheckpoint struct {
+	Origin      string
+	TreeSize    int64
+	RootHash    []byte
+	Note        string
+	PublishedAt time.Time
+}
+
+// AuditProof is an RFC 6962 inclusion proof (of LeafIndex in the tree of TreeSize) or consistency proof
+// (that the tree of TreeSize extends the tree of FromSize): the hashes, in the RFC's order.
+type AuditProof struct {
+	LeafIndex *int64 // inclusion proofs only
+	FromSize  *int64 // consistency proofs only
+	TreeSize  int64
+	Hashes    [][]byte
+}
+
+// AuditLog is the access log's read side for a request: proofs are built from the log's stored tree
+// state, in the request's transaction.
+type AuditLog interface {
+	// FindAuditEntries returns the access records of a victim visible to the request, oldest first, as
+	// log entries; a victim out of scope is ErrNotFound.
+	FindAuditEntries(ctx context.Context, victimID string) ([]*AuditEntry, error)
+	// LatestCheckpoint returns the newest signed checkpoint, nil when none was published yet.
+	LatestCheckpoint(ctx context.Context) (*AuditCheckpoint, error)
+	// AuditInclusionProof proves leaf index is in the tree of treeSize (at most the latest checkpoint's).
+	AuditInclusionProof(ctx context.Context, index, treeSize int64) (*AuditProof, error)
+	// AuditConsistencyProof proves the tree of toSize extends the tree of fromSize.
+	AuditConsistencyProof(ctx context.Context, fromSize, toSize int64) (*AuditProof, error)
+}
+
+// CheckpointPublisher sequences the committed access records now and publishes a checkpoint of them,
+// for a caller that needs its own records covered before the next scheduled checkpoint.
+type CheckpointPublisher interface {
+	PublishCheckpoint(ctx context.Context) error
 }

@@ -12,6 +12,7 @@ import (
 type Session interface {
 	CareSession
 	StatisticsSession
+	AuditLog
 	PolicyVersionSession
 
 	FindVictimByID(ctx context.Context, id string) (*Victim, error)

@@ -32,6 +32,9 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditCheckpoint() AuditCheckpointResolver
+	AuditEntry() AuditEntryResolver
+	AuditProof() AuditProofResolver
 	Consent() ConsentResolver
 	ConsentProvision() ConsentProvisionResolver
 	Disclosure() DisclosureResolver
@@ -62,6 +65,34 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AuditCheckpoint struct {
+		Note        func(childComplexity int) int
+		Origin      func(childComplexity int) int
+		PublishedAt func(childComplexity int) int
+		RootHash    func(childComplexity int) int
+		TreeSize    func(childComplexity int) int
+	}
+
+	AuditEntry struct {
+		At             func(childComplexity int) int
+		Disclosed      func(childComplexity int) int
+		InclusionProof func(childComplexity int, treeSize *int) int
+		Leaf           func(childComplexity int) int
+		LeafHash       func(childComplexity int) int
+		LeafIndex      func(childComplexity int) int
+		PartnerID      func(childComplexity int) int
+		Purpose        func(childComplexity int) int
+		Username       func(childComplexity int) int
+		Withheld       func(childComplexity int) int
+	}
+
+	AuditProof struct {
+		FromSize  func(childComplexity int) int
+		Hashes    func(childComplexity int) int
+		LeafIndex func(childComplexity int) int
+		TreeSize  func(childComplexity int) int
+	}
+
 	Breakdown struct {
 		Cells       func(childComplexity int) int
 		MultiValued func(childComplexity int) int
@@ -231,6 +262,9 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AuditCheckpoint       func(childComplexity int, fresh *bool) int
+		AuditConsistency      func(childComplexity int, fromSize int, toSize *int) int
+		AuditEntries          func(childComplexity int, victimID string) int
 		Disclosures           func(childComplexity int, victimID string) int
 		Occupancy             func(childComplexity int, state *string) int
 		OrdersExpiring        func(childComplexity int, withinDays int) int
@@ -435,6 +469,23 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditCheckpointResolver interface {
+	RootHash(ctx context.Context, obj *lindung.AuditCheckpoint) (string, error)
+}
+type AuditEntryResolver interface {
+	At(ctx context.Context, obj *lindung.AuditEntry) (*time.Time, error)
+	PartnerID(ctx context.Context, obj *lindung.AuditEntry) (string, error)
+	Username(ctx context.Context, obj *lindung.AuditEntry) (string, error)
+	Purpose(ctx context.Context, obj *lindung.AuditEntry) (lindung.Purpose, error)
+	Disclosed(ctx context.Context, obj *lindung.AuditEntry) ([]lindung.Category, error)
+	Withheld(ctx context.Context, obj *lindung.AuditEntry) ([]lindung.Category, error)
+	Leaf(ctx context.Context, obj *lindung.AuditEntry) (string, error)
+	LeafHash(ctx context.Context, obj *lindung.AuditEntry) (string, error)
+	InclusionProof(ctx context.Context, obj *lindung.AuditEntry, treeSize *int) (*lindung.AuditProof, error)
+}
+type AuditProofResolver interface {
+	Hashes(ctx context.Context, obj *lindung.AuditProof) ([]string, error)
+}
 type ConsentResolver interface {
 	Interpreter(ctx context.Context, obj *lindung.Consent) (*lindung.Partner, error)
 
@@ -518,6 +569,9 @@ type QueryResolver interface {
 	Referrals(ctx context.Context, status *string) ([]*lindung.Referral, error)
 	Services(ctx context.Context) ([]*lindung.Service, error)
 	Disclosures(ctx context.Context, victimID string) ([]*lindung.Disclosure, error)
+	AuditCheckpoint(ctx context.Context, fresh *bool) (*lindung.AuditCheckpoint, error)
+	AuditEntries(ctx context.Context, victimID string) ([]*lindung.AuditEntry, error)
+	AuditConsistency(ctx context.Context, fromSize int, toSize *int) (*lindung.AuditProof, error)
 	OverdueReferrals(ctx context.Context) ([]*lindung.Referral, error)
 	OrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error)
 	Occupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error)
@@ -599,6 +653,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AuditCheckpoint.note":
+		if e.ComplexityRoot.AuditCheckpoint.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Note(childComplexity), true
+	case "AuditCheckpoint.origin":
+		if e.ComplexityRoot.AuditCheckpoint.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.Origin(childComplexity), true
+	case "AuditCheckpoint.publishedAt":
+		if e.ComplexityRoot.AuditCheckpoint.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.PublishedAt(childComplexity), true
+	case "AuditCheckpoint.rootHash":
+		if e.ComplexityRoot.AuditCheckpoint.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.RootHash(childComplexity), true
+	case "AuditCheckpoint.treeSize":
+		if e.ComplexityRoot.AuditCheckpoint.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditCheckpoint.TreeSize(childComplexity), true
+
+	case "AuditEntry.at":
+		if e.ComplexityRoot.AuditEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.At(childComplexity), true
+	case "AuditEntry.disclosed":
+		if e.ComplexityRoot.AuditEntry.Disclosed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Disclosed(childComplexity), true
+	case "AuditEntry.inclusionProof":
+		if e.ComplexityRoot.AuditEntry.InclusionProof == nil {
+			break
+		}
+
+		args, err := ec.field_AuditEntry_inclusionProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.AuditEntry.InclusionProof(childComplexity, args["treeSize"].(*int)), true
+	case "AuditEntry.leaf":
+		if e.ComplexityRoot.AuditEntry.Leaf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Leaf(childComplexity), true
+	case "AuditEntry.leafHash":
+		if e.ComplexityRoot.AuditEntry.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.LeafHash(childComplexity), true
+	case "AuditEntry.leafIndex":
+		if e.ComplexityRoot.AuditEntry.LeafIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.LeafIndex(childComplexity), true
+	case "AuditEntry.partnerId":
+		if e.ComplexityRoot.AuditEntry.PartnerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.PartnerID(childComplexity), true
+	case "AuditEntry.purpose":
+		if e.ComplexityRoot.AuditEntry.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Purpose(childComplexity), true
+	case "AuditEntry.username":
+		if e.ComplexityRoot.AuditEntry.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Username(childComplexity), true
+	case "AuditEntry.withheld":
+		if e.ComplexityRoot.AuditEntry.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Withheld(childComplexity), true
+
+	case "AuditProof.fromSize":
+		if e.ComplexityRoot.AuditProof.FromSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.FromSize(childComplexity), true
+	case "AuditProof.hashes":
+		if e.ComplexityRoot.AuditProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.Hashes(childComplexity), true
+	case "AuditProof.leafIndex":
+		if e.ComplexityRoot.AuditProof.LeafIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.LeafIndex(childComplexity), true
+	case "AuditProof.treeSize":
+		if e.ComplexityRoot.AuditProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.TreeSize(childComplexity), true
 
 	case "Breakdown.cells":
 		if e.ComplexityRoot.Breakdown.Cells == nil {
@@ -1504,6 +1680,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProtectionOrder.Type(childComplexity), true
 
+	case "Query.auditCheckpoint":
+		if e.ComplexityRoot.Query.AuditCheckpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditCheckpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditCheckpoint(childComplexity, args["fresh"].(*bool)), true
+	case "Query.auditConsistency":
+		if e.ComplexityRoot.Query.AuditConsistency == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditConsistency_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditConsistency(childComplexity, args["fromSize"].(int), args["toSize"].(*int)), true
+	case "Query.auditEntries":
+		if e.ComplexityRoot.Query.AuditEntries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditEntries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditEntries(childComplexity, args["victimId"].(string)), true
 	case "Query.disclosures":
 		if e.ComplexityRoot.Query.Disclosures == nil {
 			break
@@ -2555,6 +2764,78 @@ type Disclosure @victimDerived(guard: "Query.disclosures: the victim's own prote
   categories: [DataCategory!]!
   "The line in plain words, for reading out to the victim."
   sentence: String!
+}
+
+"""
+A signed checkpoint of the access log (docs/audit-log.md): the size and root hash of the RFC 6962 Merkle tree
+whose leaves are the access records, signed with the hub's log key. Keep the note: a later consistency proof
+shows that the log still extends it, and any change to a record it covers breaks that proof.
+"""
+type AuditCheckpoint {
+  "The log's name, which is the name of its signing key."
+  origin: String!
+  "How many access records the checkpoint covers."
+  treeSize: Int!
+  "The tree's root hash, base64."
+  rootHash: String!
+  "The checkpoint as a signed note (golang.org/x/mod/sumdb/note), verbatim: what to keep and to check."
+  note: String!
+  "When the hub signed it."
+  publishedAt: Time!
+}
+
+"An access record as a leaf of the access log."
+type AuditEntry {
+  "The record's position in the log; null while it awaits the sequencer (seconds after the request)."
+  leafIndex: Int
+  "When the data was served."
+  at: Time!
+  "The partner that was served the data."
+  partnerId: ID!
+  "The user who was served the data."
+  username: String!
+  "The purpose the request was made for."
+  purpose: Purpose!
+  "The categories disclosed."
+  disclosed: [DataCategory!]!
+  "The categories withheld."
+  withheld: [DataCategory!]!
+  "The record's canonical encoding, base64: the leaf hash is SHA-256 of a zero byte followed by these bytes."
+  leaf: String!
+  "The leaf hash, base64."
+  leafHash: String!
+  """
+  Proof that this record is in the log of treeSize leaves (default: the latest checkpoint's); null while the
+  record awaits the sequencer or lies beyond treeSize.
+  """
+  inclusionProof(treeSize: Int): AuditProof
+}
+
+"An RFC 6962 inclusion proof (leafIndex in treeSize) or consistency proof (treeSize extends fromSize)."
+type AuditProof {
+  "The leaf proved, for an inclusion proof."
+  leafIndex: Int
+  "The earlier tree size, for a consistency proof."
+  fromSize: Int
+  "The tree size the proof leads to."
+  treeSize: Int!
+  "The proof's hashes, base64, in the order of RFC 6962."
+  hashes: [String!]!
+}
+
+extend type Query {
+  """
+  The latest signed checkpoint of the access log, null before the first; any authenticated caller. With
+  fresh, the hub first gives a leaf to every access record committed so far (the caller's own included).
+  """
+  auditCheckpoint(fresh: Boolean = false): AuditCheckpoint
+  "The victim's access records as log entries, oldest first; for the same callers as disclosures."
+  auditEntries(victimId: ID!): [AuditEntry!]!
+  """
+  Proof that the log of toSize leaves (default: the latest checkpoint's) extends the log of fromSize leaves;
+  for the same callers as disclosures.
+  """
+  auditConsistency(fromSize: Int!, toSize: Int): AuditProof!
 }
 `, BuiltIn: false},
 	{Name: "../schema/care.graphqls", Input: `# Care workflows: consent, referrals, protection orders, placements, services and the family log. Every
@@ -3987,6 +4268,62 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AuditCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "origin":
+		return ec.fieldContext_AuditCheckpoint_origin(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AuditCheckpoint_treeSize(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_AuditCheckpoint_rootHash(ctx, field)
+	case "note":
+		return ec.fieldContext_AuditCheckpoint_note(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_AuditCheckpoint_publishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditCheckpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leafIndex":
+		return ec.fieldContext_AuditEntry_leafIndex(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEntry_at(ctx, field)
+	case "partnerId":
+		return ec.fieldContext_AuditEntry_partnerId(ctx, field)
+	case "username":
+		return ec.fieldContext_AuditEntry_username(ctx, field)
+	case "purpose":
+		return ec.fieldContext_AuditEntry_purpose(ctx, field)
+	case "disclosed":
+		return ec.fieldContext_AuditEntry_disclosed(ctx, field)
+	case "withheld":
+		return ec.fieldContext_AuditEntry_withheld(ctx, field)
+	case "leaf":
+		return ec.fieldContext_AuditEntry_leaf(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_AuditEntry_leafHash(ctx, field)
+	case "inclusionProof":
+		return ec.fieldContext_AuditEntry_inclusionProof(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leafIndex":
+		return ec.fieldContext_AuditProof_leafIndex(ctx, field)
+	case "fromSize":
+		return ec.fieldContext_AuditProof_fromSize(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AuditProof_treeSize(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AuditProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditProof", field.Name)
+}
+
 func (ec *executionContext) childFields_Breakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cells":
@@ -4755,6 +5092,20 @@ func (ec *executionContext) dir_sensitive_args(ctx context.Context, rawArgs map[
 	return args, nil
 }
 
+func (ec *executionContext) field_AuditEntry_inclusionProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "treeSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["treeSize"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Consent_receipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5429,6 +5780,56 @@ func (ec *executionContext) field_Query__entities_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_auditCheckpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fresh",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fresh"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditConsistency_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fromSize",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromSize"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "toSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toSize"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditEntries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "victimId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["victimId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_disclosures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5700,6 +6101,464 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AuditCheckpoint_origin(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_treeSize(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditCheckpoint_rootHash(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditCheckpoint().RootHash(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditCheckpoint_publishedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditCheckpoint_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditCheckpoint_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditCheckpoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditEntry_leafIndex(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_leafIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_leafIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().At(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "Time")
+}
+
+func (ec *executionContext) _AuditEntry_partnerId(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_partnerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().PartnerID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_partnerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AuditEntry_username(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Username(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditEntry_purpose(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Purpose(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lindung.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2githubᚗcomᚋlindungᚋlindungᚐPurpose(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "Purpose")
+}
+
+func (ec *executionContext) _AuditEntry_disclosed(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_disclosed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Disclosed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_disclosed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "DataCategory")
+}
+
+func (ec *executionContext) _AuditEntry_withheld(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Withheld(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "DataCategory")
+}
+
+func (ec *executionContext) _AuditEntry_leaf(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_leaf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().Leaf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_leaf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditEntry_leafHash(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntry().LeafHash(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditEntry_inclusionProof(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntry_inclusionProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.AuditEntry().InclusionProof(ctx, obj, fc.Args["treeSize"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.AuditProof) graphql.Marshaler {
+			return ec.marshalOAuditProof2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditProof(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntry_inclusionProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_AuditEntry_inclusionProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditProof_leafIndex(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProof_leafIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProof_leafIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditProof_fromSize(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProof_fromSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProof_fromSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditProof_hashes(ctx context.Context, field graphql.CollectedField, obj *lindung.AuditProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditProof().Hashes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProof", field, true, true, "String")
+}
 
 func (ec *executionContext) _Breakdown_cells(ctx context.Context, field graphql.CollectedField, obj *model.Breakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -10847,6 +11706,138 @@ func (ec *executionContext) fieldContext_Query_disclosures(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_disclosures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditCheckpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditCheckpoint(ctx, fc.Args["fresh"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.AuditCheckpoint) graphql.Marshaler {
+			return ec.marshalOAuditCheckpoint2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditCheckpoint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditCheckpoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditCheckpoint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditEntries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditEntries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditEntries(ctx, fc.Args["victimId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.AuditEntry) graphql.Marshaler {
+			return ec.marshalNAuditEntry2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐAuditEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditEntries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditConsistency(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditConsistency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditConsistency(ctx, fc.Args["fromSize"].(int), fc.Args["toSize"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.AuditProof) graphql.Marshaler {
+			return ec.marshalNAuditProof2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditConsistency(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditConsistency_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18079,6 +19070,196 @@ func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, 
 
 // region    **************************** object.gotpl ****************************
 
+var auditCheckpointImplementors = []string{"AuditCheckpoint"}
+
+func (ec *executionContext) _AuditCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *lindung.AuditCheckpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditCheckpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditCheckpoint")
+		case "origin":
+			out.Values[i] = ec._AuditCheckpoint_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "treeSize":
+			out.Values[i] = ec._AuditCheckpoint_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rootHash":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditCheckpoint_rootHash(ctx, field, obj)
+				})
+		case "note":
+			out.Values[i] = ec._AuditCheckpoint_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._AuditCheckpoint_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditEntryImplementors = []string{"AuditEntry"}
+
+func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *lindung.AuditEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditEntry")
+		case "leafIndex":
+			out.Values[i] = ec._AuditEntry_leafIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_at(ctx, field, obj)
+				})
+		case "partnerId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_partnerId(ctx, field, obj)
+				})
+		case "username":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_username(ctx, field, obj)
+				})
+		case "purpose":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_purpose(ctx, field, obj)
+				})
+		case "disclosed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_disclosed(ctx, field, obj)
+				})
+		case "withheld":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_withheld(ctx, field, obj)
+				})
+		case "leaf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_leaf(ctx, field, obj)
+				})
+		case "leafHash":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_leafHash(ctx, field, obj)
+				})
+		case "inclusionProof":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntry_inclusionProof(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditProofImplementors = []string{"AuditProof"}
+
+func (ec *executionContext) _AuditProof(ctx context.Context, sel ast.SelectionSet, obj *lindung.AuditProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditProof")
+		case "leafIndex":
+			out.Values[i] = ec._AuditProof_leafIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fromSize":
+			out.Values[i] = ec._AuditProof_fromSize(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "treeSize":
+			out.Values[i] = ec._AuditProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hashes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditProof_hashes(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var breakdownImplementors = []string{"Breakdown"}
 
 func (ec *executionContext) _Breakdown(ctx context.Context, sel ast.SelectionSet, obj *model.Breakdown) graphql.Marshaler {
@@ -19316,6 +20497,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_disclosures(ctx, field)
+				})
+		case "auditCheckpoint":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditCheckpoint(ctx, field)
+				})
+		case "auditEntries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditEntries(ctx, field)
+				})
+		case "auditConsistency":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditConsistency(ctx, field)
 				})
 		case "overdueReferrals":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -20935,6 +22134,38 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAuditEntry2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐAuditEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.AuditEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditEntry2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *lindung.AuditEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEntry!")
+		return graphql.Null
+	}
+	return ec._AuditEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditProof2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditProof(ctx context.Context, sel ast.SelectionSet, v *lindung.AuditProof) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditProof!")
+		return graphql.Null
+	}
+	return ec._AuditProof(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21262,6 +22493,20 @@ func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -21865,6 +23110,24 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalTime(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx context.Context, sel ast.SelectionSet, v *lindung.TrainingCompletion) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TrainingCompletion!")
@@ -22353,6 +23616,20 @@ func (ec *executionContext) marshalOAgeBand2ᚖstring(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAuditCheckpoint2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditCheckpoint(ctx context.Context, sel ast.SelectionSet, v *lindung.AuditCheckpoint) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditCheckpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAuditProof2ᚖgithubᚗcomᚋlindungᚋlindungᚐAuditProof(ctx context.Context, sel ast.SelectionSet, v *lindung.AuditProof) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditProof(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22766,6 +24043,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
 	return res
 }
 

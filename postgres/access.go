@@ -8,15 +8,21 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/translog"
 )
 
 // RecordAccess appends the request's access records in one statement. It runs in the request's
-// transaction, so the records commit with it or not at all.
+// transaction, so the records commit with it or not at all. Each record carries its transparency-log
+// leaf hash, computed here from its canonical encoding (translog.Leaf) with the time the hub gives it:
+// hashing needs no shared state, so requests never wait on one another for the log; the background
+// sequencer (translog.go) gives the committed records their leaf indexes.
 func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
 	n := len(records)
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	hashes := make([][]byte, n)
 	requestIDs, userIDs, usernames, partnerIDs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
 	roles, purposes, victimIDs := make([]string, n), make([]string, n), make([]string, n)
 	disclosed, withheld, versions, ops := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -32,15 +38,16 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 		// turning bit masks into enum arrays row by row.
 		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
 		versions[i], ops[i] = r.PolicyVersion, r.OperationName
+		hashes[i] = translog.HashRecord(r, at)
 	}
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
-			purpose, victim_id, disclosed, withheld, policy_version, operation_name)
+			purpose, victim_id, disclosed, withheld, policy_version, operation_name, at, leaf_hash)
 			SELECT r, u, n, p::uuid, string_to_array(ro, ','), pu::purpose, v::uuid,
-				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], pv, op
+				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], pv, op, $12, h
 			FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::text[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op)`,
-			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops)
+				$8::text[], $9::text[], $10::text[], $11::text[], $13::bytea[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op, h)`,
+			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops, at, hashes)
 		return err
 	})
 	return mapError(err, "record access")

@@ -20,6 +20,7 @@ import (
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/postgres/pgtest"
+	"github.com/lindung/lindung/translog"
 )
 
 const recordConsent = `mutation($v: ID!) { recordConsent(input: {victimId: $v, grantor: SELF, language: "ms",
@@ -39,8 +40,12 @@ func TestKilledMidWriteLeavesNoPartialRecords(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/lindung").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	_, logKey, err := translog.NewKey("test.example/access-log")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "LINDUNG_JWT_SECRET="+string(testSecret),
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "LINDUNG_JWT_SECRET="+string(testSecret), "LINDUNG_LOG_KEY="+logKey,
 		"LINDUNG_KEY_FILE="+filepath.Join(dir, "key"), "LINDUNG_USER_RATE=-1", "LINDUNG_PARTNER_RATE=-1")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard

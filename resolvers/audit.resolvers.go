@@ -13,6 +13,86 @@ import (
 	"github.com/lindung/lindung/graph"
 )
 
+// RootHash is the resolver for the rootHash field.
+func (r *auditCheckpointResolver) RootHash(ctx context.Context, obj *lindung.AuditCheckpoint) (string, error) {
+	return b64(obj.RootHash), nil
+}
+
+// At is the resolver for the at field.
+func (r *auditEntryResolver) At(ctx context.Context, obj *lindung.AuditEntry) (*time.Time, error) {
+	return &obj.Record.At, nil
+}
+
+// PartnerID is the resolver for the partnerId field.
+func (r *auditEntryResolver) PartnerID(ctx context.Context, obj *lindung.AuditEntry) (string, error) {
+	return obj.Record.PartnerID, nil
+}
+
+// Username is the resolver for the username field.
+func (r *auditEntryResolver) Username(ctx context.Context, obj *lindung.AuditEntry) (string, error) {
+	return obj.Record.Username, nil
+}
+
+// Purpose is the resolver for the purpose field.
+func (r *auditEntryResolver) Purpose(ctx context.Context, obj *lindung.AuditEntry) (lindung.Purpose, error) {
+	return obj.Record.Purpose, nil
+}
+
+// Disclosed is the resolver for the disclosed field.
+func (r *auditEntryResolver) Disclosed(ctx context.Context, obj *lindung.AuditEntry) ([]lindung.Category, error) {
+	return obj.Record.Disclosed.List(), nil
+}
+
+// Withheld is the resolver for the withheld field.
+func (r *auditEntryResolver) Withheld(ctx context.Context, obj *lindung.AuditEntry) ([]lindung.Category, error) {
+	return obj.Record.Withheld.List(), nil
+}
+
+// Leaf is the resolver for the leaf field.
+func (r *auditEntryResolver) Leaf(ctx context.Context, obj *lindung.AuditEntry) (string, error) {
+	return b64(obj.Leaf), nil
+}
+
+// LeafHash is the resolver for the leafHash field.
+func (r *auditEntryResolver) LeafHash(ctx context.Context, obj *lindung.AuditEntry) (string, error) {
+	return b64(obj.LeafHash), nil
+}
+
+// InclusionProof is the resolver for the inclusionProof field.
+func (r *auditEntryResolver) InclusionProof(ctx context.Context, obj *lindung.AuditEntry, treeSize *int) (*lindung.AuditProof, error) {
+	req, err := request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(0)
+	if treeSize != nil {
+		size = int64(*treeSize)
+	}
+	if obj.LeafIndex == nil {
+		return nil, nil
+	}
+	if size == 0 {
+		cp, err := req.Session.LatestCheckpoint(ctx)
+		if err != nil || cp == nil {
+			return nil, err
+		}
+		size = cp.TreeSize
+	}
+	if *obj.LeafIndex >= size {
+		return nil, nil
+	}
+	return req.Session.AuditInclusionProof(ctx, *obj.LeafIndex, size)
+}
+
+// Hashes is the resolver for the hashes field.
+func (r *auditProofResolver) Hashes(ctx context.Context, obj *lindung.AuditProof) ([]string, error) {
+	out := make([]string, len(obj.Hashes))
+	for i, h := range obj.Hashes {
+		out[i] = b64(h)
+	}
+	return out, nil
+}
+
 // On is the resolver for the on field.
 func (r *disclosureResolver) On(ctx context.Context, obj *lindung.Disclosure) (*time.Time, error) {
 	return &obj.At, nil
@@ -28,7 +108,68 @@ func (r *disclosureResolver) Sentence(ctx context.Context, obj *lindung.Disclosu
 	return disclosureSentence(obj), nil
 }
 
+// AuditCheckpoint is the resolver for the auditCheckpoint field.
+func (r *queryResolver) AuditCheckpoint(ctx context.Context, fresh *bool) (*lindung.AuditCheckpoint, error) {
+	req, err := request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if fresh != nil && *fresh {
+		if r.Checkpoints == nil {
+			return nil, lindung.Errorf(lindung.EUNAVAILABLE, "this hub publishes no checkpoints on demand; ask without fresh")
+		}
+		if err := r.Checkpoints.PublishCheckpoint(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return req.Session.LatestCheckpoint(ctx)
+}
+
+// AuditEntries is the resolver for the auditEntries field.
+func (r *queryResolver) AuditEntries(ctx context.Context, victimID string) ([]*lindung.AuditEntry, error) {
+	req, err := request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !req.Decision.May(lindung.ActionRegisterVictims) {
+		return nil, lindung.ErrNotFound
+	}
+	return req.Session.FindAuditEntries(ctx, victimID)
+}
+
+// AuditConsistency is the resolver for the auditConsistency field.
+func (r *queryResolver) AuditConsistency(ctx context.Context, fromSize int, toSize *int) (*lindung.AuditProof, error) {
+	req, err := request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !req.Decision.May(lindung.ActionRegisterVictims) {
+		return nil, lindung.Errorf(lindung.EFORBIDDEN, "consistency proofs are for the roles that read disclosure reports; every caller may fetch auditCheckpoint")
+	}
+	to := int64(0)
+	if toSize != nil {
+		to = int64(*toSize)
+	}
+	return req.Session.AuditConsistencyProof(ctx, int64(fromSize), to)
+}
+
+// AuditCheckpoint returns graph.AuditCheckpointResolver implementation.
+func (r *Resolver) AuditCheckpoint() graph.AuditCheckpointResolver {
+	return &auditCheckpointResolver{r}
+}
+
+// AuditEntry returns graph.AuditEntryResolver implementation.
+func (r *Resolver) AuditEntry() graph.AuditEntryResolver { return &auditEntryResolver{r} }
+
+// AuditProof returns graph.AuditProofResolver implementation.
+func (r *Resolver) AuditProof() graph.AuditProofResolver { return &auditProofResolver{r} }
+
 // Disclosure returns graph.DisclosureResolver implementation.
 func (r *Resolver) Disclosure() graph.DisclosureResolver { return &disclosureResolver{r} }
 
-type disclosureResolver struct{ *Resolver }
+type (
+	auditCheckpointResolver struct{ *Resolver }
+	auditEntryResolver      struct{ *Resolver }
+	auditProofResolver      struct{ *Resolver }
+	disclosureResolver      struct{ *Resolver }
+)

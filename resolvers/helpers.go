@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -170,3 +171,6 @@ func fieldNames(input any) []string {
 	sort.Strings(names)
 	return names
 }
+
+// b64 is how the access log's hashes and leaves are served: standard base64, as in its signed checkpoints.
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

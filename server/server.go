@@ -69,6 +69,9 @@ type Config struct {
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
 	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
 	Tracer trace.TracerProvider
+	// Checkpoints publishes access-log checkpoints on demand (auditCheckpoint(fresh: true)); nil
+	// answers such a request UNAVAILABLE. cmd/lindung passes the replica's Sequencer.
+	Checkpoints lindung.CheckpointPublisher
 	// MaxRepresentations bounds the representations of one entity type one _entities call resolves (0
 	// takes resolvers.DefaultMaxRepresentations); the cost limit bounds a batch first (docs/federation.md).
 	MaxRepresentations int
@@ -119,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	schema := cfg.Schema
 	if schema == nil {
 		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
-			MaxRepresentations: cfg.MaxRepresentations, RunningPolicy: cfg.Policy.Version()})
+			MaxRepresentations: cfg.MaxRepresentations, RunningPolicy: cfg.Policy.Version(), Checkpoints: cfg.Checkpoints})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err

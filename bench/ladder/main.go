@@ -2,7 +2,8 @@
 // rates (an open model: requests are sent on schedule whether or not earlier ones have answered) it
 // attacks the hub with the policy on and with no field guard, side by side, and reports the latency
 // percentiles and errors of each. It creates its own database with the demo data on the local PostgreSQL
-// server, drops it afterwards, and sends traffic to 127.0.0.1 only.
+// server, drops it afterwards, and sends traffic to 127.0.0.1 only. The access log's sequencer runs
+// throughout, every -checkpoint-interval, as it does in a served hub.
 //
 //	go run ./bench/ladder                       # rates 10,20,40,80 per second, 5 s each
 //	go run ./bench/ladder -rates 20,40 -duration 10s -out bench/results/ladder.md
@@ -37,6 +38,7 @@ import (
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/resolvers"
 	"github.com/lindung/lindung/server"
+	"github.com/lindung/lindung/translog"
 )
 
 func main() {
@@ -45,8 +47,9 @@ func main() {
 	out := flag.String("out", "bench/results/ladder.md", "file the results are written to")
 	serverURL := flag.String("server", env("LINDUNG_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the ladder's database on")
+	interval := flag.Duration("checkpoint-interval", server.DefaultCheckpointInterval, "how often the access log's sequencer runs during the ladder")
 	flag.Parse()
-	if err := run(*rates, *duration, *out, *serverURL); err != nil {
+	if err := run(*rates, *duration, *out, *serverURL, *interval); err != nil {
 		fmt.Fprintln(os.Stderr, "ladder:", err)
 		os.Exit(1)
 	}
@@ -59,7 +62,7 @@ func env(name, def string) string {
 	return def
 }
 
-func run(rateList string, duration time.Duration, out, serverURL string) error {
+func run(rateList string, duration time.Duration, out, serverURL string, interval time.Duration) error {
 	var rates []int
 	for _, r := range strings.Split(rateList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(r))
@@ -115,6 +118,14 @@ func run(rateList string, duration time.Duration, out, serverURL string) error {
 		return err
 	}
 
+	logKey, _, err := translog.NewKey("ladder.local/access-log")
+	if err != nil {
+		return err
+	}
+	seqCtx, stopSequencer := context.WithCancel(ctx)
+	defer stopSequencer()
+	go (&server.Sequencer{DB: hubDB, Key: logKey, Interval: interval, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(seqCtx)
+
 	secret := []byte("lindung-ladder-secret-0123456789abcdef")
 	pol, err := policy.Load("")
 	if err != nil {
@@ -163,7 +174,8 @@ func run(rateList string, duration time.Duration, out, serverURL string) error {
 	var report bytes.Buffer
 	fmt.Fprintf(&report, "# Load ladder\n\n`go run ./bench/ladder -rates %s -duration %s` on %s, %d cores, Go %s.\n\n",
 		rateList, duration, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), strings.TrimPrefix(runtime.Version(), "go"))
-	fmt.Fprintf(&report, "One victim with nested relations, as a protection officer, at fixed rates (open model).\n\n")
+	fmt.Fprintf(&report, "One victim with nested relations, as a protection officer, at fixed rates (open model); the access log\n"+
+		"is sequenced and a checkpoint signed every %s.\n\n", interval)
 	fmt.Fprintf(&report, "| rate/s | variant | requests | success | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range rates {
 		for _, v := range []struct{ name, url string }{{"policy on", onURL}, {"no guard", offURL}} {

@@ -8,11 +8,13 @@
 //	lindung policy test FILE...                check assertion files (policy/assertions.yaml) against it
 //	lindung policy diff OLD_DIR NEW_DIR        print what a policy change changes for whom
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
+//	lindung audit verify|checkpoint|key        check the access log against its checkpoints (docs/audit-log.md)
 //
 // Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
 // as), LINDUNG_MIGRATE_DATABASE_URL (the owner login that migrate, seed and retention use), LINDUNG_ADDR, LINDUNG_JWT_SECRET,
 // LINDUNG_KEY_FILE, LINDUNG_JWKS_URL, LINDUNG_POLICY_DIR, LINDUNG_OTLP_ENDPOINT, LINDUNG_LOG_LEVEL,
-// LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, and the request limits of `serve -h`
+// LINDUNG_DB_MAX_CONNS, LINDUNG_DB_ACQUIRE_TIMEOUT, LINDUNG_RETENTION_*, LINDUNG_LOG_KEY, LINDUNG_LOG_KEY_FILE,
+// LINDUNG_LOG_ORIGIN, LINDUNG_CHECKPOINT_INTERVAL, LINDUNG_SEQUENCE_HORIZON, and the request limits of `serve -h`
 // (LINDUNG_MAX_DEPTH, LINDUNG_USER_RATE, LINDUNG_TRUSTED_DOCUMENTS and the like).
 // Tokens: LINDUNG_JWKS_ISSUER and LINDUNG_JWKS_AUDIENCE (required with LINDUNG_JWKS_URL),
 // LINDUNG_TOKEN_LEEWAY and LINDUNG_TOKEN_MAX_LIFETIME.
@@ -56,6 +58,8 @@ commands:
   policy    policy tools: "policy check" lints the policy and prints its matrix, "policy test FILE..."
             checks assertion files, "policy diff OLD_DIR NEW_DIR" prints what changes for whom
   retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
+  audit     the access log: "audit verify" checks it against its signed checkpoints, "audit checkpoint"
+            publishes one now, "audit key" prints the log's public key
 `
 
 func main() {
@@ -79,6 +83,8 @@ func main() {
 		err = policyCmd(args)
 	case "retention":
 		err = retention(ctx, args)
+	case "audit":
+		err = auditCmd(ctx, args, os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -206,6 +212,8 @@ func serve(ctx context.Context, args []string) error {
 	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318 (LINDUNG_OTLP_ENDPOINT); tracing is also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and the other OTEL_* variables apply (README, Tracing)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
+	interval := fs.Duration("checkpoint-interval", envDuration("LINDUNG_CHECKPOINT_INTERVAL", server.DefaultCheckpointInterval), "how often the access log is sequenced and a checkpoint signed (LINDUNG_CHECKPOINT_INTERVAL)")
+	horizon := fs.Duration("sequence-horizon", envDuration("LINDUNG_SEQUENCE_HORIZON", postgres.DefaultSequenceHorizon), "longer than any request transaction stays open; see docs/audit-log.md (LINDUNG_SEQUENCE_HORIZON)")
 	ownerURL := fs.String("migrate-database-url", env("LINDUNG_MIGRATE_DATABASE_URL", ""), "the owner login: when set, serve creates the database and applies pending migrations through it before serving; when not, the schema must be current (LINDUNG_MIGRATE_DATABASE_URL)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
 	fs.Parse(args)
@@ -271,10 +279,19 @@ func serve(ctx context.Context, args []string) error {
 	if err := db.RecordPolicyVersion(ctx, pol.Version(), model, rules); err != nil {
 		return fmt.Errorf("record the policy version: %w", err)
 	}
+	// The log key is checked once the login is: a hub that may not serve needs no key.
+	logKey, err := loadLogKey(*demoMode)
+	if err != nil {
+		return err
+	}
+	sequencer := &server.Sequencer{DB: db, Key: logKey, Interval: *interval, Horizon: *horizon, Logger: logger}
+	seqCtx, stopSequencer := context.WithCancel(ctx)
+	defer stopSequencer()
+	go sequencer.Run(seqCtx)
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
 		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders,
-		MaxRepresentations: *maxReps})
+		MaxRepresentations: *maxReps, Checkpoints: sequencer})
 	if err != nil {
 		return err
 	}
@@ -292,6 +309,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("Lindung is serving on %s\n  GraphiQL: %s/\n  GraphQL:  POST %s/graphql\n  policy version %s\n",
 		ln.Addr(), openURL(ln.Addr()), openURL(ln.Addr()), pol.Version())
+	fmt.Printf("  access log %s, public key %s\n", logKey.Signer.Name(), logKey.PublicKey)
 	if *demoMode {
 		fmt.Printf("  get a token: go run ./cmd/lindung token --partner kpwkm --role protection_officer\n")
 	}
