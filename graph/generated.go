@@ -2771,7 +2771,7 @@ A signed checkpoint of the access log (docs/audit-log.md): the size and root has
 whose leaves are the access records, signed with the hub's log key. Keep the note: a later consistency proof
 shows that the log still extends it, and any change to a record it covers breaks that proof.
 """
-type AuditCheckpoint {
+type AuditCheckpoint @noVictimData {
   "The log's name, which is the name of its signing key."
   origin: String!
   "How many access records the checkpoint covers."
@@ -2785,7 +2785,7 @@ type AuditCheckpoint {
 }
 
 "An access record as a leaf of the access log."
-type AuditEntry {
+type AuditEntry @victimDerived(guard: "Query.auditEntries: the readers of the victim's disclosure report; other callers get NOT_FOUND") {
   "The record's position in the log; null while it awaits the sequencer (seconds after the request)."
   leafIndex: Int
   "When the data was served."
@@ -2812,7 +2812,7 @@ type AuditEntry {
 }
 
 "An RFC 6962 inclusion proof (leafIndex in treeSize) or consistency proof (treeSize extends fromSize)."
-type AuditProof {
+type AuditProof @noVictimData {
   "The leaf proved, for an inclusion proof."
   leafIndex: Int
   "The earlier tree size, for a consistency proof."
@@ -3161,7 +3161,7 @@ extend type Mutation {
   Confirm, as a second user, a consent that waits for confirmation (status PENDING): it takes effect from
   the next request. The user who recorded the consent cannot confirm it. Protection officers only.
   """
-  confirmConsent(id: ID!): Consent!
+  confirmConsent(id: ID!): Consent! @records
 }
 `, BuiltIn: false},
 	{Name: "../schema/eligibility.graphqls", Input: `# Work permission: an officer decides, the victim may hand a code to an employer, the employer checks it.
@@ -9637,7 +9637,20 @@ func (ec *executionContext) _Mutation_confirmConsent(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ConfirmConsent(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Records == nil {
+					var zeroVal *lindung.Consent
+					return zeroVal, errors.New("directive records is not implemented")
+				}
+				return ec.Directives.Records(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
 			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
 		},
