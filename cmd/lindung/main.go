@@ -49,6 +49,11 @@ commands:
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
   policy    policy tools: "policy check" lints the policy and prints its matrix
   retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
+  init      register the operator partner and the first operator user on a new hub (--user NAME)
+  directory "directory apply [--dry-run] FILE" makes a directory file of partners, users and roles true
+
+every command's --help lists its flags and the environment variables it reads; docs/deploying.md is the
+guide from an empty database to a hub in production.
 `
 
 func main() {
@@ -72,11 +77,18 @@ func main() {
 		err = policyCmd(args)
 	case "retention":
 		err = retention(ctx, args)
+	case "init":
+		err = initHub(ctx, args)
+	case "directory":
+		err = directoryCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
 		fmt.Fprintf(os.Stderr, "lindung: unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "lindung %s: %v\n", os.Args[1], err)

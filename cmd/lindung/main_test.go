@@ -379,3 +379,42 @@ func writePolicy(t *testing.T, dir string, model, rules []byte) string {
 	}
 	return dir
 }
+
+// run runs the binary with env and returns its combined output and whether it succeeded.
+func run(t *testing.T, bin string, env []string, args ...string) (string, bool) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
+
+// TestInit: init registers the operator and its first user on a new hub, says how to sign in, and
+// refuses a hub that has an operator; stray arguments are errors; directory apply reports a bad file.
+func TestInit(t *testing.T) {
+	dbURL := pgtest.New(t)
+	dir := t.TempDir()
+	bin := build(t, dir)
+	env := append(os.Environ(), "LINDUNG_MIGRATE_DATABASE_URL="+pgtest.OwnerURL(dbURL), "DATABASE_URL="+dbURL)
+	if out, ok := run(t, bin, env, "init", "--user", "admin@operator", "extra"); ok || !strings.Contains(out, `unexpected argument "extra"`) {
+		t.Fatalf("init with a stray argument: %s", out)
+	}
+	out, ok := run(t, bin, env, "init", "--user", "admin@operator")
+	if !ok || !strings.Contains(out, "lindung token --partner operator --role operator --user admin@operator") {
+		t.Fatalf("init: %s", out)
+	}
+	if out, ok := run(t, bin, env, "init", "--user", "second@operator"); ok || !strings.Contains(out, "this hub already has an operator partner (operator)") {
+		t.Fatalf("init again: %s", out)
+	}
+	file := filepath.Join(dir, "directory.yaml")
+	os.WriteFile(file, []byte("partners:\n  - slug: ngo-a\n    name: NGO A\n    type: NGO\n    state: SABAH\nusers:\n  - username: a@ngo-a\n    partner: ngo-a\n    roles: [ngo_caseworker, operator]\n"), 0o600)
+	if out, ok := run(t, bin, env, "directory", "apply", file); ok || !strings.Contains(out, file+":7: users[0] (a@ngo-a): the roles operator and ngo_caseworker must never be held together") {
+		t.Fatalf("directory apply of a forbidden pair: %s", out)
+	}
+	if out, ok := run(t, bin, env, "directory", "apply", file, "more"); ok || !strings.Contains(out, "give exactly one directory file") {
+		t.Fatalf("directory apply with two files: %s", out)
+	}
+	if out, ok := run(t, bin, env, "init", "--help"); !ok || !strings.Contains(out, "LINDUNG_MIGRATE_DATABASE_URL") || !strings.Contains(out, "-user") {
+		t.Fatalf("init --help: %s", out)
+	}
+}
