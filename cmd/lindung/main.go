@@ -325,6 +325,7 @@ func openURL(a net.Addr) string {
 type tokenConfig struct {
 	jwksURL, issuer, audience string
 	leeway, maxLifetime       time.Duration
+	claims                    auth.ClaimNames
 }
 
 // tokenFlags declares the token verification flags of serve, each with its environment variable.
@@ -335,6 +336,11 @@ func tokenFlags(fs *flag.FlagSet) *tokenConfig {
 	fs.StringVar(&c.audience, "jwks-audience", env("LINDUNG_JWKS_AUDIENCE", ""), "the aud every JWKS-verified token must include; required with --jwks-url (LINDUNG_JWKS_AUDIENCE)")
 	fs.DurationVar(&c.leeway, "token-leeway", envDuration("LINDUNG_TOKEN_LEEWAY", auth.DefaultLeeway), "clock skew tolerated on a token's exp, nbf and iat (LINDUNG_TOKEN_LEEWAY)")
 	fs.DurationVar(&c.maxLifetime, "token-max-lifetime", maxTokenLifetime(), "longest lifetime (exp - iat) a token may have (LINDUNG_TOKEN_MAX_LIFETIME)")
+	d := auth.DefaultClaimNames
+	fs.StringVar(&c.claims.User, "claim-user", env("LINDUNG_CLAIM_USER", d.User), "identity provider's claim holding the username, e.g. preferred_username (LINDUNG_CLAIM_USER)")
+	fs.StringVar(&c.claims.Partner, "claim-partner", env("LINDUNG_CLAIM_PARTNER", d.Partner), "identity provider's claim holding the partner's slug; dotted for nested claims (LINDUNG_CLAIM_PARTNER)")
+	fs.StringVar(&c.claims.PartnerType, "claim-partner-type", env("LINDUNG_CLAIM_PARTNER_TYPE", d.PartnerType), "identity provider's claim holding the partner type, if any (LINDUNG_CLAIM_PARTNER_TYPE)")
+	fs.StringVar(&c.claims.Roles, "claim-roles", env("LINDUNG_CLAIM_ROLES", d.Roles), "identity provider's claim holding the list of roles, e.g. resource_access.lindung.roles for Keycloak (LINDUNG_CLAIM_ROLES); the hub's user record still bounds them")
 	return c
 }
 
@@ -359,7 +365,8 @@ func newVerifier(c tokenConfig, create bool) (auth.Verifier, error) {
 				"set --jwks-issuer (LINDUNG_JWKS_ISSUER) and --jwks-audience (LINDUNG_JWKS_AUDIENCE); " +
 				"without them any token the identity provider signs, for any tenant or service, would be accepted")
 		}
-		return auth.NewJWKSVerifier(c.jwksURL, nil, append(opts, auth.WithIssuer(c.issuer), auth.WithAudience(c.audience))...)
+		return auth.NewJWKSVerifier(c.jwksURL, nil, append(opts, auth.WithIssuer(c.issuer), auth.WithAudience(c.audience),
+			auth.WithClaimNames(c.claims))...)
 	}
 	secret, err := auth.LoadSecret(os.Getenv("LINDUNG_JWT_SECRET"), keyFile(), create)
 	if err != nil {
