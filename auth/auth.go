@@ -210,6 +210,8 @@ type options struct {
 	now         func() time.Time // clock for token times; nil means time.Now
 	keysNow     func() time.Time // clock for the JWKS cache; nil means time.Now (tests only)
 	claims      *ClaimNames      // nil: DefaultClaimNames
+	// badSignature is the message for a token whose signature does not verify; "" is the plain one.
+	badSignature string
 }
 
 // defaults returns the options every verifier starts from, before its Options apply.
@@ -338,6 +340,9 @@ func (v *verifier) mapError(err error, tc *tokenClaims) error {
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return unauthenticated(err, "token could not be verified")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if v.opts.badSignature != "" {
+			return unauthenticated(err, v.opts.badSignature)
+		}
 		return unauthenticated(err, "token signature is not valid")
 	case errors.Is(err, jwt.ErrTokenInvalidClaims):
 		// The signature was valid; say which claim is wrong.

@@ -137,6 +137,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	if want := len(migrations()); applied < want {
 		return fmt.Errorf("%d of %d migrations applied", applied, want)
 	}
+	// A database that answers reads but refuses writes (a standby after a failover, or one set read-only
+	// by its administrator, as when the disk filled) cannot serve a hub that audits every request.
+	var readOnly bool
+	if err := db.Pool.QueryRow(ctx, `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'`).Scan(&readOnly); err != nil {
+		return fmt.Errorf("database not reachable: %w", err)
+	}
+	if readOnly {
+		return errors.New("the database refuses writes (a standby, or default_transaction_read_only is on)")
+	}
 	return nil
 }
 

@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -59,6 +62,9 @@ type Config struct {
 	// 1, rounds published counts to a multiple of it (at most k). See server/statistics.go.
 	StatisticsK        int
 	StatisticsRounding int
+	// Version is the hub's build version, shown by /readyz and the lindung_build_info metric, so that an
+	// operator can see which build each replica runs.
+	Version string
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
 	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
 	Tracer trace.TracerProvider
@@ -73,7 +79,14 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	tracer  trace.Tracer
+	// draining is set by Drain: /readyz answers 503 so that the load balancer stops sending new requests,
+	// while requests still arriving are served.
+	draining atomic.Bool
 }
+
+// Drain makes /readyz report the replica not ready while it goes on serving: the first step of a
+// graceful shutdown, before the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New returns the hub's HTTP handler. It refuses a schema with an unclassified or non-null sensitive
 // field: such a schema could leak what no policy decided on.
@@ -102,6 +115,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), rates: newRateLimiter(cfg.RateLimits), mux: http.NewServeMux(),
 		metrics: newMetrics(&cfg), tracer: cfg.Tracer.Tracer("github.com/lindung/lindung/server")}
+	s.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lindung_build_info",
+		Help:        "Always 1; the labels are the hub's build version and Go version, to check which build each replica runs.",
+		ConstLabels: prometheus.Labels{"version": cfg.Version, "goversion": runtime.Version()}}, func() float64 { return 1 }))
 	stats, err := cfg.statisticsOptions()
 	if err != nil {
 		return nil, err
@@ -143,15 +159,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	answer := func(status string) map[string]string {
+		return map[string]string{"status": status, "policyVersion": s.cfg.Policy.Version(), "version": s.cfg.Version}
+	}
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(answer("draining"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.DB.Ping(ctx); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "policyVersion": s.cfg.Policy.Version()})
+		json.NewEncoder(w).Encode(answer("unavailable"))
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]string{"status": "ready", "policyVersion": s.cfg.Policy.Version()})
+	json.NewEncoder(w).Encode(answer("ready"))
 }
 
 func newRequestID() string {
@@ -179,9 +203,13 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	ext := map[string]any{"code": lindung.CodeOf(err)}
+	if c := lindung.CodeOf(err); c == lindung.EINTERNAL || c == lindung.EUNAVAILABLE {
+		ext["requestId"] = w.Header().Get("X-Request-Id") // the id the log line of the error carries
+	}
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
 		"message":    lindung.MessageOf(err),
-		"extensions": map[string]any{"code": lindung.CodeOf(err)},
+		"extensions": ext,
 	}}})
 }
 

@@ -30,7 +30,8 @@ func demoLogins(ctx context.Context, databaseURL string) (runtimeURL, ownerURL s
 	server.Path = "/postgres" // the hub's database may not exist yet
 	conn, err := pgx.Connect(ctx, server.String())
 	if err != nil {
-		return "", "", fmt.Errorf("connect to database server: %w", err)
+		// Name the database the hub was given, not the server's maintenance database this connects to.
+		return "", "", describeDatabaseError("DATABASE_URL", databaseURL, fmt.Errorf("cannot reach its server: %w", err))
 	}
 	defer conn.Close(ctx)
 	var super bool

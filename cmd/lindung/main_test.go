@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -416,5 +417,112 @@ func TestInit(t *testing.T) {
 	}
 	if out, ok := run(t, bin, env, "init", "--help"); !ok || !strings.Contains(out, "LINDUNG_MIGRATE_DATABASE_URL") || !strings.Contains(out, "-user") {
 		t.Fatalf("init --help: %s", out)
+	}
+}
+
+// TestErrorsNameTheFix: each error a new operator meets names what to change.
+func TestErrorsNameTheFix(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	keyFile := filepath.Join(dir, "no-such-key")
+	base := append(os.Environ(), "LINDUNG_KEY_FILE="+keyFile, "LINDUNG_JWT_SECRET=", "LINDUNG_MIGRATE_DATABASE_URL=")
+	secret := "LINDUNG_JWT_SECRET=" + strings.Repeat("k", 64)
+	for _, c := range []struct {
+		name  string
+		env   []string
+		args  []string
+		want  []string
+		never string
+	}{
+		{"missing secret", nil, []string{"serve", "--db-wait", "0s"},
+			[]string{"Set LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE", "--jwks-url"}, "--demo"},
+		{"token without a key", nil, []string{"token", "--partner", "kpwkm", "--role", "protection_officer"},
+			[]string{"set the same LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE as serve"}, ""},
+		{"unreachable database", []string{secret, "DATABASE_URL=postgres://lindung_runtime@127.0.0.1:1/ministry_hub"}, []string{"serve", "--db-wait", "1s"},
+			[]string{`DATABASE_URL: database "ministry_hub" on 127.0.0.1:1 as "lindung_runtime"`, "database not reachable; retrying", "gave up after", "LINDUNG_DB_WAIT"}, `"postgres"`},
+		{"not a URL", []string{secret, "DATABASE_URL=postgres://%zz"}, []string{"serve", "--db-wait", "0s"},
+			[]string{"DATABASE_URL is not a PostgreSQL URL"}, ""},
+		{"stray argument", nil, []string{"token", "--partner", "kpwkm", "--role", "operator", "now"},
+			[]string{`unexpected argument "now": token takes only flags`}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, ok := run(t, bin, append(append([]string{}, base...), c.env...), c.args...)
+			if ok {
+				t.Fatalf("succeeded: %s", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if c.never != "" && strings.Contains(out, c.never) {
+				t.Errorf("output says %q:\n%s", c.never, out)
+			}
+		})
+	}
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("a command created the key file %s: %v", keyFile, err)
+	}
+	if out, ok := run(t, bin, base, "--version"); !ok || !strings.HasPrefix(out, "lindung ") {
+		t.Fatalf("--version: %s", out)
+	}
+	for _, cmd := range []string{"serve", "migrate", "seed", "token", "retention", "init"} {
+		out, ok := run(t, bin, base, cmd, "--help")
+		if !ok || !strings.Contains(out, "environment:") || !strings.Contains(out, "-") {
+			t.Errorf("%s --help lists no environment:\n%s", cmd, out)
+		}
+	}
+	if out, _ := run(t, bin, base, "serve", "--help"); !strings.Contains(out, "DATABASE_URL") || !strings.Contains(out, "LINDUNG_JWKS_URL") ||
+		!strings.Contains(out, "LINDUNG_POLICY_DIR") || !strings.Contains(out, "LINDUNG_KEY_FILE") {
+		t.Errorf("serve --help:\n%s", out)
+	}
+}
+
+// TestDrain: on SIGTERM serve reports not ready for the drain period while it still serves, then exits.
+func TestDrain(t *testing.T) {
+	dbURL := pgtest.New(t)
+	dir := t.TempDir()
+	bin := build(t, dir)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--drain", "3s")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "LINDUNG_JWT_SECRET="+strings.Repeat("k", 64), "LINDUNG_MIGRATE_DATABASE_URL=")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := ""
+	scanner := bufio.NewScanner(stdout)
+	for base == "" && scanner.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(scanner.Text()), "GraphiQL: "); ok {
+			base = strings.TrimSuffix(rest, "/")
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	get := func(path string) int {
+		res, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz before SIGTERM: %d", code)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(500 * time.Millisecond)
+	if code := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while draining: %d, want 503", code)
+	}
+	if code := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz while draining: %d, want it still served", code)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v", err)
+	}
+	if d := time.Since(start); d < 3*time.Second {
+		t.Fatalf("serve stopped %s after SIGTERM, before its 3s drain", d)
 	}
 }
