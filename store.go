@@ -12,6 +12,7 @@ import (
 type Session interface {
 	CareSession
 	StatisticsSession
+	PolicyVersionSession
 
 	FindVictimByID(ctx context.Context, id string) (*Victim, error)
 	FindVictims(ctx context.Context, filter VictimFilter, page Page) (*VictimPage, error)

@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	FamilyMember() FamilyMemberResolver
 	Mutation() MutationResolver
 	Placement() PlacementResolver
+	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
 	Referral() ReferralResolver
 	ServiceRecord() ServiceRecordResolver
@@ -202,6 +203,16 @@ type ComplexityRoot struct {
 		ToDate   func(childComplexity int) int
 	}
 
+	PolicyVersion struct {
+		Current        func(childComplexity int) int
+		FirstStartedAt func(childComplexity int) int
+		LastStartedAt  func(childComplexity int) int
+		Model          func(childComplexity int) int
+		Rules          func(childComplexity int) int
+		Starts         func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
 	ProtectionOrder struct {
 		Conditions  func(childComplexity int) int
 		Court       func(childComplexity int) int
@@ -220,6 +231,7 @@ type ComplexityRoot struct {
 		OverdueReferrals      func(childComplexity int) int
 		Partner               func(childComplexity int, id string) int
 		Partners              func(childComplexity int, typeArg *lindung.PartnerType) int
+		PolicyVersions        func(childComplexity int) int
 		Referrals             func(childComplexity int, status *string) int
 		Services              func(childComplexity int) int
 		Shelter               func(childComplexity int, id string) int
@@ -478,6 +490,9 @@ type MutationResolver interface {
 type PlacementResolver interface {
 	Shelter(ctx context.Context, obj *lindung.Placement) (*lindung.Shelter, error)
 }
+type PolicyVersionResolver interface {
+	Current(ctx context.Context, obj *lindung.PolicyVersion) (bool, error)
+}
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*lindung.Viewer, error)
 	Victim(ctx context.Context, id string) (*lindung.Victim, error)
@@ -493,6 +508,7 @@ type QueryResolver interface {
 	OrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error)
 	Occupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error)
 	WorkPermitEligibility(ctx context.Context, code string) (*lindung.WorkPermit, error)
+	PolicyVersions(ctx context.Context) ([]*lindung.PolicyVersion, error)
 	Statistics(ctx context.Context, filter *model.StatisticsFilter) (*lindung.Statistics, error)
 }
 type ReferralResolver interface {
@@ -1347,6 +1363,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Placement.ToDate(childComplexity), true
 
+	case "PolicyVersion.current":
+		if e.ComplexityRoot.PolicyVersion.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Current(childComplexity), true
+	case "PolicyVersion.firstStartedAt":
+		if e.ComplexityRoot.PolicyVersion.FirstStartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.FirstStartedAt(childComplexity), true
+	case "PolicyVersion.lastStartedAt":
+		if e.ComplexityRoot.PolicyVersion.LastStartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.LastStartedAt(childComplexity), true
+	case "PolicyVersion.model":
+		if e.ComplexityRoot.PolicyVersion.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Model(childComplexity), true
+	case "PolicyVersion.rules":
+		if e.ComplexityRoot.PolicyVersion.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Rules(childComplexity), true
+	case "PolicyVersion.starts":
+		if e.ComplexityRoot.PolicyVersion.Starts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Starts(childComplexity), true
+	case "PolicyVersion.version":
+		if e.ComplexityRoot.PolicyVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
 	case "ProtectionOrder.conditions":
 		if e.ComplexityRoot.ProtectionOrder.Conditions == nil {
 			break
@@ -1458,6 +1517,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Partners(childComplexity, args["type"].(*lindung.PartnerType)), true
+	case "Query.policyVersions":
+		if e.ComplexityRoot.Query.PolicyVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersions(childComplexity), true
 	case "Query.referrals":
 		if e.ComplexityRoot.Query.Referrals == nil {
 			break
@@ -2895,6 +2960,33 @@ extend type Mutation {
   reinstatePartner(slug: String!): Partner!
 }
 `, BuiltIn: false},
+	{Name: "../schema/policy.graphqls", Input: `extend type Query {
+  """
+  The policy versions the hub has run with, oldest first: when each was first and last started, and its
+  rules. Every access record names the version that decided it; this says what those rules were and when
+  they were in force. For the operator (administer); others get FORBIDDEN.
+  """
+  policyVersions: [PolicyVersion!]!
+}
+
+"A version of the disclosure policy the hub has run with."
+type PolicyVersion {
+  "The version (a hash of the policy's text), as access records name it."
+  version: String!
+  "When the hub first started with this version: it was in force from then."
+  firstStartedAt: Time!
+  "When the hub last started with it (a later version's first start ends it, unless the hub went back to it)."
+  lastStartedAt: Time!
+  "How many times the hub (any replica) started with it."
+  starts: Int!
+  "Whether the hub answering this request runs with it."
+  current: Boolean!
+  "The policy's model.conf."
+  model: String!
+  "The policy's policy.csv."
+  rules: String!
+}
+`, BuiltIn: false},
 	{Name: "../schema/referral.graphqls", Input: `"Where a referral stands."
 enum ReferralStatus {
   "Sent, not answered yet." IN_PROGRESS
@@ -3952,6 +4044,26 @@ func (ec *executionContext) childFields_Placement(ctx context.Context, field gra
 		return ec.fieldContext_Placement_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Placement", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PolicyVersion_version(ctx, field)
+	case "firstStartedAt":
+		return ec.fieldContext_PolicyVersion_firstStartedAt(ctx, field)
+	case "lastStartedAt":
+		return ec.fieldContext_PolicyVersion_lastStartedAt(ctx, field)
+	case "starts":
+		return ec.fieldContext_PolicyVersion_starts(ctx, field)
+	case "current":
+		return ec.fieldContext_PolicyVersion_current(ctx, field)
+	case "model":
+		return ec.fieldContext_PolicyVersion_model(ctx, field)
+	case "rules":
+		return ec.fieldContext_PolicyVersion_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
 }
 
 func (ec *executionContext) childFields_ProtectionOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9093,6 +9205,167 @@ func (ec *executionContext) fieldContext_Placement_reason(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Placement", field, false, false, "String")
 }
 
+func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_firstStartedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_firstStartedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstStartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_firstStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_lastStartedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_lastStartedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastStartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_lastStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_starts(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_starts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Starts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_starts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyVersion_current(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().Current(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _PolicyVersion_model(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_rules(ctx context.Context, field graphql.CollectedField, obj *lindung.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
 func (ec *executionContext) _ProtectionOrder_id(ctx context.Context, field graphql.CollectedField, obj *lindung.ProtectionOrder) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9992,6 +10265,38 @@ func (ec *executionContext) fieldContext_Query_workPermitEligibility(ctx context
 	if fc.Args, err = ec.field_Query_workPermitEligibility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyVersions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -17743,6 +18048,70 @@ func (ec *executionContext) _Placement(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var policyVersionImplementors = []string{"PolicyVersion"}
+
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *lindung.PolicyVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersion")
+		case "version":
+			out.Values[i] = ec._PolicyVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstStartedAt":
+			out.Values[i] = ec._PolicyVersion_firstStartedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastStartedAt":
+			out.Values[i] = ec._PolicyVersion_lastStartedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "starts":
+			out.Values[i] = ec._PolicyVersion_starts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_current(ctx, field, obj)
+				})
+		case "model":
+			out.Values[i] = ec._PolicyVersion_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rules":
+			out.Values[i] = ec._PolicyVersion_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var protectionOrderImplementors = []string{"ProtectionOrder"}
 
 func (ec *executionContext) _ProtectionOrder(ctx context.Context, sel ast.SelectionSet, obj *lindung.ProtectionOrder) graphql.Marshaler {
@@ -17913,6 +18282,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_workPermitEligibility(ctx, field)
+				})
+		case "policyVersions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyVersions(ctx, field)
 				})
 		case "statistics":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -19962,6 +20337,30 @@ func (ec *executionContext) marshalNPlacement2ᚖgithubᚗcomᚋlindungᚋlindun
 	return ec._Placement(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.PolicyVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋlindungᚋlindungᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *lindung.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersion!")
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProtectionOrder2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐProtectionOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.ProtectionOrder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20329,6 +20728,20 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx context.Context, sel ast.SelectionSet, v *lindung.TrainingCompletion) graphql.Marshaler {

@@ -37,4 +37,9 @@
 //
 // The reasons for each rule are written next to it in policy.csv; protection_officer and ngo_caseworker
 // share the base role caseworker_base, the minimum anyone delivering services needs.
+//
+// Changes are reviewed by what they do. Assertions (assertions.yaml, checked by `lindung policy test`)
+// pin the decisions the policy must make, and name the row of policy.csv that decided any it breaks
+// (Policy.ExplainBasis and its kin); Diff lists, for whom, what changes between two policies; View is the
+// effective policy both are written against.
 package policy

@@ -218,6 +218,8 @@ type Policy struct {
 	names     []string    // sorted role names
 	conflicts [][2]string // p4: role pairs no user may hold together
 	loadErrs  []string    // policy lines Casbin could not take
+	source    []sourceRow // the rows as written, with their lines, to name the rule that decided
+	text      [2]string   // model.conf and policy.csv as loaded, from which the version is computed
 	cache     sync.Map    // cache key -> *Decision
 	enforces  atomic.Uint64
 }
@@ -267,7 +269,8 @@ func newPolicy(modelText, policyText string) (*Policy, error) {
 		return nil, fmt.Errorf("%s: %w", PolicyFile, err)
 	}
 	sum := sha256.Sum256([]byte(modelText + "\x00" + policyText))
-	p := &Policy{enf: enf, version: hex.EncodeToString(sum[:6]), loadErrs: a.problems}
+	p := &Policy{enf: enf, version: hex.EncodeToString(sum[:6]), loadErrs: a.problems, source: a.rows,
+		text: [2]string{modelText, policyText}}
 	p.roles, p.conflicts, _ = p.lint()
 	for name := range p.roles {
 		p.names = append(p.names, name)
@@ -281,6 +284,7 @@ func newPolicy(modelText, policyText string) (*Policy, error) {
 type textAdapter struct {
 	text     string
 	problems []string
+	rows     []sourceRow
 }
 
 // LoadPolicy adds every well-formed line to m and records the others.
@@ -292,7 +296,9 @@ func (a *textAdapter) LoadPolicy(m model.Model) error {
 		}
 		if err := persist.LoadPolicyLine(line, m); err != nil {
 			a.problems = append(a.problems, fmt.Sprintf("%s line %d: %v", PolicyFile, i+1, err))
+			continue
 		}
+		a.rows = append(a.rows, parseSourceRow(i+1, line))
 	}
 	return nil
 }
@@ -314,6 +320,10 @@ func (a *textAdapter) RemoveFilteredPolicy(string, string, int, ...string) error
 // Version identifies the policy text (model and rules), so that every disclosure can be traced to the
 // rules that allowed it. It is a short hex SHA-256.
 func (p *Policy) Version() string { return p.version }
+
+// Text returns the policy's model.conf and policy.csv as loaded, whose hash is the version: the hub
+// records them with the version, so that the rules behind any access record can be read later.
+func (p *Policy) Text() (model, rules string) { return p.text[0], p.text[1] }
 
 // KnowsRole reports whether role is one a user may hold, so that authentication can refuse a token with
 // a role the policy does not know before it reaches a resolver. Base roles are not roles a user may hold.

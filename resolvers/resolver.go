@@ -25,6 +25,8 @@ type Resolver struct {
 	OrderLimits lindung.OrderLimits
 	// StatisticsControl is the statistics API's disclosure control; the zero value means disclosure.DefaultK.
 	StatisticsControl disclosure.Options
+	// RunningPolicy is the version of the policy the hub runs with, for policyVersions' current.
+	RunningPolicy string
 }
 
 // NewExecutableSchema returns the schema with its resolvers and the field guard's directives, with the

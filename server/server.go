@@ -124,7 +124,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	schema := cfg.Schema
 	if schema == nil {
-		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats})
+		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
+			RunningPolicy: cfg.Policy.Version()})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err

@@ -5,6 +5,8 @@
 //	lindung seed --demo [--demo-size N]        load demo data into an empty database
 //	lindung token --partner SLUG --role ROLE   print a signed token for a demo or test caller
 //	lindung policy check                       lint the policy and print its effective matrix
+//	lindung policy test FILE...                check assertion files (policy/assertions.yaml) against it
+//	lindung policy diff OLD_DIR NEW_DIR        print what a policy change changes for whom
 //	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
 //
 // Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
@@ -21,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,7 +51,8 @@ commands:
   seed      load demo data into an empty database (--demo [--demo-size N])
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
   version   print the build version (also --version)
-  policy    policy tools: "policy check" lints the policy and prints its matrix
+  policy    policy tools: "policy check" lints the policy and prints its matrix, "policy test FILE..."
+            checks assertion files, "policy diff OLD_DIR NEW_DIR" prints what changes for whom
   retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
   init      register the operator partner and the first operator user on a new hub (--user NAME)
   directory "directory apply [--dry-run] FILE" makes a directory file of partners, users and roles true
@@ -287,6 +291,11 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// Before serving, so that every version an access record names is in policy_versions.
+	model, rules := pol.Text()
+	if err := db.RecordPolicyVersion(ctx, pol.Version(), model, rules); err != nil {
+		return fmt.Errorf("record the policy version: %w", err)
+	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode, Version: buildVersion(),
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
 		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders})
@@ -589,13 +598,30 @@ func retention(ctx context.Context, args []string) error {
 	return nil
 }
 
+const policyUsage = `usage:
+  lindung policy check [--policy-dir DIR]               lint the policy and print its matrix
+  lindung policy test [--policy-dir DIR] FILE...        check assertion files against the policy
+  lindung policy diff [--json] OLD_DIR NEW_DIR          print what changes for whom between two policies`
+
 func policyCmd(args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return errors.New(`usage: lindung policy check [--policy-dir DIR]`)
+	if len(args) == 0 {
+		return errors.New(policyUsage)
 	}
+	switch args[0] {
+	case "check":
+		return policyCheck(args[1:])
+	case "test":
+		return policyTest(args[1:], os.Stdout)
+	case "diff":
+		return policyDiff(args[1:], os.Stdout)
+	}
+	return errors.New(policyUsage)
+}
+
+func policyCheck(args []string) error {
 	fs := newFlagSet("policy check", "lint the policy and print its effective matrix")
 	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv (LINDUNG_POLICY_DIR)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	pol, err := loadPolicy(*dir)
@@ -604,5 +630,70 @@ func policyCmd(args []string) error {
 	}
 	fmt.Printf("policy %s: OK\n\n", pol.Version())
 	pol.WriteMatrix(os.Stdout)
+	return nil
+}
+
+// policyDiff prints what changes for whom from the policy in one directory to the policy in another, as
+// a table or as JSON; both policies must load (a policy that fails its check has no decisions to compare).
+func policyDiff(args []string, out io.Writer) error {
+	fs := newFlagSet("policy diff", "lindung policy diff [--json] OLD_DIR NEW_DIR prints what changes for whom between two policies")
+	asJSON := fs.Bool("json", false, "print the changes as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("policy diff: name two policy directories\n" + policyUsage)
+	}
+	old, err := loadPolicy(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	new, err := loadPolicy(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	changes := policy.Diff(old, new)
+	if *asJSON {
+		return policy.WriteDiffJSON(out, old, new, changes)
+	}
+	policy.WriteDiff(out, old, new, changes)
+	return nil
+}
+
+// policyTest checks assertion files against the policy and prints every failing assertion with the rule
+// of policy.csv that decided it; it fails when any assertion does.
+func policyTest(args []string, out io.Writer) error {
+	fs := newFlagSet("policy test", "lindung policy test [--policy-dir DIR] FILE... checks assertion files against the policy")
+	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv (LINDUNG_POLICY_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("policy test: name at least one assertion file\n" + policyUsage)
+	}
+	pol, err := loadPolicy(*dir)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, file := range fs.Args() {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		a, err := policy.ParseAssertions(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		failures := a.Check(pol)
+		for _, f := range failures {
+			fmt.Fprintf(out, "FAIL %s: %s\n", file, f)
+		}
+		failed += len(failures)
+		fmt.Fprintf(out, "%s: policy %s: %d failing assertion(s)\n", file, pol.Version(), len(failures))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d failing assertion(s)", failed)
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -334,8 +335,9 @@ func TestServeRefusesJWKSWithoutIssuerAndAudience(t *testing.T) {
 
 // TestTokenRefusesLifetimeOverMaximum: lindung token will not mint a token the hub would refuse.
 func TestTokenRefusesLifetimeOverMaximum(t *testing.T) {
+	// token never creates a key (a new key would sign tokens the hub refuses): give it one.
 	t.Setenv("LINDUNG_KEY_FILE", filepath.Join(t.TempDir(), "jwt-secret"))
-	t.Setenv("LINDUNG_JWT_SECRET", "")
+	t.Setenv("LINDUNG_JWT_SECRET", strings.Repeat("k", 64))
 	err := token([]string{"--partner", "kpwkm", "--role", "protection_officer", "--ttl", "24h"})
 	if err == nil || !strings.Contains(err.Error(), "maximum token lifetime of 12h0m0s") {
 		t.Errorf("token --ttl 24h: %v", err)
@@ -524,5 +526,84 @@ func TestDrain(t *testing.T) {
 	}
 	if d := time.Since(start); d < 3*time.Second {
 		t.Fatalf("serve stopped %s after SIGTERM, before its 3s drain", d)
+	}
+}
+
+// TestPolicyTest: the shipped assertion file passes against the shipped policy, and a deliberately wrong
+// edit of policy.csv (an NGO given legal proceedings on consent) fails `lindung policy test`, each failure
+// naming the row of policy.csv, with its line, that decided.
+func TestPolicyTest(t *testing.T) {
+	model, err := os.ReadFile(filepath.Join("..", "..", "policy", "model.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "policy", "policy.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("..", "..", "policy", "assertions.yaml")
+	var out strings.Builder
+	if err := policyTest([]string{"--policy-dir", writePolicy(t, t.TempDir(), model, rules), file}, &out); err != nil {
+		t.Fatalf("policy test of the shipped policy: %v\n%s", err, out.String())
+	}
+
+	const from, to = "p, ngo_caseworker, LEGAL, SERVICE_DELIVERY, deny\n", "p, ngo_caseworker, LEGAL, SERVICE_DELIVERY, consent\n"
+	i := strings.Index(string(rules), from)
+	if i < 0 {
+		t.Fatalf("policy.csv has no row %q", from)
+	}
+	line := 1 + strings.Count(string(rules[:i]), "\n")
+	wrong := strings.Replace(string(rules), from, to, 1)
+	out.Reset()
+	err = policyTest([]string{"--policy-dir", writePolicy(t, t.TempDir(), model, []byte(wrong)), file}, &out)
+	if err == nil {
+		t.Fatalf("policy test passed a policy that gives an NGO legal proceedings:\n%s", out.String())
+	}
+	want := fmt.Sprintf("ngo_caseworker SERVICE_DELIVERY LEGAL: want never, got consent\n    decided by policy.csv:%d: %s",
+		line, strings.TrimSuffix(to, "\n"))
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output does not hold %q:\n%s", want, out.String())
+	}
+}
+
+// TestPolicyDiff: `lindung policy diff OLD NEW` prints the changed cell as a table and as JSON, and
+// nothing changed for two copies of one policy.
+func TestPolicyDiff(t *testing.T) {
+	model, err := os.ReadFile(filepath.Join("..", "..", "policy", "model.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "policy", "policy.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := writePolicy(t, t.TempDir(), model, rules)
+	var out strings.Builder
+	if err := policyDiff([]string{old, writePolicy(t, t.TempDir(), model, rules)}, &out); err != nil ||
+		!strings.Contains(out.String(), ": 0 change(s)") {
+		t.Errorf("diff of one policy with itself: %v\n%s", err, out.String())
+	}
+	changed := strings.Replace(string(rules), "p, ngo_caseworker, LEGAL, SERVICE_DELIVERY, deny",
+		"p, ngo_caseworker, LEGAL, SERVICE_DELIVERY, consent", 1)
+	new := writePolicy(t, t.TempDir(), model, []byte(changed))
+	out.Reset()
+	if err := policyDiff([]string{old, new}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`ngo_caseworker +SERVICE_DELIVERY LEGAL: +never → consent`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), ": 1 change(s)") {
+		t.Errorf("diff table:\n%s", out.String())
+	}
+	out.Reset()
+	if err := policyDiff([]string{"--json", old, new}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Changes []struct{ Who, What, Old, New string }
+	}
+	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil || len(doc.Changes) != 1 ||
+		doc.Changes[0].Who != "ngo_caseworker" || doc.Changes[0].What != "SERVICE_DELIVERY LEGAL" ||
+		doc.Changes[0].Old != "never" || doc.Changes[0].New != "consent" {
+		t.Errorf("diff JSON: %v\n%s", err, out.String())
 	}
 }
