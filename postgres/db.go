@@ -89,7 +89,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 }
 
 // Migrate creates the database named in ownerURL if it does not exist and applies the pending
-// migrations through that login, which then owns every table and function: the owner login of README's
+// migrations through that login, which then owns every table and function: the owner login of docs/operating.md's
 // Operating Lindung, never the one the hub serves through.
 func Migrate(ctx context.Context, ownerURL string) error {
 	if err := CreateDatabase(ctx, ownerURL); err != nil {

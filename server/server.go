@@ -138,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	// Metrics hold no victim data, but they describe the hub's traffic: expose this path only to the
-	// monitoring network (README, Operating Lindung).
+	// monitoring network (docs/operating.md).
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.Handle("/", web.GraphiQL())
 	// The mux redirects /dashboard to /dashboard/, so the page's relative asset URLs resolve under it.

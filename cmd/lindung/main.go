@@ -7,7 +7,7 @@
 //	lindung policy check                       lint the policy and print its effective matrix
 //	lindung policy test FILE...                check assertion files (policy/assertions.yaml) against it
 //	lindung policy diff OLD_DIR NEW_DIR        print what a policy change changes for whom
-//	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
+//	lindung retention [--dry-run]              apply the retention rules (docs/operating.md)
 //
 // Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
 // as), LINDUNG_MIGRATE_DATABASE_URL (the owner login that migrate, seed and retention use), LINDUNG_ADDR, LINDUNG_JWT_SECRET,
