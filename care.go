@@ -92,6 +92,7 @@ type CareSession interface {
 
 	CreateConsent(ctx context.Context, c *Consent) error
 	WithdrawConsent(ctx context.Context, id string) (victimID string, err error)
+	ConfirmConsent(ctx context.Context, id string) (victimID string, err error)
 
 	CreateReferral(ctx context.Context, r *Referral) error
 	FindReferralForUpdate(ctx context.Context, id string) (*Referral, error)
@@ -121,7 +122,7 @@ type CareSession interface {
 	CreateEligibilityCode(ctx context.Context, c *EligibilityCode, hash []byte) error
 	FindEligibilityCodeForUpdate(ctx context.Context, id string) (*EligibilityCode, error)
 	RevokeEligibilityCode(ctx context.Context, id string) error
-	CheckEligibilityCode(ctx context.Context, hash []byte, requestID, username string) (*EligibilityCheck, error)
+	CheckEligibilityCode(ctx context.Context, hash []byte, legal, withConsent CategorySet, requestID, username string) (*EligibilityCheck, error)
 
 	RecordTraining(ctx context.Context, username string, t *TrainingCompletion) error
 }

@@ -33,4 +33,11 @@ type Scope struct {
 	PartnerID   string
 	PartnerType PartnerType
 	Purpose     Purpose
+	// Legal and WithConsent are the categories the request's policy decision opens on a legal basis and
+	// on consent, and LimitToReferral bounds them by what the caller's referrals ask for, as in the
+	// decision's mask. The store reads a guarded column only where that mask, with the victim's consent
+	// and referral bits, may disclose it, so withheld data is never read, not even to be dropped later.
+	// The zero value reads no guarded column (fail closed).
+	Legal, WithConsent CategorySet
+	LimitToReferral    bool
 }

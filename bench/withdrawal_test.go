@@ -33,14 +33,15 @@ func newWithdrawalFixture(tb testing.TB) *withdrawalFixture {
 	return f
 }
 
-// consent records the victim's consent to HEALTH for case management by the officer's agency and
+// consent records the victim's consent to HEALTH for case management by the officer's agency, with the
+// reference of the signed form (without evidence it would wait for a second officer's confirmation), and
 // returns its id.
 func (f *withdrawalFixture) consent(tb testing.TB) string {
 	var res struct {
 		Data struct{ RecordConsent struct{ ID string } }
 	}
 	body := post(tb, f.hub.handler, f.token, `mutation($v: ID!) { recordConsent(input: {victimId: $v, grantor: SELF,
-		language: "ms", method: VERBAL, provisions: [{granteeSlug: "kpwkm", categories: [HEALTH],
+		language: "ms", method: WRITTEN, documentRef: "BNC/CONSENT/1", provisions: [{granteeSlug: "kpwkm", categories: [HEALTH],
 		purposes: [CASE_MANAGEMENT]}]}) { id } }`, map[string]any{"v": f.victim})
 	if err := json.Unmarshal(body, &res); err != nil || res.Data.RecordConsent.ID == "" {
 		tb.Fatalf("recordConsent: %s", body)

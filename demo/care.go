@@ -128,6 +128,13 @@ func (g *gen) care() {
 		if len(c.Provisions) == 0 || g.chance(0.85) {
 			prov(nil, ptr(lindung.PartnerGovernment), lindung.SetOf(lindung.Demographic, lindung.Case), lindung.PurposeStatistics)
 		}
+		// A verbal consent that widens what the officer's own agency may see took effect once a second
+		// officer of the agency confirmed it (four eyes), an hour after it was recorded.
+		if c.DocumentRef == nil && c.Widens(kpwkm.ID, kpwkm.Type) {
+			c.NeedsConfirmation = true
+			c.ConfirmedByUserID = ptr(g.confirmer.ID)
+			c.ConfirmedAt = ptr(c.RecordedAt.Add(time.Hour))
+		}
 		g.ds.Consents = append(g.ds.Consents, c)
 
 		// A separate, written consent lets employers check the eligibility code of a victim allowed to work.

@@ -21,6 +21,7 @@ type gen struct {
 
 	partner    map[string]*lindung.Partner // by slug
 	officer    *lindung.User               // the trained protection officer, who records consents
+	confirmer  *lindung.User               // the second officer of the agency, who confirms consents (four eyes)
 	shelterOf  map[bucket][]*lindung.Shelter
 	people     []*person
 	households []*household

@@ -62,14 +62,15 @@ func (g *gen) users() {
 			}
 		}
 	}
-	g.ds.Users = append(g.ds.Users, &lindung.User{
+	g.confirmer = &lindung.User{
 		ID:          uuid(g.fixed),
 		PartnerID:   g.partner[SlugKPWKM].ID,
 		Username:    UntrainedOfficerUsername,
 		DisplayName: "Demo Protection Officer, not yet trained (KPWKM, fictional)",
 		Roles:       []string{RoleProtectionOfficer},
 		CreatedAt:   g.daysAgo(20).Add(3 * time.Hour),
-	})
+	}
+	g.ds.Users = append(g.ds.Users, g.confirmer)
 	g.ds.Trainings = append(g.ds.Trainings, &lindung.TrainingCompletion{
 		UserID:        g.officer.ID,
 		ModuleVersion: TrainingModule,

@@ -13,8 +13,8 @@ export const typeDefs = parse(`
 
   "The immigration service's queries."
   type Query {
-    "Every work permit the immigration service holds for a trafficking case."
-    workPermits: [ImmigrationPermit!]!
+    "The work permits the immigration service holds for trafficking cases: the first ones, or all."
+    workPermits(first: Int): [ImmigrationPermit!]!
   }
 
   "A work permit issued by the immigration service (fictional data)."
@@ -54,7 +54,7 @@ export function permitsFor(caseRefs) {
 export async function startPermits(caseRefs) {
   const permits = permitsFor(caseRefs);
   const resolvers = {
-    Query: { workPermits: () => [...permits.values()] },
+    Query: { workPermits: (_, { first }) => [...permits.values()].slice(0, first ?? undefined) },
     ImmigrationPermit: { holder: (p) => ({ __typename: 'Victim', caseRef: p.caseRef }) },
     Victim: {
       __resolveReference: (ref) => ({ caseRef: ref.caseRef }),

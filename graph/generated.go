@@ -67,16 +67,19 @@ type ComplexityRoot struct {
 	}
 
 	Consent struct {
-		DocumentRef     func(childComplexity int) int
-		GrantorRelation func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Interpreter     func(childComplexity int) int
-		Language        func(childComplexity int) int
-		Method          func(childComplexity int) int
-		Provisions      func(childComplexity int) int
-		RecordedAt      func(childComplexity int) int
-		Status          func(childComplexity int) int
-		WithdrawnAt     func(childComplexity int) int
+		ConfirmedAt       func(childComplexity int) int
+		DocumentRef       func(childComplexity int) int
+		GrantorRelation   func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Interpreter       func(childComplexity int) int
+		Language          func(childComplexity int) int
+		Method            func(childComplexity int) int
+		NeedsConfirmation func(childComplexity int) int
+		Provisions        func(childComplexity int) int
+		Receipt           func(childComplexity int, language string) int
+		RecordedAt        func(childComplexity int) int
+		Status            func(childComplexity int) int
+		WithdrawnAt       func(childComplexity int) int
 	}
 
 	ConsentProvision struct {
@@ -129,6 +132,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AcceptReferral            func(childComplexity int, id string) int
 		CompleteReferral          func(childComplexity int, id string) int
+		ConfirmConsent            func(childComplexity int, id string) int
 		CreatePartner             func(childComplexity int, input model.CreatePartnerInput) int
 		CreateShelter             func(childComplexity int, input model.CreateShelterInput) int
 		CreateUser                func(childComplexity int, input model.CreateUserInput) int
@@ -377,6 +381,7 @@ type ComplexityRoot struct {
 		Sector            func(childComplexity int) int
 		Services          func(childComplexity int) int
 		TraffickingStatus func(childComplexity int) int
+		Withheld          func(childComplexity int) int
 		WorkEligibility   func(childComplexity int) int
 	}
 
@@ -397,6 +402,12 @@ type ComplexityRoot struct {
 		Purpose     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Username    func(childComplexity int) int
+	}
+
+	WithheldField struct {
+		Category func(childComplexity int) int
+		Field    func(childComplexity int) int
+		Reason   func(childComplexity int) int
 	}
 
 	WorkEligibility struct {
@@ -425,7 +436,7 @@ type ComplexityRoot struct {
 type ConsentResolver interface {
 	Interpreter(ctx context.Context, obj *lindung.Consent) (*lindung.Partner, error)
 
-	Status(ctx context.Context, obj *lindung.Consent) (*string, error)
+	Receipt(ctx context.Context, obj *lindung.Consent, language string) (*string, error)
 }
 type ConsentProvisionResolver interface {
 	GranteePartner(ctx context.Context, obj *lindung.ConsentProvision) (*lindung.Partner, error)
@@ -477,6 +488,7 @@ type MutationResolver interface {
 	ScheduleService(ctx context.Context, id string, scheduledFor time.Time) (*lindung.ServiceRecord, error)
 	RecordServiceDelivery(ctx context.Context, input model.ServiceDeliveryInput, idempotencyKey *string) (*lindung.ServiceRecord, error)
 	RecordFamilyContact(ctx context.Context, input model.FamilyContactInput, idempotencyKey *string) (*lindung.FamilyContact, error)
+	ConfirmConsent(ctx context.Context, id string) (*lindung.Consent, error)
 	RecordEligibilityDecision(ctx context.Context, input model.EligibilityDecisionInput) (*lindung.WorkEligibility, error)
 	IssueEligibilityCode(ctx context.Context, input model.IssueEligibilityCodeInput, idempotencyKey *string) (*lindung.EligibilityCode, error)
 	RevokeEligibilityCode(ctx context.Context, id string) (*lindung.EligibilityCode, error)
@@ -562,6 +574,7 @@ type VictimResolver interface {
 
 	WorkEligibility(ctx context.Context, obj *lindung.Victim) (*lindung.WorkEligibility, error)
 	FamilyContacts(ctx context.Context, obj *lindung.Victim) ([]*lindung.FamilyContact, error)
+	Withheld(ctx context.Context, obj *lindung.Victim) ([]*model.WithheldField, error)
 }
 type ViewerResolver interface {
 	Partner(ctx context.Context, obj *lindung.Viewer) (*lindung.Partner, error)
@@ -604,6 +617,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Breakdown.Total(childComplexity), true
 
+	case "Consent.confirmedAt":
+		if e.ComplexityRoot.Consent.ConfirmedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.ConfirmedAt(childComplexity), true
 	case "Consent.documentRef":
 		if e.ComplexityRoot.Consent.DocumentRef == nil {
 			break
@@ -640,12 +659,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Consent.Method(childComplexity), true
+	case "Consent.needsConfirmation":
+		if e.ComplexityRoot.Consent.NeedsConfirmation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.NeedsConfirmation(childComplexity), true
 	case "Consent.provisions":
 		if e.ComplexityRoot.Consent.Provisions == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Consent.Provisions(childComplexity), true
+	case "Consent.receipt":
+		if e.ComplexityRoot.Consent.Receipt == nil {
+			break
+		}
+
+		args, err := ec.field_Consent_receipt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Consent.Receipt(childComplexity, args["language"].(string)), true
 	case "Consent.recordedAt":
 		if e.ComplexityRoot.Consent.RecordedAt == nil {
 			break
@@ -882,6 +918,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteReferral(childComplexity, args["id"].(string)), true
+	case "Mutation.confirmConsent":
+		if e.ComplexityRoot.Mutation.ConfirmConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmConsent(childComplexity, args["id"].(string)), true
 	case "Mutation.createPartner":
 		if e.ComplexityRoot.Mutation.CreatePartner == nil {
 			break
@@ -2234,6 +2281,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Victim.TraffickingStatus(childComplexity), true
+	case "Victim.withheld":
+		if e.ComplexityRoot.Victim.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Victim.Withheld(childComplexity), true
 	case "Victim.workEligibility":
 		if e.ComplexityRoot.Victim.WorkEligibility == nil {
 			break
@@ -2303,6 +2356,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Username(childComplexity), true
+
+	case "WithheldField.category":
+		if e.ComplexityRoot.WithheldField.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Category(childComplexity), true
+	case "WithheldField.field":
+		if e.ComplexityRoot.WithheldField.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Field(childComplexity), true
+	case "WithheldField.reason":
+		if e.ComplexityRoot.WithheldField.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithheldField.Reason(childComplexity), true
 
 	case "WorkEligibility.decidedOn":
 		if e.ComplexityRoot.WorkEligibility.DecidedOn == nil {
@@ -2738,8 +2810,20 @@ type Consent @victimOwned {
   method: ConsentMethod @sensitive(category: CASE)
   "Reference of the signed form, for written consent."
   documentRef: String @sensitive(category: CASE)
-  "ACTIVE, WITHDRAWN or EXPIRED, as of now."
+  "Where it stands as of this request: ACTIVE, PENDING, SCHEDULED, WITHDRAWN or EXPIRED."
   status: ConsentStatus @sensitive(category: CASE)
+  """
+  Whether it waits for a second user's confirmation before it takes effect: it widens what the recording
+  user's own partner may see and has no document reference (four eyes).
+  """
+  needsConfirmation: Boolean @sensitive(category: CASE)
+  "When a second user confirmed it, if it needed that."
+  confirmedAt: Time @sensitive(category: CASE)
+  """
+  The receipt for the victim, in plain language: who may see what, for which purposes, until when, and how
+  to withdraw. For the users who record consent (protection officers), to read out or print for the victim.
+  """
+  receipt(language: ReceiptLanguage! = EN): String @sensitive(category: CASE)
   "When it was withdrawn."
   withdrawnAt: Time @sensitive(category: CASE)
   "What it grants, to whom, for what, and when."
@@ -2776,9 +2860,25 @@ enum ConsentMethod {
 
 "Where a consent stands now."
 enum ConsentStatus {
-  "In force." ACTIVE
+  "In force: at least one provision's period is running." ACTIVE
+  "Waiting for a second user's confirmation; grants nothing yet." PENDING
+  "Confirmed or not needing confirmation, but no provision's period has started yet." SCHEDULED
   "Withdrawn by the grantor." WITHDRAWN
   "Every provision's period has ended." EXPIRED
+}
+
+"The languages a consent receipt is written in."
+enum ReceiptLanguage {
+  "English." EN
+  "Bahasa Melayu." MS
+}
+
+extend type Mutation {
+  """
+  Confirm, as a second user, a consent that waits for confirmation (status PENDING): it takes effect from
+  the next request. The user who recorded the consent cannot confirm it. Protection officers only.
+  """
+  confirmConsent(id: ID!): Consent!
 }
 `, BuiltIn: false},
 	{Name: "../schema/eligibility.graphqls", Input: `# Work permission: an officer decides, the victim may hand a code to an employer, the employer checks it.
@@ -2861,6 +2961,21 @@ type WorkPermit {
 # own request, so row scope, field masks and audit apply exactly as on Query.victim: the router forwards the
 # caller's bearer token and purpose, and nothing in a representation but its key is ever read.
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+
+"A field of a victim's record that this request withholds, and why: extensions.withheld inside data, where it survives a gateway (gateways drop a subgraph's extensions)."
+type WithheldField {
+  "The field's name in its type, e.g. legalName."
+  field: String!
+  "NOT_PERMITTED (the caller's role and purpose may never see the category) or NO_CONSENT (they may, with the victim's consent, which is not recorded)."
+  reason: String!
+  "The field's data category."
+  category: DataCategory!
+}
+
+extend type Victim {
+  "The fields of this record that are null for this request because the policy withholds them, whether asked for or not, with the reason; empty when every field is open to the caller. Nullable, so that an entity a gateway could not resolve leaves its other subgraphs' fields standing. It says what the policy decides, never whether a withheld field holds a value."
+  withheld: [WithheldField!] @pseudonymous
+}
 `, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `"An Interim Protection Order or Protection Order made by a court (Act 670, Part V)."
 type ProtectionOrder @victimOwned {
@@ -3872,6 +3987,12 @@ func (ec *executionContext) childFields_Consent(ctx context.Context, field graph
 		return ec.fieldContext_Consent_documentRef(ctx, field)
 	case "status":
 		return ec.fieldContext_Consent_status(ctx, field)
+	case "needsConfirmation":
+		return ec.fieldContext_Consent_needsConfirmation(ctx, field)
+	case "confirmedAt":
+		return ec.fieldContext_Consent_confirmedAt(ctx, field)
+	case "receipt":
+		return ec.fieldContext_Consent_receipt(ctx, field)
 	case "withdrawnAt":
 		return ec.fieldContext_Consent_withdrawnAt(ctx, field)
 	case "provisions":
@@ -4354,6 +4475,8 @@ func (ec *executionContext) childFields_Victim(ctx context.Context, field graphq
 		return ec.fieldContext_Victim_workEligibility(ctx, field)
 	case "familyContacts":
 		return ec.fieldContext_Victim_familyContacts(ctx, field)
+	case "withheld":
+		return ec.fieldContext_Victim_withheld(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Victim", field.Name)
 }
@@ -4394,6 +4517,18 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_purpose(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WithheldField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_WithheldField_field(ctx, field)
+	case "reason":
+		return ec.fieldContext_WithheldField_reason(ctx, field)
+	case "category":
+		return ec.fieldContext_WithheldField_category(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WithheldField", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkEligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4562,6 +4697,20 @@ func (ec *executionContext) dir_sensitive_args(ctx context.Context, rawArgs map[
 	return args, nil
 }
 
+func (ec *executionContext) field_Consent_receipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNReceiptLanguage2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Entity_findManyPartnerByIDs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4619,6 +4768,20 @@ func (ec *executionContext) field_Mutation_acceptReferral_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_completeReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -5867,7 +6030,131 @@ func (ec *executionContext) _Consent_status(ctx context.Context, field graphql.C
 			return ec.fieldContext_Consent_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Consent().Status(ctx, obj)
+			return obj.Status, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "CASE")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOConsentStatus2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "ConsentStatus")
+}
+
+func (ec *executionContext) _Consent_needsConfirmation(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_needsConfirmation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NeedsConfirmation, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "CASE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalOBoolean2bool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_needsConfirmation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Consent_confirmedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_confirmedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedAt, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				category, err := ec.unmarshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, "CASE")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0, category)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_confirmedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Consent_receipt(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_receipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Consent().Receipt(ctx, obj, fc.Args["language"].(string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -5889,14 +6176,34 @@ func (ec *executionContext) _Consent_status(ctx context.Context, field graphql.C
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOConsentStatus2ᚖstring(ctx, selections, v)
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Consent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, true, true, "ConsentStatus")
+func (ec *executionContext) fieldContext_Consent_receipt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Consent_receipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Consent_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *lindung.Consent) (ret graphql.Marshaler) {
@@ -8121,6 +8428,50 @@ func (ec *executionContext) fieldContext_Mutation_recordFamilyContact(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_recordFamilyContact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmConsent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.Consent) graphql.Marshaler {
+			return ec.marshalNConsent2ᚖgithubᚗcomᚋlindungᚋlindungᚐConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13842,6 +14193,51 @@ func (ec *executionContext) fieldContext_Victim_familyContacts(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Victim_withheld(ctx context.Context, field graphql.CollectedField, obj *lindung.Victim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Victim_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Victim().Withheld(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Pseudonymous == nil {
+					var zeroVal []*model.WithheldField
+					return zeroVal, errors.New("directive pseudonymous is not implemented")
+				}
+				return ec.Directives.Pseudonymous(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WithheldField) graphql.Marshaler {
+			return ec.marshalOWithheldField2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldFieldᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Victim_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Victim",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WithheldField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _VictimConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VictimConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14106,6 +14502,75 @@ func (ec *executionContext) _Viewer_purpose(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Viewer_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Purpose")
+}
+
+func (ec *executionContext) _WithheldField_field(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "String")
+}
+
+func (ec *executionContext) _WithheldField_reason(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "String")
+}
+
+func (ec *executionContext) _WithheldField_category(ctx context.Context, field graphql.CollectedField, obj *model.WithheldField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithheldField_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2githubᚗcomᚋlindungᚋlindungᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithheldField_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithheldField", field, false, false, "DataCategory")
 }
 
 func (ec *executionContext) _WorkEligibility_protectionOrderHeld(ctx context.Context, field graphql.CollectedField, obj *lindung.WorkEligibility) (ret graphql.Marshaler) {
@@ -17134,10 +17599,25 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
+			out.Values[i] = ec._Consent_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "needsConfirmation":
+			out.Values[i] = ec._Consent_needsConfirmation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confirmedAt":
+			out.Values[i] = ec._Consent_confirmedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receipt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._Consent_status(ctx, field, obj)
+					return ec._Consent_receipt(ctx, field, obj)
 				})
 		case "withdrawnAt":
 			out.Values[i] = ec._Consent_withdrawnAt(ctx, field, obj)
@@ -17675,6 +18155,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "recordFamilyContact":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordFamilyContact(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmConsent(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -19185,6 +19672,12 @@ func (ec *executionContext) _Victim(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Victim_familyContacts(ctx, field, obj)
 				})
+		case "withheld":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Victim_withheld(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19319,6 +19812,49 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Viewer_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var withheldFieldImplementors = []string{"WithheldField"}
+
+func (ec *executionContext) _WithheldField(ctx context.Context, sel ast.SelectionSet, obj *model.WithheldField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, withheldFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WithheldField")
+		case "field":
+			out.Values[i] = ec._WithheldField_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WithheldField_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "category":
+			out.Values[i] = ec._WithheldField_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20449,6 +20985,20 @@ func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋlindungᚋlindung�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNReceiptLanguage2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReceiptLanguage2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ReceiptLanguage!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNRecordConsentInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐRecordConsentInput(ctx context.Context, v any) (model.RecordConsentInput, error) {
 	res, err := ec.unmarshalInputRecordConsentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20841,6 +21391,14 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋlindungᚋlindung�
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWithheldField2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldField(ctx context.Context, sel ast.SelectionSet, v *model.WithheldField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WithheldField!")
+		return graphql.Null
+	}
+	return ec._WithheldField(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {
@@ -21311,21 +21869,15 @@ func (ec *executionContext) marshalOConsentProvision2ᚕgithubᚗcomᚋlindung�
 	return ret
 }
 
-func (ec *executionContext) unmarshalOConsentStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
-	if v == nil {
-		return nil, nil
-	}
+func (ec *executionContext) unmarshalOConsentStatus2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOConsentStatus2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
+func (ec *executionContext) marshalOConsentStatus2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(*v)
+	res := graphql.MarshalString(v)
 	return res
 }
 
@@ -22184,6 +22736,25 @@ func (ec *executionContext) unmarshalOVictimFilter2ᚖgithubᚗcomᚋlindungᚋl
 	}
 	res, err := ec.unmarshalInputVictimFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWithheldField2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WithheldField) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWithheldField2ᚖgithubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐWithheldField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOWorkEligibility2ᚖgithubᚗcomᚋlindungᚋlindungᚐWorkEligibility(ctx context.Context, sel ast.SelectionSet, v *lindung.WorkEligibility) graphql.Marshaler {

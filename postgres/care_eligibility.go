@@ -37,18 +37,16 @@ func (s *Session) SaveWorkEligibility(ctx context.Context, w *lindung.WorkEligib
 	return nil
 }
 
-// HasEmploymentConsent reports whether a visible victim's active consent grants EMPLOYMENT for
-// EMPLOYMENT_CHECK now to the employer (by id or as a private partner), or, for a code for any employer
-// (employerPartnerID nil), to private partners as a type.
+// HasEmploymentConsent reports whether a visible victim's consent in force grants EMPLOYMENT for
+// EMPLOYMENT_CHECK to the employer (by id or as a private partner), or, for a code for any employer
+// (employerPartnerID nil), to private partners as a type. The database's one consent evaluator
+// (consent_grants, migration 010) decides.
 func (s *Session) HasEmploymentConsent(ctx context.Context, victimID string, employerPartnerID *string) (bool, error) {
 	var ok bool
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT `+s.visibleVictim()+` AND EXISTS (SELECT 1 FROM consents k
-			JOIN consent_provisions p ON p.consent_id = k.id
-			WHERE k.victim_id = @victim::uuid AND k.withdrawn_at IS NULL
-			  AND p.period_start <= now() AND (p.period_end IS NULL OR now() < p.period_end)
-			  AND 'EMPLOYMENT' = ANY (p.categories) AND 'EMPLOYMENT_CHECK' = ANY (p.purposes)
-			  AND (p.grantee_type = 'PRIVATE' OR (@employer::uuid IS NOT NULL AND p.grantee_partner_id = @employer::uuid)))`,
+		return tx.QueryRow(ctx, `SELECT `+s.visibleVictim()+` AND EXISTS (SELECT 1
+			FROM consent_grants('EMPLOYMENT_CHECK', @employer::uuid, 'PRIVATE') g
+			WHERE g.victim_id = @victim::uuid AND g.category_bits & category_bits('{EMPLOYMENT}') <> 0)`,
 			s.args(pgx.NamedArgs{"victim": victimID, "employer": employerPartnerID})).Scan(&ok)
 	})
 	return ok, mapError(err, "find employment consent")
@@ -98,8 +96,10 @@ func (s *Session) RevokeEligibilityCode(ctx context.Context, id string) error {
 
 // CheckEligibilityCode answers an employer's check of a code by its hash, and logs the attempt, in one
 // statement whatever the code: the work done does not depend on whether the code exists. hash is nil for
-// input that cannot be a code, which is checked (and logged) like an unknown code.
-func (s *Session) CheckEligibilityCode(ctx context.Context, hash []byte, requestID, username string) (*lindung.EligibilityCheck, error) {
+// input that cannot be a code, which is checked (and logged) like an unknown code. legal and withConsent
+// are the categories the caller's policy opens for the purpose: EMPLOYMENT must be in one of them (and on
+// consent, the victim's consent must grant it), so the policy decides this disclosure like any other.
+func (s *Session) CheckEligibilityCode(ctx context.Context, hash []byte, legal, withConsent lindung.CategorySet, requestID, username string) (*lindung.EligibilityCheck, error) {
 	var prefix *string
 	lookup := make([]byte, 32) // all zeros: no stored hash is, so input that is not a code finds nothing
 	if hash != nil {
@@ -111,11 +111,11 @@ func (s *Session) CheckEligibilityCode(ctx context.Context, hash []byte, request
 	var victimID *string
 	var validUntil *time.Time
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `WITH c AS (SELECT * FROM check_eligibility_code(@hash)),
+		return tx.QueryRow(ctx, `WITH c AS (SELECT * FROM check_eligibility_code(@hash, @legal, @consent)),
 			log AS (INSERT INTO eligibility_checks (request_id, employer_partner_id, username, code_hash_prefix, eligible)
 				SELECT @request, @partner::uuid, @username, @prefix, c.eligible FROM c)
 			SELECT c.eligible, c.valid_until, c.victim_id::text FROM c`,
-			s.args(pgx.NamedArgs{"hash": lookup, "request": requestID, "username": username, "prefix": prefix})).
+			s.args(pgx.NamedArgs{"hash": lookup, "legal": int32(legal), "consent": int32(withConsent), "request": requestID, "username": username, "prefix": prefix})).
 			Scan(&out.Eligible, &validUntil, &victimID)
 	})
 	if err != nil {

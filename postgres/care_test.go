@@ -55,12 +55,12 @@ func TestCareTablesHoldTheirRules(t *testing.T) {
 			t.Errorf("the employer reads %d eligibility codes (%v)", len(rows), err)
 		}
 		unknown := sha256.Sum256([]byte("UNKNOWNCOD"))
-		res, err := s.CheckEligibilityCode(ctx, unknown[:], "req", "employer")
+		res, err := s.CheckEligibilityCode(ctx, unknown[:], 0, lindung.SetOf(lindung.Employment), "req", "employer")
 		if err != nil || res.Eligible || res.VictimID != "" || res.ValidUntil != nil {
 			t.Errorf("unknown code: %+v %v", res, err)
 		}
 		known := sha256.Sum256([]byte("KNOWNCODE1")) // no eligibility decision, no consent: not eligible either
-		res, err = s.CheckEligibilityCode(ctx, known[:], "req", "employer")
+		res, err = s.CheckEligibilityCode(ctx, known[:], 0, lindung.SetOf(lindung.Employment), "req", "employer")
 		if err != nil || res.Eligible || res.VictimID != "" {
 			t.Errorf("ineligible code: %+v %v", res, err)
 		}

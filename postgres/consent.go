@@ -20,11 +20,13 @@ type provisionRow struct {
 }
 
 // FindConsentsByVictimIDs returns each visible victim's consents with their provisions, newest first:
-// the whole history, withdrawn and expired ones included.
+// the whole history, withdrawn and expired ones included. The status comes from consent_status, the
+// database's one consent evaluator (migration 010).
 func (s *Session) FindConsentsByVictimIDs(ctx context.Context, ids []string) ([][]*lindung.Consent, error) {
 	return findByVictims(ctx, s, ids, `SELECT x.id::text, x.victim_id::text, x.grantor_victim_id::text,
 		x.grantor_relation::text, x.recorded_by_user_id::text, x.recorded_at, x.language,
 		x.interpreter_partner_id::text, x.method::text, x.document_ref, x.withdrawn_at,
+		x.needs_confirmation, x.confirmed_by_user_id::text, x.confirmed_at, consent_status(x),
 		coalesce((SELECT json_agg(json_build_object(
 			'GranteePartnerID', p.grantee_partner_id, 'GranteeType', p.grantee_type,
 			'CategoryBits', p.category_bits, 'Purposes', p.purposes,
@@ -38,7 +40,7 @@ func (s *Session) FindConsentsByVictimIDs(ctx context.Context, ids []string) ([]
 			var consented, referred int32
 			err := rows.Scan(&c.ID, &victimID, &c.GrantorVictimID, &c.GrantorRelation, &c.RecordedByUserID,
 				&c.RecordedAt, &c.Language, &c.InterpreterPartnerID, &c.Method, &c.DocumentRef, &c.WithdrawnAt,
-				&provisions, &consented, &referred)
+				&c.NeedsConfirmation, &c.ConfirmedByUserID, &c.ConfirmedAt, &c.Status, &provisions, &consented, &referred)
 			c.Owned = owned(victimID, consented, referred)
 			for _, p := range provisions {
 				cp := lindung.ConsentProvision{

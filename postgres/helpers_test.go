@@ -57,8 +57,8 @@ func openDemo(t *testing.T) *fixture {
 			SELECT v.id, false, false, false, 'PENDING' FROM v),
 		cl AS (INSERT INTO case_links (victim_id, partner_id, role)
 			SELECT v.id, (SELECT id FROM partners WHERE slug = 'jim'), 'IMMIGRATION' FROM v),
-		c AS (INSERT INTO consents (victim_id, grantor_victim_id, grantor_relation, recorded_by_user_id, language, method)
-			SELECT v.id, v.id, 'SELF', (SELECT id FROM users ORDER BY id LIMIT 1), 'en', 'VERBAL' FROM v
+		c AS (INSERT INTO consents (victim_id, grantor_victim_id, grantor_relation, recorded_by_user_id, language, method, document_ref)
+			SELECT v.id, v.id, 'SELF', (SELECT id FROM users ORDER BY id LIMIT 1), 'en', 'WRITTEN', 'TEST/FORM/1' FROM v
 			RETURNING id),
 		cp AS (INSERT INTO consent_provisions (consent_id, position, grantee_type, categories, purposes, period_start)
 			SELECT c.id, 0, 'NGO', '{IDENTITY}', '{SERVICE_DELIVERY}', now() - interval '1 day' FROM c)
@@ -173,7 +173,7 @@ func (f *fixture) allVictimIDs() []string {
 func session(t *testing.T, db *postgres.DB, sc scopeCase) *postgres.Session {
 	t.Helper()
 	s := db.NewSession(postgres.SessionRequest{PartnerSlug: sc.slug, Username: "test@" + sc.slug,
-		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose}})
+		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose, Legal: lindung.AllCategories}})
 	if _, err := s.Start(ctx); err != nil {
 		t.Fatalf("start session for %s: %v", sc.name, err)
 	}

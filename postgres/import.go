@@ -107,9 +107,9 @@ func (db *DB) Import(ctx context.Context, ds *lindung.Dataset, progress func(tab
 				})
 			},
 			func() error {
-				return copyRows("consents", []string{"id", "victim_id", "grantor_victim_id", "grantor_relation", "recorded_by_user_id", "recorded_at", "language", "interpreter_partner_id", "method", "document_ref", "withdrawn_at"}, len(ds.Consents), func(i int) []any {
+				return copyRows("consents", []string{"id", "victim_id", "grantor_victim_id", "grantor_relation", "recorded_by_user_id", "recorded_at", "language", "interpreter_partner_id", "method", "document_ref", "withdrawn_at", "needs_confirmation", "confirmed_by_user_id", "confirmed_at"}, len(ds.Consents), func(i int) []any {
 					c := ds.Consents[i]
-					return []any{c.ID, c.VictimID, c.GrantorVictimID, c.GrantorRelation, c.RecordedByUserID, c.RecordedAt, c.Language, c.InterpreterPartnerID, c.Method, c.DocumentRef, c.WithdrawnAt}
+					return []any{c.ID, c.VictimID, c.GrantorVictimID, c.GrantorRelation, c.RecordedByUserID, c.RecordedAt, c.Language, c.InterpreterPartnerID, c.Method, c.DocumentRef, c.WithdrawnAt, c.NeedsConfirmation, c.ConfirmedByUserID, c.ConfirmedAt}
 				})
 			},
 			func() error {

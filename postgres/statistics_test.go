@@ -72,8 +72,9 @@ func statsFixture(t *testing.T) *postgres.DB {
 			('3', 'COMPLETED', NULL, '2025-02-06', 10), ('4', 'REJECTED', 'full', '2025-03-02', 1))
 			x(n, st, why, created, days) JOIN v ON v.n = x.n, p a, p n WHERE a.slug = 'agency' AND n.slug = 'ngo'),
 	c AS (INSERT INTO consents (victim_id, grantor_victim_id, grantor_relation, recorded_by_user_id, language,
-			method, recorded_at, withdrawn_at)
-		SELECT v.id, v.id, 'SELF', u.id, 'en', 'VERBAL', now() - interval '2 days', x.withdrawn::timestamptz
+			method, recorded_at, withdrawn_at, document_ref)
+		SELECT v.id, v.id, 'SELF', u.id, 'en', 'VERBAL', now() - interval '2 days', x.withdrawn::timestamptz,
+			'recording-' || x.n
 		FROM (VALUES ('1', NULL), ('2', now()::text), ('3', NULL)) x(n, withdrawn) JOIN v ON v.n = x.n, u
 		RETURNING id, victim_id)
 	INSERT INTO consent_provisions (consent_id, position, grantee_type, categories, purposes, period_start)

@@ -2,31 +2,94 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/lindung/lindung"
 )
 
-// victimColumns are read for every victim, with the consent and referral bits of this request's viewer
-// computed in the same statement, so that guarding a field needs no further query.
-const victimColumns = `v.id::text, v.case_ref, v.owner_partner_id::text, v.legal_name, v.aliases, v.date_of_birth,
-	v.age_band::text, v.gender::text, v.citizenship, v.languages, v.interpreter_needed, v.phone,
-	v.trafficking_status::text, v.exploitation_types::text[], v.sector::text, v.means_of_control::text[],
-	v.identified_on, v.medical_needs, v.counselling_notes, v.created_at, v.updated_at,
-	b.consented, b.referred`
+// guardedVictimColumns are the columns of victims that carry a data category, as the schema classifies
+// the fields they serve, in the order scanVictim reads them.
+var guardedVictimColumns = []struct {
+	sql string
+	cat lindung.Category
+}{
+	{"v.legal_name", lindung.Identity}, {"v.aliases", lindung.Identity}, {"v.date_of_birth", lindung.Identity},
+	{"v.age_band::text", lindung.Demographic}, {"v.gender::text", lindung.Demographic},
+	{"v.citizenship", lindung.Demographic}, {"v.languages", lindung.Demographic},
+	{"v.interpreter_needed", lindung.Demographic}, {"v.phone", lindung.Contact},
+	{"v.trafficking_status::text", lindung.Case}, {"v.exploitation_types::text[]", lindung.Case},
+	{"v.sector::text", lindung.Case}, {"v.means_of_control::text[]", lindung.Case}, {"v.identified_on", lindung.Case},
+	{"v.medical_needs", lindung.Health}, {"v.counselling_notes", lindung.Counselling},
+}
 
-// scanVictim reads victimColumns, then any extra columns into extra.
+// columnsKey is what the columns read of a victim depend on: the request decision's mask inputs.
+type columnsKey struct {
+	legal, withConsent lindung.CategorySet
+	limit, rows        bool
+}
+
+// victimColumnsCache holds the select list per columnsKey: a handful of decisions, built once each.
+var victimColumnsCache sync.Map
+
+// victimColumns is the select list of a victim for this request, with the consent and referral bits of
+// its viewer (from the access_bits join b) computed in the same statement, so that guarding a field
+// needs no further query. A guarded column is read only where the request's mask may disclose its
+// category for that victim: as it is where the policy opens the category on a legal basis; under a CASE
+// on the victim's consent (and, for a role limited to its referrals, referral) bits where it opens the
+// category on consent; and never where it does not open it or the request sees no rows. Withheld data is
+// then never read, not even to be dropped by the field guard, which still decides what is served.
+func (s *Session) victimColumns() string {
+	key := columnsKey{s.scope.Legal, s.scope.WithConsent, s.scope.LimitToReferral, s.scope.Rows != lindung.ScopeNone && s.scope.Rows.Valid()}
+	if cols, ok := victimColumnsCache.Load(key); ok {
+		return cols.(string)
+	}
+	var b strings.Builder
+	b.WriteString(`v.id::text, v.case_ref, v.owner_partner_id::text`)
+	for _, c := range guardedVictimColumns {
+		bit := strconv.Itoa(1 << c.cat)
+		var conds []string
+		switch {
+		case !key.rows || !(key.legal | key.withConsent).Has(c.cat):
+			conds = append(conds, "false")
+		case !key.legal.Has(c.cat):
+			conds = append(conds, "b.consented & "+bit+" <> 0")
+		}
+		if key.limit {
+			conds = append(conds, "b.referred & "+bit+" <> 0")
+		}
+		b.WriteString(",\n\t")
+		if len(conds) == 0 {
+			b.WriteString(c.sql)
+		} else {
+			b.WriteString("CASE WHEN " + strings.Join(conds, " AND ") + " THEN " + c.sql + " END")
+		}
+	}
+	b.WriteString(`, v.created_at, v.updated_at, b.consented, b.referred`)
+	cols, _ := victimColumnsCache.LoadOrStore(key, b.String())
+	return cols.(string)
+}
+
+// scanVictim reads victimColumns, then any extra columns into extra. A column not read is NULL, and its
+// field keeps its zero value: the field guard never serves it.
 func scanVictim(row pgx.Row, extra ...any) (*lindung.Victim, error) {
 	v := &lindung.Victim{}
 	var consented, referred int32
+	var interpreter pgtype.Bool
+	var status pgtype.Text
+	var identified pgtype.Date
 	dest := append([]any{&v.ID, &v.CaseRef, &v.OwnerPartnerID, &v.LegalName, &v.Aliases, &v.DateOfBirth,
-		&v.AgeBand, &v.Gender, &v.Citizenship, &v.Languages, &v.InterpreterNeeded, &v.Phone,
-		&v.TraffickingStatus, &v.ExploitationTypes, &v.Sector, &v.MeansOfControl,
-		&v.IdentifiedOn, &v.MedicalNeeds, &v.CounsellingNotes, &v.CreatedAt, &v.UpdatedAt,
+		&v.AgeBand, &v.Gender, &v.Citizenship, &v.Languages, &interpreter, &v.Phone,
+		&status, &v.ExploitationTypes, &v.Sector, &v.MeansOfControl,
+		&identified, &v.MedicalNeeds, &v.CounsellingNotes, &v.CreatedAt, &v.UpdatedAt,
 		&consented, &referred}, extra...)
 	err := row.Scan(dest...)
+	v.InterpreterNeeded, v.TraffickingStatus, v.IdentifiedOn = interpreter.Bool, status.String, identified.Time
 	v.Owned = lindung.Owned{VictimID: v.ID, Consented: lindung.CategorySet(consented), Referred: lindung.CategorySet(referred)}
 	return v, err
 }
@@ -46,7 +109,7 @@ func (s *Session) FindVictimByID(ctx context.Context, id string) (*lindung.Victi
 // FindVictimsByIDs returns the victims with the given ids, aligned to ids, nil where none is visible.
 // Ids that are not UUIDs are simply not found.
 func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindung.Victim, error) {
-	return findByIDs(ctx, s, ids, `SELECT `+victimColumns+` FROM victims v
+	return findByIDs(ctx, s, ids, `SELECT `+s.victimColumns()+` FROM victims v
 		JOIN access_bits(@ids::uuid[]) b ON b.victim_id = v.id
 		WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims(),
 		func(r pgx.CollectableRow) (*lindung.Victim, error) { return scanVictim(r) },
@@ -63,8 +126,12 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	}
 	where := s.visibleVictims()
 	args := s.args(pgx.NamedArgs{"limit": max(page.First, 0) + 1})
+	// A case reference is looked up through victims_by_case_ref (migration 010), which does the same
+	// work for another agency's reference as for one that names no case; the victims are read from its
+	// ids, so no foreign row is ever reached.
+	from := `victims v`
 	if f.CaseRef != nil {
-		where += ` AND v.case_ref = @case_ref`
+		from = `victims_by_case_ref(ARRAY[@case_ref::text]) AS k (id) JOIN victims v ON v.id = k.id`
 		args["case_ref"] = *f.CaseRef
 	}
 	if f.ShelterID != nil && !canonicalUUID(*f.ShelterID) {
@@ -81,8 +148,8 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	if page.After != "" {
 		keyset = ` AND v.id > @after::uuid`
 	}
-	sql := `WITH page AS (SELECT v.id FROM victims v WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit)
-		SELECT ` + victimColumns + `, (SELECT count(*) FROM victims v WHERE ` + where + `)
+	sql := `WITH page AS (SELECT v.id FROM ` + from + ` WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit)
+		SELECT ` + s.victimColumns() + `, (SELECT count(*) FROM ` + from + ` WHERE ` + where + `)
 		FROM victims v JOIN access_bits(ARRAY(SELECT id FROM page)) b ON b.victim_id = v.id
 		WHERE v.id IN (SELECT id FROM page) ORDER BY v.id`
 	out := &lindung.VictimPage{}
@@ -116,7 +183,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	} else if fetched == 0 {
 		// The page is past the end; count the matches on their own so totalCount stays right.
 		err := s.query(ctx, func(tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `SELECT count(*) FROM victims v WHERE `+where, args).Scan(&out.TotalCount)
+			return tx.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args).Scan(&out.TotalCount)
 		})
 		if err != nil {
 			return nil, mapError(err, "count victims")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/graph/model"
+	"github.com/lindung/lindung/receipt"
 )
 
 // recordConsent validates and records a consent. The grantor is the victim, or the mother of a child
@@ -88,6 +89,9 @@ func recordConsent(ctx context.Context, in model.RecordConsentInput, key *string
 		}
 		c.InterpreterPartnerID = &partner.ID
 	}
+	// Four eyes: a consent that widens what the recorder's own partner may see takes effect only with
+	// evidence (a document reference) or a second user's confirmation (confirmConsent).
+	c.NeedsConfirmation = c.DocumentRef == nil && c.Widens(req.Viewer.PartnerID, req.Viewer.PartnerType)
 	if _, err := visibleVictim(ctx, req, in.VictimID); err != nil {
 		return nil, err
 	}
@@ -109,6 +113,9 @@ func recordConsent(ctx context.Context, in model.RecordConsentInput, key *string
 			return "", err
 		}
 		fields := []string{"grantorRelation", "language", "method", "provisions"}
+		if c.NeedsConfirmation {
+			fields = append(fields, "needsConfirmation")
+		}
 		if c.InterpreterPartnerID != nil {
 			fields = append(fields, "interpreter")
 		}
@@ -138,4 +145,57 @@ func withdrawConsent(ctx context.Context, id string) (*lindung.Consent, error) {
 		return nil, err
 	}
 	return reloadOne(ctx, req.Session.FindConsentsByVictimIDs, victimID, id, func(c *lindung.Consent) string { return c.ID })
+}
+
+// confirmConsent records a second user's confirmation of a pending consent; it counts from the next
+// request. The user who recorded it cannot confirm it (the store refuses).
+func confirmConsent(ctx context.Context, id string) (*lindung.Consent, error) {
+	req, err := authorize(ctx, lindung.ActionRecordConsent)
+	if err != nil {
+		return nil, err
+	}
+	if req.Viewer.UserID == "" {
+		return nil, lindung.Errorf(lindung.EFORBIDDEN, "consent is confirmed by a user registered with the hub")
+	}
+	victimID, err := req.Session.ConfirmConsent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.changed(ctx, victimID, "consent", id, "confirmed", "confirmedBy", "confirmedAt"); err != nil {
+		return nil, err
+	}
+	return reloadOne(ctx, req.Session.FindConsentsByVictimIDs, victimID, id, func(c *lindung.Consent) string { return c.ID })
+}
+
+// consentReceipt writes the victim's receipt of a consent, for the users who record consent: it names
+// the grantees, so it is not for every role that may see the consent's case category.
+func consentReceipt(ctx context.Context, c *lindung.Consent, language string) (*string, error) {
+	if _, err := authorize(ctx, lindung.ActionRecordConsent); err != nil {
+		return nil, err
+	}
+	rc := receipt.Consent{Consent: c, GranteeNames: map[string]string{}}
+	var ids []string
+	for _, p := range c.Provisions {
+		if p.GranteePartnerID != nil {
+			ids = append(ids, *p.GranteePartnerID)
+		}
+	}
+	if c.InterpreterPartnerID != nil {
+		ids = append(ids, *c.InterpreterPartnerID)
+	}
+	partners, err := loadMany(ctx, loaders(ctx).Partner, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range partners {
+		rc.GranteeNames[p.ID] = p.Name
+	}
+	if c.InterpreterPartnerID != nil {
+		rc.InterpreterName = rc.GranteeNames[*c.InterpreterPartnerID]
+	}
+	text, err := receipt.Render(language, rc)
+	if err != nil {
+		return nil, lindung.Internal(err, "consent receipt")
+	}
+	return &text, nil
 }

@@ -186,8 +186,10 @@ func revokeCode(ctx context.Context, id string) (*lindung.EligibilityCode, error
 }
 
 // checkCode answers an employer's check: eligible and until when, nothing else. Unknown, expired, revoked
-// and ineligible codes answer the same, after the same work: one hash, one statement. A positive answer
-// discloses the victim's EMPLOYMENT category to the employer, and the request's audit records it.
+// and ineligible codes answer the same, after the same work: one hash, one statement. The policy decides
+// the disclosure like any other: the store is given the categories the caller's decision opens, and a
+// policy that does not open EMPLOYMENT answers every code as unknown. A positive answer discloses the
+// victim's EMPLOYMENT category to the employer, and the request's audit records it.
 func checkCode(ctx context.Context, code string) (*lindung.WorkPermit, error) {
 	req, err := authorize(ctx, lindung.ActionCheckEligibility)
 	if err != nil {
@@ -197,7 +199,8 @@ func checkCode(ctx context.Context, code string) (*lindung.WorkPermit, error) {
 	if !ok {
 		hash = nil
 	}
-	res, err := req.Session.CheckEligibilityCode(ctx, hash, req.RequestID, req.Viewer.Username)
+	legal, withConsent := req.Decision.Grants()
+	res, err := req.Session.CheckEligibilityCode(ctx, hash, legal, withConsent, req.RequestID, req.Viewer.Username)
 	if err != nil {
 		return nil, err
 	}

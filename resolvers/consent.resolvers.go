@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"time"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/graph"
@@ -21,10 +20,9 @@ func (r *consentResolver) Interpreter(ctx context.Context, obj *lindung.Consent)
 	return load(ctx, loaders(ctx).Partner, *obj.InterpreterPartnerID)
 }
 
-// Status is the resolver for the status field.
-func (r *consentResolver) Status(ctx context.Context, obj *lindung.Consent) (*string, error) {
-	s := consentStatus(obj, time.Now())
-	return &s, nil
+// Receipt is the resolver for the receipt field.
+func (r *consentResolver) Receipt(ctx context.Context, obj *lindung.Consent, language string) (*string, error) {
+	return consentReceipt(ctx, obj, language)
 }
 
 // GranteePartner is the resolver for the granteePartner field.
@@ -38,6 +36,11 @@ func (r *consentProvisionResolver) GranteePartner(ctx context.Context, obj *lind
 // Categories is the resolver for the categories field.
 func (r *consentProvisionResolver) Categories(ctx context.Context, obj *lindung.ConsentProvision) ([]lindung.Category, error) {
 	return obj.Categories.List(), nil
+}
+
+// ConfirmConsent is the resolver for the confirmConsent field.
+func (r *mutationResolver) ConfirmConsent(ctx context.Context, id string) (*lindung.Consent, error) {
+	return confirmConsent(ctx, id)
 }
 
 // Consent returns graph.ConsentResolver implementation.

@@ -15,21 +15,17 @@ import (
 
 // FindManyPartnerByIDs is the resolver for the findManyPartnerByIDs field.
 func (r *entityResolver) FindManyPartnerByIDs(ctx context.Context, reps []*model.PartnerByIDsInput) ([]*lindung.Partner, error) {
-	if _, err := entityRequest(ctx, len(reps)); err != nil {
-		return nil, err
-	}
 	ids := make([]string, len(reps))
 	for i, rep := range reps {
 		ids[i] = rep.ID
 	}
-	return loadAligned(ctx, loaders(ctx).Partner, ids)
+	return resolveEntities(ctx, r.Resolver, ids, func(ctx context.Context, ids []string) ([]*lindung.Partner, error) {
+		return loadAligned(ctx, loaders(ctx).Partner, ids)
+	})
 }
 
 // FindManyShelterByIDs is the resolver for the findManyShelterByIDs field.
 func (r *entityResolver) FindManyShelterByIDs(ctx context.Context, reps []*model.ShelterByIDsInput) ([]*lindung.Shelter, error) {
-	if _, err := entityRequest(ctx, len(reps)); err != nil {
-		return nil, err
-	}
 	if _, err := authorize(ctx, lindung.ActionSeeShelters); err != nil {
 		return nil, err
 	}
@@ -37,30 +33,30 @@ func (r *entityResolver) FindManyShelterByIDs(ctx context.Context, reps []*model
 	for i, rep := range reps {
 		ids[i] = rep.ID
 	}
-	shs, err := loadAligned(ctx, loaders(ctx).Shelter, ids)
-	if err != nil {
-		return nil, err
-	}
-	prefetchShelters(ctx, nonNil(shs))
-	return shs, nil
+	return resolveEntities(ctx, r.Resolver, ids, func(ctx context.Context, ids []string) ([]*lindung.Shelter, error) {
+		shs, err := loadAligned(ctx, loaders(ctx).Shelter, ids)
+		if err != nil {
+			return nil, err
+		}
+		prefetchShelters(ctx, nonNil(shs))
+		return shs, nil
+	})
 }
 
 // FindManyVictimByCaseRefs is the resolver for the findManyVictimByCaseRefs field.
 func (r *entityResolver) FindManyVictimByCaseRefs(ctx context.Context, reps []*model.VictimByCaseRefsInput) ([]*lindung.Victim, error) {
-	req, err := entityRequest(ctx, len(reps))
-	if err != nil {
-		return nil, err
-	}
 	refs := make([]string, len(reps))
 	for i, rep := range reps {
 		refs[i] = rep.CaseRef
 	}
-	vs, err := req.Session.FindVictimsByCaseRefs(ctx, refs)
-	if err != nil {
-		return nil, err
-	}
-	prefetchVictims(ctx, nonNil(vs), nil)
-	return vs, nil
+	return resolveEntities(ctx, r.Resolver, refs, func(ctx context.Context, refs []string) ([]*lindung.Victim, error) {
+		vs, err := RequestFrom(ctx).Session.FindVictimsByCaseRefs(ctx, refs)
+		if err != nil {
+			return nil, err
+		}
+		prefetchVictims(ctx, nonNil(vs), nil)
+		return vs, nil
+	})
 }
 
 // Entity returns graph.EntityResolver implementation.

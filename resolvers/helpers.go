@@ -122,20 +122,6 @@ func findService(ctx context.Context, code string) (*lindung.Service, error) {
 	return nil, nil
 }
 
-// consentStatus derives a consent's status at now: expiry follows from the provisions' periods, so no
-// job has to mark it.
-func consentStatus(c *lindung.Consent, now time.Time) string {
-	if c.WithdrawnAt != nil {
-		return "WITHDRAWN"
-	}
-	for _, p := range c.Provisions {
-		if p.PeriodEnd == nil || now.Before(*p.PeriodEnd) {
-			return "ACTIVE"
-		}
-	}
-	return "EXPIRED"
-}
-
 var purposeWords = map[lindung.Purpose]string{
 	lindung.PurposeCaseManagement:  "to manage your case",
 	lindung.PurposeServiceDelivery: "to provide a service to you",

@@ -25,6 +25,9 @@ type Resolver struct {
 	OrderLimits lindung.OrderLimits
 	// StatisticsControl is the statistics API's disclosure control; the zero value means disclosure.DefaultK.
 	StatisticsControl disclosure.Options
+	// MaxRepresentations bounds the representations of one entity type that one _entities call resolves;
+	// past it each further one is null with one LIMIT_EXCEEDED error (0 means DefaultMaxRepresentations).
+	MaxRepresentations int
 	// RunningPolicy is the version of the policy the hub runs with, for policyVersions' current.
 	RunningPolicy string
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/resolvers"
+	"github.com/lindung/lindung/server"
 )
 
 // The federation's policy suite: Query._entities is one more path to victims, and must disclose exactly
@@ -203,18 +204,6 @@ func TestEntitiesHostile(t *testing.T) {
 		}
 	})
 
-	t.Run("too many representations", func(t *testing.T) {
-		reps := make([]any, resolvers.MaxRepresentations+1)
-		for i := range reps {
-			reps[i] = rep(fmt.Sprintf("MRK-2099-%06d", 900000+i))
-		}
-		r := h.do(request{Token: pdrm, Query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Victim { caseRef } } }`,
-			Variables: map[string]any{"r": reps}})
-		if r.Code() != "INVALID" {
-			t.Errorf("want INVALID, got %s", r.Body)
-		}
-	})
-
 	t.Run("partners and shelters", func(t *testing.T) {
 		po := h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer)
 		q := `query($r: [_Any!]!, $p: ID!, $s: ID!) { _entities(representations: $r) { __typename
@@ -317,6 +306,173 @@ func TestEntitiesMalformedRepresentations(t *testing.T) {
 			}
 			if len(r.Errors) == 0 {
 				t.Errorf("no error for a malformed representation: %s", r.Body)
+			}
+		})
+	}
+}
+
+// bulkVictims inserts n victims owned by kpwkm, every second one linked to linkedTo, and returns their case
+// references in order (the linked ones at odd indexes) and the ids of the linked ones. Each holds a
+// marker name, phone and medical need, BULK-<CATEGORY>-<i>.
+func (h *hub) bulkVictims(n int, linkedTo string) (refs []string, linkedIDs []string) {
+	h.t.Helper()
+	p := h.partnerIDs()
+	tag := fmt.Sprintf("%04d", markerSeq.Add(1)%10000)
+	refs = h.strings(`INSERT INTO victims (case_ref, owner_partner_id, legal_name, phone, medical_needs, age_band, gender, identified_on)
+		SELECT 'BLK-' || $3 || '-' || lpad(g::text, 6, '0'), $2, 'BULK-IDENTITY-' || g, 'BULK-CONTACT-' || g,
+			'BULK-HEALTH-' || g, 'AGE_30_38', 'FEMALE', current_date - 30
+		FROM generate_series(0, $1::int - 1) g ORDER BY g RETURNING case_ref`, n, p[demo.SlugKPWKM], tag)
+	linkedIDs = h.strings(`WITH l AS (INSERT INTO case_links (victim_id, partner_id, role)
+		SELECT id, $1, 'INVESTIGATING' FROM victims WHERE case_ref LIKE 'BLK-' || $2 || '-%' AND right(case_ref, 6)::int % 2 = 1
+		RETURNING victim_id) SELECT victim_id::text FROM l`, p[linkedTo], tag)
+	return refs, linkedIDs
+}
+
+// TestEntitiesLargeBatch: a router's batch of 2,000 representations is served whole, with the policy held
+// for each, in a number of SQL statements that grows with the batch's chunks, not its size, and with one
+// access record per victim disclosed.
+func TestEntitiesLargeBatch(t *testing.T) {
+	h := newHub(t)
+	refs, linked := h.bulkVictims(2000, demo.SlugPDRM)
+	pdrm := h.token(demo.SlugPDRM, demo.RoleEnforcementOfficer)
+	q := `query Bulk($r: [_Any!]!) { _entities(representations: $r) { ... on Victim { caseRef gender legalName medicalNeeds } } }`
+	reps := func(refs []string) []any {
+		out := make([]any, len(refs))
+		for i, r := range refs {
+			out[i] = rep(r)
+		}
+		return out
+	}
+	h.do(request{Token: pdrm, Query: `{ viewer { username } }`}) // warm the policy cache and pool
+	statements := map[int]int64{}
+	for _, n := range []int{500, 2000} {
+		label := newRequestID()
+		before := h.queries.Load()
+		r := h.do(request{Token: pdrm, Query: q, RequestID: label, Variables: map[string]any{"r": reps(refs[:n])}})
+		statements[n] = h.queries.Load() - before
+		if len(r.Errors) != 0 || r.Status != http.StatusOK {
+			t.Fatalf("n=%d: HTTP %d, errors %v", n, r.Status, r.Errors)
+		}
+		got := entities(t, r)
+		if len(got) != n {
+			t.Fatalf("n=%d: %d entities", n, len(got))
+		}
+		for i, e := range got {
+			var v struct {
+				CaseRef      string
+				Gender       *string
+				LegalName    *string
+				MedicalNeeds *string
+			}
+			if string(e) == "null" {
+				if i%2 == 1 {
+					t.Fatalf("n=%d: linked case %s is null", n, refs[i])
+				}
+				continue
+			}
+			mustDecode(t, e, &v)
+			if i%2 == 0 || v.CaseRef != refs[i] || v.Gender == nil || v.LegalName != nil || v.MedicalNeeds != nil {
+				t.Fatalf("n=%d: entity %d (%s) breaks the policy: %s", n, i, refs[i], e)
+			}
+		}
+		assertNoLeak(t, r.Body, []string{"BULK-IDENTITY-", "BULK-CONTACT-", "BULK-HEALTH-"})
+		recs := h.accessRecords(label)
+		ids := map[string]bool{}
+		for _, rec := range recs {
+			ids[rec.VictimID] = true
+		}
+		if len(recs) != n/2 || len(ids) != n/2 {
+			t.Errorf("n=%d: %d access records for %d victims, want one for each of the %d disclosed", n, len(recs), len(ids), n/2)
+		}
+	}
+	t.Logf("SQL statements: %v (linked cases: %d)", statements, len(linked))
+	if statements[2000]-statements[500] > 2000/500-1 {
+		t.Errorf("SQL statements grow with the batch: %v", statements)
+	}
+}
+
+// TestEntitiesPastTheMaximum: past the configured maximum, each further representation is null with one
+// error for all of them, and the ones before it are served as usual.
+func TestEntitiesPastTheMaximum(t *testing.T) {
+	h := newHubWith(t, func(c *server.Config) { c.MaxRepresentations = 3 })
+	refs, _ := h.bulkVictims(6, demo.SlugPDRM)
+	reps := make([]any, len(refs))
+	for i, r := range refs {
+		reps[i] = rep(r)
+	}
+	r := h.do(request{Token: h.token(demo.SlugPDRM, demo.RoleEnforcementOfficer), Variables: map[string]any{"r": reps},
+		Query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Victim { caseRef } } }`})
+	want := fmt.Sprintf(`{"_entities":[null,{"caseRef":%q},null,null,null,null]}`, refs[1])
+	if string(r.Data) != want {
+		t.Errorf("data %s, want %s", r.Data, want)
+	}
+	if len(r.Errors) != 1 || r.Code() != "LIMIT_EXCEEDED" || fmt.Sprint(r.Errors[0].Path) != "[_entities]" {
+		t.Errorf("want one LIMIT_EXCEEDED error at _entities: %s", r.Body)
+	}
+}
+
+// TestWithheldInData: Victim.withheld lists, inside data, exactly the withheld fields and reasons that
+// extensions.withheld gives for the same request, for every demo caller, so that a supergraph client,
+// whose gateway drops extensions, can still tell "withheld" from "no value".
+func TestWithheldInData(t *testing.T) {
+	h := newHub(t)
+	v := h.newMarkerVictim(victimSpec{
+		Links:    []string{demo.SlugPDRM},
+		Consents: []consentSpec{{Grantee: "GOVERNMENT", Categories: []string{"IDENTITY"}, Purposes: []string{"PROSECUTION"}}},
+	})
+	q := `query($id: ID!) { victim(id: $id) { ...All withheld { field reason category } } }` + "\n" + allVictimFields
+	listed := 0
+	defer func() {
+		if listed < 2 {
+			t.Errorf("withheld fields listed for %d callers; the test needs some to mean anything", listed)
+		}
+	}()
+	for _, c := range allCallers {
+		t.Run(c.String(), func(t *testing.T) {
+			r := h.do(request{Token: h.token(c.Partner, c.Role), Query: q, Variables: map[string]any{"id": v.ID}})
+			if len(r.Errors) != 0 {
+				t.Fatalf("%s", r.Body)
+			}
+			var d struct {
+				Victim *struct {
+					Withheld []struct{ Field, Reason, Category string }
+				}
+			}
+			mustDecode(t, r.Data, &d)
+			if d.Victim == nil {
+				return // out of this caller's scope
+			}
+			if len(d.Victim.Withheld) > 0 {
+				listed++
+			}
+			inData := map[string]string{}
+			for _, w := range d.Victim.Withheld {
+				inData[w.Field] = w.Reason + " " + w.Category
+			}
+			inExt := map[string]string{}
+			for _, w := range r.Extensions.Withheld {
+				for _, p := range w.Paths {
+					if f, ok := strings.CutPrefix(p, "victim."); ok && !strings.ContainsAny(f, ".[") {
+						inExt[f] = w.Reason + " " + w.Category
+					}
+				}
+			}
+			for f, why := range inExt {
+				if inData[f] != why {
+					t.Errorf("%s: extensions say %q, data %q", f, why, inData[f])
+				}
+			}
+			var all map[string]json.RawMessage
+			var whole struct{ Victim map[string]json.RawMessage }
+			mustDecode(t, r.Data, &whole)
+			all = whole.Victim
+			for f := range inData {
+				if val, asked := all[f]; asked && string(val) != "null" {
+					t.Errorf("%s is listed as withheld but has a value", f)
+				}
+				if _, asked := all[f]; asked && inExt[f] == "" {
+					t.Errorf("%s is listed as withheld in data but not in extensions", f)
+				}
 			}
 		})
 	}

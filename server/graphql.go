@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,7 +46,45 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) http.Handler
 		return lindung.Internal(fmt.Errorf("panic of type %T", p), "resolver")
 	})
 	h.AroundOperations(s.aroundOperation)
-	return h
+	return withoutData(h)
+}
+
+// withoutData leaves the data entry out of a response to a request error (a document that does not
+// parse or validate, variables that do not coerce, a request refused before execution): the GraphQL
+// specification says such a result has no data entry, and the GraphQL-over-HTTP audit checks it. gqlgen
+// writes "data": null for every response; a response whose execution began keeps it, null or not.
+func withoutData(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&dataDropper{ResponseWriter: w, obs: observationFrom(r.Context())}, r)
+	})
+}
+
+// dataDropper rewrites the one JSON body gqlgen writes for a response when obs says nothing executed.
+type dataDropper struct {
+	http.ResponseWriter
+	obs *observation
+}
+
+func (d *dataDropper) Write(b []byte) (int, error) {
+	if d.obs == nil {
+		return d.ResponseWriter.Write(b)
+	}
+	d.obs.mu.Lock()
+	drop := d.obs.notExecuted
+	d.obs.mu.Unlock()
+	var m map[string]json.RawMessage
+	if !drop || json.Unmarshal(b, &m) != nil || string(m["data"]) != "null" {
+		return d.ResponseWriter.Write(b)
+	}
+	delete(m, "data")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return d.ResponseWriter.Write(b)
+	}
+	if _, err := d.ResponseWriter.Write(append(out, '\n')); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // aroundOperation runs after the document is parsed and validated, so a bad document costs no database
@@ -69,7 +108,8 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	sess := s.cfg.DB.NewSession(postgres.SessionRequest{
 		PartnerSlug: c.claims.Partner,
 		Username:    c.claims.Subject,
-		Scope:       lindung.Scope{Rows: rows, Purpose: c.decision.Purpose},
+		Scope: lindung.Scope{Rows: rows, Purpose: c.decision.Purpose, Legal: c.decision.Legal,
+			WithConsent: c.decision.WithConsent, LimitToReferral: c.decision.LimitToReferral},
 	})
 	id, err := sess.Start(ctx)
 	if err == nil {
@@ -231,7 +271,7 @@ func usesIncrementalDelivery(doc *ast.QueryDocument) bool {
 	return false
 }
 
-// holdsAll reports whether every role in claimed is among held.
+// refuse answers a request refused before execution with its error alone: no data, no partial result.
 func refuse(err error) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    lindung.MessageOf(err),
@@ -242,6 +282,9 @@ func refuse(err error) graphql.ResponseHandler {
 // presentError maps every error once to a stable code and a safe message. Internal details go to the
 // log with the request id, never to the client.
 func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	if class, ok := dbErrorClass(err); ok {
+		s.metrics.dbErrors.WithLabelValues(class).Inc()
+	}
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
 	var de *lindung.Error
 	if errors.As(err, &de) {

@@ -10,12 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/resolvers"
+	"github.com/lindung/lindung/telemetry"
 	"github.com/lindung/lindung/web"
 )
 
@@ -62,12 +61,15 @@ type Config struct {
 	// 1, rounds published counts to a multiple of it (at most k). See server/statistics.go.
 	StatisticsK        int
 	StatisticsRounding int
-	// Version is the hub's build version, shown by /readyz and the lindung_build_info metric, so that an
-	// operator can see which build each replica runs.
+	// Version is the hub's build version, shown by /readyz so that a rollout can see which build each
+	// replica runs; "" is the version Go recorded (telemetry.Build), as lindung_build_info reports it.
 	Version string
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
 	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
 	Tracer trace.TracerProvider
+	// MaxRepresentations bounds the representations of one entity type one _entities call resolves (0
+	// takes resolvers.DefaultMaxRepresentations); the cost limit bounds a batch first (docs/federation.md).
+	MaxRepresentations int
 }
 
 // Server is the hub's HTTP handler.
@@ -95,6 +97,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Logger = slog.New(requestIDHandler{cfg.Logger.Handler()})
+	if cfg.Version == "" {
+		cfg.Version, _ = telemetry.Build()
+	}
 	if cfg.Tracer == nil {
 		cfg.Tracer = noop.NewTracerProvider()
 	}
@@ -115,9 +120,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), rates: newRateLimiter(cfg.RateLimits), mux: http.NewServeMux(),
 		metrics: newMetrics(&cfg), tracer: cfg.Tracer.Tracer("github.com/lindung/lindung/server")}
-	s.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lindung_build_info",
-		Help:        "Always 1; the labels are the hub's build version and Go version, to check which build each replica runs.",
-		ConstLabels: prometheus.Labels{"version": cfg.Version, "goversion": runtime.Version()}}, func() float64 { return 1 }))
 	stats, err := cfg.statisticsOptions()
 	if err != nil {
 		return nil, err
@@ -125,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	schema := cfg.Schema
 	if schema == nil {
 		schema = resolvers.NewConfiguredSchema(resolvers.Resolver{OrderLimits: cfg.OrderLimits, StatisticsControl: stats,
-			RunningPolicy: cfg.Policy.Version()})
+			MaxRepresentations: cfg.MaxRepresentations, RunningPolicy: cfg.Policy.Version()})
 	}
 	if err := resolvers.CheckClassification(schema.Schema()); err != nil {
 		return nil, err

@@ -1,22 +1,32 @@
 package server
 
 import (
+	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -27,54 +37,80 @@ import (
 
 // The hub's telemetry: Prometheus metrics, an access log line per request, and OpenTelemetry spans. None
 // of it carries a value a request sent or a row held. Metric labels and span attributes are operation
-// names (checked against operationNamePattern, and capped in number), error codes, withheld-field reasons
-// and data categories: words of the hub's vocabulary, never data. A client's operationName is the one
-// label a client chooses; it is kept only when it is a plain GraphQL name, and after maxOperationNames
-// distinct names every new one counts as "other", so a client cannot blow up the metrics' cardinality.
+// signatures, error codes, withheld-field reasons, data categories and database error classes: words of
+// the hub's vocabulary, never data.
+//
+// The operation label is never the client's operationName, which any caller can vary at will (and a
+// federation router generates afresh, X__lindung__N): it is "doc:" and the start of the hash of a trusted
+// document (the operator's allow-list bounds these), or else the operation's signature: its type and the
+// schema's root fields it selects, sorted ("query:victim+victims"), which a caller can vary only within the
+// schema. Signatures are kept in a set of at most maxOperationLabels, evicting the least recently seen
+// (and deleting its series): a flood of unusual signatures churns only the rarest labels, and an operation
+// in regular use is never pushed into a catch-all.
 
-// maxOperationNames bounds the distinct operation labels of one process.
-const maxOperationNames = 200
+// maxOperationLabels bounds the distinct operation labels of one process.
+const maxOperationLabels = 200
 
-// operationNamePattern is a GraphQL name of reasonable length.
-var operationNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+// maxSignatureLength bounds a signature label; a longer one is cut and tagged with a hash of the whole.
+const maxSignatureLength = 120
+
+// unparsed labels a request refused before its operation was known (no token, rate limit, bad body).
+const unparsed = "unparsed"
 
 // metrics are the hub's Prometheus instruments.
 type metrics struct {
 	registry      *prometheus.Registry
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
+	inFlight      prometheus.Gauge
 	withheld      *prometheus.CounterVec
+	dbErrors      *prometheus.CounterVec
 	auditFailures prometheus.Counter
 	rateLimited   prometheus.Counter
 	disclosures   prometheus.Counter
 
-	mu    sync.Mutex
-	names map[string]bool
+	mu     sync.Mutex
+	labels *list.List               // operation labels, most recently seen first
+	byName map[string]*list.Element // label → its element in labels
 }
 
 func newMetrics(cfg *Config) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lindung_requests_total",
-			Help: "GraphQL requests by operation name and outcome code (OK, or the first error's extensions.code)."},
+			Help: "GraphQL requests by operation (trusted document or signature) and outcome code (OK, or the first error's extensions.code)."},
 			[]string{"operation", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lindung_request_duration_seconds",
-			Help:    "Time from receiving a GraphQL request to its last byte, by operation name.",
+			Help:    "Time from receiving a GraphQL request to its last byte, by operation (trusted document or signature).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
 			[]string{"operation"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lindung_requests_in_flight",
+			Help: "GraphQL requests being served now."}),
 		withheld: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lindung_withheld_fields_total",
 			Help: "Fields withheld from responses, by reason (NOT_PERMITTED, NO_CONSENT) and data category."},
 			[]string{"reason", "category"}),
+		dbErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lindung_db_errors_total",
+			Help: "Database errors that reached a response, by class: connection, timeout, integrity, transaction, data, access, resources, operator, other."},
+			[]string{"class"}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "lindung_audit_write_failures_total",
 			Help: "Responses withheld because their access records could not be written or committed."}),
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "lindung_rate_limited_total",
 			Help: "Requests refused by a rate limit (RATE_LIMITED)."}),
 		disclosures: prometheus.NewCounter(prometheus.CounterOpts{Name: "lindung_access_records_total",
 			Help: "Access records written: one per victim disclosed per request."}),
-		names: map[string]bool{},
+		labels: list.New(),
+		byName: map[string]*list.Element{},
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.withheld, m.auditFailures, m.rateLimited, m.disclosures,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range dbErrorClasses {
+		m.dbErrors.WithLabelValues(c)
+	}
+	version, revision := telemetry.Build()
+	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.withheld, m.dbErrors, m.auditFailures, m.rateLimited,
+		m.disclosures, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lindung_build_info",
+			Help:        "Always 1; the labels say which build this replica runs.",
+			ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()}},
+			func() float64 { return 1 }))
 	if pol := cfg.Policy; pol != nil {
 		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lindung_policy_decisions_total",
 			Help: "Questions asked of Casbin while compiling decisions; flat once every (roles, purpose) pair is cached."},
@@ -89,23 +125,98 @@ func newMetrics(cfg *Config) *metrics {
 	return m
 }
 
-// operationLabel returns the metric label of a GraphQL operation name.
-func (m *metrics) operationLabel(name string) string {
-	switch {
-	case name == "":
-		return "anonymous"
-	case !operationNamePattern.MatchString(name):
-		return "other"
+// operationLabel returns the metric label of an operation's signature (see operationSignature), marking
+// it the most recently seen; when the set is full the least recently seen label is evicted and its series
+// deleted.
+func (m *metrics) operationLabel(signature string) string {
+	if signature == "" {
+		return unparsed
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.names[name] {
-		if len(m.names) >= maxOperationNames {
-			return "other"
-		}
-		m.names[name] = true
+	if e, ok := m.byName[signature]; ok {
+		m.labels.MoveToFront(e)
+		return signature
 	}
-	return name
+	if m.labels.Len() >= maxOperationLabels {
+		oldest := m.labels.Back()
+		name := oldest.Value.(string)
+		m.labels.Remove(oldest)
+		delete(m.byName, name)
+		m.requests.DeletePartialMatch(prometheus.Labels{"operation": name})
+		m.duration.DeletePartialMatch(prometheus.Labels{"operation": name})
+	}
+	m.byName[signature] = m.labels.PushFront(signature)
+	return signature
+}
+
+// operationSignature names an operation for metrics and spans by what it is, not by what its client calls
+// it: "doc:" and the first 16 hex digits of a trusted document's hash, or the operation's type and the
+// distinct root fields it selects (through fragments, @skip and @include), sorted and joined by "+".
+func (s *Server) operationSignature(op *graphql.OperationContext) string {
+	if op == nil || op.Operation == nil {
+		return ""
+	}
+	if s.cfg.TrustedDocuments != nil {
+		if h := documentHash(op.RawQuery); s.cfg.TrustedDocuments.has(h) {
+			return "doc:" + h[:16]
+		}
+	}
+	root := "Query"
+	if op.Operation.Operation == ast.Mutation {
+		root = "Mutation"
+	}
+	var names []string
+	for _, f := range graphql.CollectFields(op, op.Operation.SelectionSet, []string{root}) {
+		names = append(names, f.Name)
+	}
+	slices.Sort(names)
+	sig := string(op.Operation.Operation) + ":" + strings.Join(slices.Compact(names), "+")
+	if len(sig) > maxSignatureLength {
+		sum := sha256.Sum256([]byte(sig))
+		sig = sig[:maxSignatureLength-9] + "~" + hex.EncodeToString(sum[:4])
+	}
+	return sig
+}
+
+// dbErrorClasses are the labels of lindung_db_errors_total, all exported from the start at 0.
+var dbErrorClasses = []string{"connection", "timeout", "integrity", "transaction", "data", "access", "resources", "operator", "other"}
+
+// dbErrorClass returns the class of a database error err holds, by its SQLSTATE class or, for one that never
+// reached PostgreSQL, by what failed; ok is false for an error that is not the database's.
+func dbErrorClass(err error) (class string, ok bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch code := pe.Code; {
+		case strings.HasPrefix(code, "08"):
+			return "connection", true
+		case strings.HasPrefix(code, "23"):
+			return "integrity", true
+		case strings.HasPrefix(code, "40"):
+			return "transaction", true
+		case strings.HasPrefix(code, "22"):
+			return "data", true
+		case strings.HasPrefix(code, "42"):
+			return "access", true
+		case strings.HasPrefix(code, "53"):
+			return "resources", true
+		case code == "57014":
+			return "timeout", true
+		case strings.HasPrefix(code, "57"):
+			return "operator", true
+		}
+		return "other", true
+	}
+	var ce *pgconn.ConnectError
+	switch {
+	case errors.As(err, &ce), errors.Is(err, puddle.ErrClosedPool), errors.Is(err, pgx.ErrTxClosed):
+		return "connection", true
+	case pgconn.Timeout(err):
+		return "timeout", true
+	case pgconn.SafeToRetry(err):
+		return "connection", true
+	}
+	return "", false
 }
 
 func (m *metrics) handler() http.Handler {
@@ -118,6 +229,9 @@ type observation struct {
 	mu        sync.Mutex
 	operation string
 	code      string
+	// notExecuted says the response leaving is a request error: nothing was executed, so the response
+	// has no data entry at all (see withoutData).
+	notExecuted bool
 }
 
 type observationKey struct{}
@@ -174,11 +288,19 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.Handl
 	obs := &observation{}
 	ctx := context.WithValue(r.Context(), observationKey{}, obs)
 	route := routeOf(r.URL.Path)
+	// A caller's W3C traceparent (a gateway's span, say) makes this request's span its child, so that a
+	// trace runs on from the gateway into the hub. Only the trace context is taken: baggage, which a caller
+	// could fill with anything, is not.
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	ctx, span := s.tracer.Start(ctx, r.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", route),
 			attribute.String("lindung.request_id", RequestID(ctx))))
 	defer span.End()
 	ow := &observedWriter{ResponseWriter: w, obs: obs}
+	if route == "/graphql" {
+		s.metrics.inFlight.Inc()
+		defer s.metrics.inFlight.Dec()
+	}
 	next.ServeHTTP(ow, r.WithContext(ctx))
 	status := ow.status
 	if status == 0 {
@@ -199,7 +321,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.Handl
 		if code == string(lindung.ERATELIMITED) {
 			s.metrics.rateLimited.Inc()
 		}
-		span.SetAttributes(attribute.String("graphql.operation.name", label), attribute.String("lindung.code", code))
+		span.SetAttributes(attribute.String("lindung.operation", label), attribute.String("lindung.code", code))
 		if status >= 500 {
 			span.SetStatus(codes.Error, code)
 		}
@@ -264,7 +386,7 @@ func (e telemetryExtension) InterceptOperation(ctx context.Context, next graphql
 		if resp == nil {
 			return nil
 		}
-		e.s.recordResponse(ctx, op.OperationName, resp)
+		e.s.recordResponse(ctx, op, resp)
 		if w, ok := resp.Extensions["withheld"].([]resolvers.Withheld); ok {
 			for _, x := range w {
 				e.s.metrics.withheld.WithLabelValues(x.Reason, x.Category).Add(float64(len(x.Paths)))
@@ -279,16 +401,23 @@ func (e telemetryExtension) InterceptOperation(ctx context.Context, next graphql
 func (e telemetryExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if resp != nil {
-		name := ""
-		if graphql.HasOperationContext(ctx) {
-			name = graphql.GetOperationContext(ctx).OperationName
+		if resp.Data == nil && len(resp.Errors) > 0 {
+			if o := observationFrom(ctx); o != nil {
+				o.mu.Lock()
+				o.notExecuted = true
+				o.mu.Unlock()
+			}
 		}
-		e.s.recordResponse(ctx, name, resp)
+		var op *graphql.OperationContext
+		if graphql.HasOperationContext(ctx) {
+			op = graphql.GetOperationContext(ctx)
+		}
+		e.s.recordResponse(ctx, op, resp)
 	}
 	return resp
 }
 
-func (s *Server) recordResponse(ctx context.Context, operation string, resp *graphql.Response) {
+func (s *Server) recordResponse(ctx context.Context, op *graphql.OperationContext, resp *graphql.Response) {
 	code := "OK"
 	if len(resp.Errors) > 0 {
 		code, _ = resp.Errors[0].Extensions["code"].(string)
@@ -296,7 +425,7 @@ func (s *Server) recordResponse(ctx context.Context, operation string, resp *gra
 			code = string(lindung.EINTERNAL)
 		}
 	}
-	observationFrom(ctx).set(operation, code)
+	observationFrom(ctx).set(s.operationSignature(op), code)
 }
 
 // fieldSpans makes a span of every field that runs a resolver, named after the schema's type and field:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -156,9 +157,13 @@ func TestTelemetryHoldsNoVictimData(t *testing.T) {
 
 	// The telemetry is there.
 	for _, want := range []string{
-		`lindung_requests_total{code="OK",operation="HygieneRead"} 1`,
-		`lindung_requests_total{code="CONFLICT",operation="HygieneCreate"} 1`,
-		`lindung_request_duration_seconds_bucket{operation="HygieneRead"`,
+		`lindung_requests_total{code="OK",operation="query:victim"} `,
+		`lindung_requests_total{code="CONFLICT",operation="mutation:createVictim"} 1`,
+		`lindung_request_duration_seconds_bucket{operation="query:victim"`,
+		`lindung_db_errors_total{class="integrity"} 1`,
+		`lindung_db_errors_total{class="connection"} 0`,
+		`lindung_requests_in_flight 0`,
+		`lindung_build_info{goversion="go`,
 		`lindung_withheld_fields_total{category="HEALTH",reason="NOT_PERMITTED"}`,
 		`lindung_db_pool_total_connections`,
 		`lindung_policy_decisions_total`,
@@ -204,10 +209,79 @@ func TestRateLimitedRequestsAreCounted(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`lindung_rate_limited_total 2`, `lindung_requests_total{code="RATE_LIMITED",operation="anonymous"} 2`,
-		`lindung_requests_total{code="OK",operation="anonymous"} 1`} {
+	for _, want := range []string{`lindung_rate_limited_total 2`, `lindung_requests_total{code="RATE_LIMITED",operation="unparsed"} 2`,
+		`lindung_requests_total{code="OK",operation="query:viewer"} 1`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// metricsOf returns the hub's /metrics body.
+func metricsOf(t *testing.T, h *hub) string {
+	t.Helper()
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+// TestOperationLabelsResistJunk: a caller who sends thousands of made-up operation names, and as many
+// distinct signatures as the schema lets it, neither grows the operation labels past their bound nor
+// pushes an operation in regular use out of its own label. A trusted document is labelled by its hash.
+func TestOperationLabelsResistJunk(t *testing.T) {
+	trusted := `query Agreed { viewer { username } }`
+	docs, err := server.NewTrustedDocuments(map[string]string{sha(trusted): trusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHubWith(t, func(c *server.Config) {
+		c.TrustedDocuments = docs
+		c.RateLimits = server.RateLimits{UserRate: -1, PartnerRate: -1}
+	})
+	tok := h.token(demo.SlugKPWKM, demo.RoleProtectionOfficer)
+	real := `query CaseList { victims(first: 1) { totalCount } }`
+	// Junk names: every one is the same operation, so they share its label.
+	for i := range 300 {
+		name := fmt.Sprintf("Junk%d", i)
+		h.do(request{Token: tok, OperationName: name, Query: "query " + name + " { viewer { username } }"})
+		if i%50 == 0 {
+			h.do(request{Token: tok, Query: real})
+		}
+	}
+	if m := metricsOf(t, h); !strings.Contains(m, `lindung_requests_total{code="OK",operation="query:viewer"} 300`) {
+		t.Errorf("300 requests of one operation under 300 names are not counted under its one label")
+	}
+	// Junk signatures: 250 distinct sets of root fields, more than the labels hold, then the real one again.
+	fields := []string{"viewer { username }", "shelters { __typename }", "partners { __typename }", "referrals { __typename }",
+		"services { __typename }", "victims(first: 1) { totalCount }", `victim(id: "0") { __typename }`, `partner(id: "0") { __typename }`}
+	for mask := 1; mask <= 250; mask++ {
+		var sel []string
+		for i, f := range fields {
+			if mask&(1<<i) != 0 {
+				sel = append(sel, f)
+			}
+		}
+		h.do(request{Token: tok, Query: "{ " + strings.Join(sel, " ") + " }"})
+	}
+	h.do(request{Token: tok, Query: real})
+	h.do(request{Token: tok, Query: trusted})
+	m := metricsOf(t, h)
+	for _, want := range []string{
+		`lindung_requests_total{code="OK",operation="query:victims"}`,
+		`lindung_requests_total{code="OK",operation="doc:` + sha(trusted)[:16] + `"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(m, "Junk") || strings.Contains(m, `operation="other"`) {
+		t.Errorf("a client's operation name, or a catch-all, became a label")
+	}
+	if n := strings.Count(m, "lindung_requests_total{"); n > 200 {
+		t.Errorf("%d operation series, more than the bound of 200", n)
 	}
 }

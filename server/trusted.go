@@ -69,6 +69,12 @@ func (t *TrustedDocuments) lookup(hash string) (string, bool) {
 	return d, ok
 }
 
+// has reports whether the list holds the document of a lowercase hex hash; a nil list holds none.
+func (t *TrustedDocuments) has(hash string) bool {
+	_, ok := t.lookup(hash)
+	return ok
+}
+
 // trustedFor reports whether the hub holds partners of type pt to the trusted documents.
 func (s *Server) trustedFor(pt lindung.PartnerType) bool {
 	return pt != "" && slices.Contains(s.cfg.TrustedFor, pt)

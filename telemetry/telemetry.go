@@ -10,6 +10,8 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -28,14 +30,62 @@ import (
 // ServiceName names the hub in traces.
 const ServiceName = "lindung"
 
-// Tracing returns the tracer provider the hub uses: one that exports spans over OTLP/HTTP to endpoint (a
-// URL such as http://collector:4318), or, when endpoint is empty, a no-op provider, so that tracing costs
-// nothing unless an operator asks for it. shutdown flushes the spans still buffered.
-func Tracing(ctx context.Context, endpoint string) (tp trace.TracerProvider, shutdown func(context.Context) error, err error) {
-	if endpoint == "" {
-		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+// Build returns the version of the hub's module as Go recorded it in the binary ("(devel)" for a build
+// from a working tree) and the VCS revision it was built from ("unknown" when Go recorded none), for the
+// build-info metric and the service.version of spans.
+func Build() (version, revision string) {
+	version, revision = "(devel)", "unknown"
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, revision
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	if v := info.Main.Version; v != "" {
+		version = v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			revision = s.Value
+		}
+	}
+	return version, revision
+}
+
+// Tracing returns the tracer provider the hub uses. Tracing is on when an OTLP endpoint is configured:
+// endpoint (the --otlp-endpoint flag, a URL such as http://collector:4318), or the OpenTelemetry SDKs'
+// own OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_SDK_DISABLED=true or
+// OTEL_TRACES_EXPORTER=none turn it off whatever else is set. Otherwise the provider is a no-op, so that
+// tracing costs nothing unless an operator asks for it. The rest of the standard configuration is read
+// by the SDK itself, as in every OpenTelemetry SDK: OTEL_EXPORTER_OTLP_* (headers, timeout, compression,
+// certificates) by the exporter, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default
+// parentbased_always_on: an incoming sampled traceparent is followed) and OTEL_BSP_* by the provider,
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES by Resource. The exporter speaks OTLP over HTTP; a
+// protocol of grpc is refused at start rather than silently ignored. shutdown flushes the spans still
+// buffered.
+func Tracing(ctx context.Context, endpoint string) (tp trace.TracerProvider, shutdown func(context.Context) error, err error) {
+	off := func(context.Context) error { return nil }
+	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
+		return noop.NewTracerProvider(), off, nil
+	}
+	switch e := os.Getenv("OTEL_TRACES_EXPORTER"); e {
+	case "none":
+		return noop.NewTracerProvider(), off, nil
+	case "", "otlp":
+	default:
+		return nil, nil, fmt.Errorf("OTEL_TRACES_EXPORTER=%s: Lindung exports traces only over OTLP (otlp or none)", e)
+	}
+	if endpoint == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return noop.NewTracerProvider(), off, nil
+	}
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+		if p := os.Getenv(v); p != "" && p != "http/protobuf" && p != "http/json" {
+			return nil, nil, fmt.Errorf("%s=%s: Lindung exports OTLP over HTTP (http/protobuf)", v, p)
+		}
+	}
+	var opts []otlptracehttp.Option
+	if endpoint != "" {
+		opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("OTLP exporter: %w", err)
 	}
@@ -43,13 +93,38 @@ func Tracing(ctx context.Context, endpoint string) (tp trace.TracerProvider, shu
 	return sdk, sdk.Shutdown, nil
 }
 
-// NewProvider returns an SDK tracer provider that names the service and hands every span to processor;
-// tests pass a processor over an in-memory exporter.
+// NewProvider returns an SDK tracer provider that describes the service with Resource, samples as
+// OTEL_TRACES_SAMPLER says, and hands every sampled span to processor; tests pass a processor over an
+// in-memory exporter.
 func NewProvider(processor sdktrace.SpanProcessor) *sdktrace.TracerProvider {
 	return sdktrace.NewTracerProvider(
 		sdktrace.WithSpanProcessor(processor),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", ServiceName))),
+		sdktrace.WithResource(Resource(context.Background())),
 	)
+}
+
+// Resource describes this process in its spans: service.name (ServiceName), service.version (the build's
+// version, or its VCS revision for a development build), a service.instance.id unique to the process (a
+// random UUID, so the spans of replicas can be told apart), and the SDK's own attributes; the
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES of the environment override these, as the
+// OpenTelemetry specification has it. A malformed OTEL_RESOURCE_ATTRIBUTES is skipped, not fatal.
+func Resource(ctx context.Context) *resource.Resource {
+	version, revision := Build()
+	if version == "(devel)" && revision != "unknown" {
+		version = revision
+	}
+	// resource.New returns the attributes that parsed along with an error for those that did not (a
+	// malformed OTEL_RESOURCE_ATTRIBUTES): those are skipped, not fatal.
+	r, _ := resource.New(ctx,
+		resource.WithService(), // service.instance.id
+		resource.WithAttributes(attribute.String("service.name", ServiceName), attribute.String("service.version", version)),
+		resource.WithFromEnv(),
+		resource.WithTelemetrySDK(),
+	)
+	if r == nil {
+		return resource.NewSchemaless(attribute.String("service.name", ServiceName), attribute.String("service.version", version))
+	}
+	return r
 }
 
 // SQLTracer returns a pgx tracer that makes a client span of every statement. The span carries the

@@ -34,11 +34,14 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/resolvers"
 	"github.com/lindung/lindung/server"
 	"github.com/lindung/lindung/telemetry"
 )
@@ -213,9 +216,10 @@ func serve(ctx context.Context, args []string) error {
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
 	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 1), "statistics: round published counts to this base, at most k (LINDUNG_STATS_ROUND)")
 	limits, rates, maxBody := limitFlags(fs)
+	maxReps := fs.Int("max-representations", envInt("LINDUNG_MAX_REPRESENTATIONS", resolvers.DefaultMaxRepresentations), "most representations of one entity type a federation _entities call resolves; past it each is null with one LIMIT_EXCEEDED error (LINDUNG_MAX_REPRESENTATIONS)")
 	trustedFile := fs.String("trusted-documents", env("LINDUNG_TRUSTED_DOCUMENTS", ""), "JSON file of sha256 hex -> GraphQL document: the trusted documents (LINDUNG_TRUSTED_DOCUMENTS)")
 	trustedFor := fs.String("trusted-for", env("LINDUNG_TRUSTED_FOR", ""), "comma-separated partner types that may run only trusted documents, e.g. PRIVATE,NGO (LINDUNG_TRUSTED_FOR)")
-	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318; empty turns tracing off (LINDUNG_OTLP_ENDPOINT)")
+	otlp := fs.String("otlp-endpoint", env("LINDUNG_OTLP_ENDPOINT", ""), "OTLP/HTTP endpoint for traces, e.g. http://collector:4318 (LINDUNG_OTLP_ENDPOINT); tracing is also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and the other OTEL_* variables apply (README, Tracing)")
 	logLevel := fs.String("log-level", env("LINDUNG_LOG_LEVEL", "info"), "debug, info, warn or error (LINDUNG_LOG_LEVEL)")
 	maxConns := fs.Int("db-max-conns", envInt("LINDUNG_DB_MAX_CONNS", 0), "most database connections of this replica; 0 is max(4, CPUs) (LINDUNG_DB_MAX_CONNS)")
 	ownerURL := fs.String("migrate-database-url", env("LINDUNG_MIGRATE_DATABASE_URL", ""), "the owner login: when set, serve creates the database and applies pending migrations through it before serving; when not, the schema must be current (LINDUNG_MIGRATE_DATABASE_URL)")
@@ -237,7 +241,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
 	dbOpts := postgres.Options{MaxConns: int32(*maxConns), AcquireTimeout: *acquire}
-	if *otlp != "" {
+	if _, off := tp.(noop.TracerProvider); !off {
 		dbOpts.Tracer = telemetry.SQLTracer(tp)
 	}
 	pol, err := loadPolicy(*policyDir)
@@ -298,7 +302,8 @@ func serve(ctx context.Context, args []string) error {
 	}
 	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode, Version: buildVersion(),
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
-		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders})
+		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders,
+		MaxRepresentations: *maxReps})
 	if err != nil {
 		return err
 	}

@@ -8,25 +8,21 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lindung/lindung/telemetry"
 )
 
-// version is the build's version, set at build time with -ldflags "-X main.version=v1.2.3"; without it
-// the module version Go recorded is used, and "devel" for a build from a work tree.
-var version = ""
-
-// buildVersion is what `lindung --version`, /readyz and the lindung_build_info metric report.
+// buildVersion is what `lindung --version` and /readyz report: the version Go recorded for the module,
+// as the lindung_build_info metric and the spans report it, with the VCS revision when Go recorded one.
 func buildVersion() string {
-	if version != "" {
-		return version
+	v, rev := telemetry.Build()
+	if rev != "unknown" {
+		return v + " " + rev
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
+	return v
 }
 
 // keyDescription says which key serve verifies tokens with, for its start-up banner.

@@ -407,3 +407,13 @@ type VictimEdge struct {
 	// The victim.
 	Node *lindung.Victim `json:"node"`
 }
+
+// A field of a victim's record that this request withholds, and why: extensions.withheld inside data, where it survives a gateway (gateways drop a subgraph's extensions).
+type WithheldField struct {
+	// The field's name in its type, e.g. legalName.
+	Field string `json:"field"`
+	// NOT_PERMITTED (the caller's role and purpose may never see the category) or NO_CONSENT (they may, with the victim's consent, which is not recorded).
+	Reason string `json:"reason"`
+	// The field's data category.
+	Category lindung.Category `json:"category"`
+}
