@@ -69,6 +69,117 @@ type tokenClaims struct {
 	Partner     string   `json:"partner,omitempty"`
 	PartnerType string   `json:"partner_type,omitempty"`
 	Roles       []string `json:"roles,omitempty"`
+
+	names *ClaimNames // where a provider's token carries them; nil for the hub's own names
+	bad   string      // the first claim of names that had the wrong type, for the message
+}
+
+// ClaimNames says where an identity provider's tokens carry the caller's username, partner, partner type
+// and roles. A name may be a dotted path into nested objects, such as Keycloak's
+// resource_access.lindung.roles. The hub's own tokens use DefaultClaimNames.
+type ClaimNames struct {
+	User, Partner, PartnerType, Roles string
+}
+
+// DefaultClaimNames are the names of the hub's own tokens (`lindung token`), and of a provider configured
+// to issue the same claims.
+var DefaultClaimNames = ClaimNames{User: "sub", Partner: "partner", PartnerType: "partner_type", Roles: "roles"}
+
+// WithClaimNames reads the caller from the claims names gives instead of DefaultClaimNames; an empty
+// name keeps the default. Whatever a token's roles claim says, the hub's own record of the user still
+// bounds the roles the caller may act in.
+func WithClaimNames(names ClaimNames) Option {
+	return func(o *options) {
+		d := DefaultClaimNames
+		for _, f := range []struct{ dst, src *string }{
+			{&d.User, &names.User}, {&d.Partner, &names.Partner}, {&d.PartnerType, &names.PartnerType}, {&d.Roles, &names.Roles},
+		} {
+			if *f.src != "" {
+				*f.dst = *f.src
+			}
+		}
+		o.claims = &d
+	}
+}
+
+// UnmarshalJSON reads the registered claims, and the caller's claims from where names says they are.
+func (tc *tokenClaims) UnmarshalJSON(b []byte) error {
+	if tc.names == nil {
+		return tc.unmarshalDefault(b)
+	}
+	if err := json.Unmarshal(b, &tc.RegisteredClaims); err != nil {
+		return err
+	}
+	n := *tc.names
+	var all map[string]any
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	text := func(name string) string {
+		v, ok := claimAt(all, name)
+		if !ok {
+			return ""
+		}
+		s, isText := v.(string)
+		if !isText && tc.bad == "" {
+			tc.bad = name
+		}
+		return s
+	}
+	if n.User != "sub" {
+		tc.Subject = text(n.User)
+	}
+	tc.Partner = text(n.Partner)
+	tc.PartnerType = text(n.PartnerType)
+	if v, ok := claimAt(all, n.Roles); ok {
+		list, isList := v.([]any)
+		if !isList && tc.bad == "" {
+			tc.bad = n.Roles
+		}
+		tc.Roles = []string{}
+		for _, r := range list {
+			s, isText := r.(string)
+			if !isText && tc.bad == "" {
+				tc.bad = n.Roles
+			}
+			tc.Roles = append(tc.Roles, s)
+		}
+	}
+	return nil
+}
+
+// unmarshalDefault reads a token with the hub's own claim names in one pass, as every request with a
+// `lindung token` token does: a claim of the wrong type is named, as with configured names.
+func (tc *tokenClaims) unmarshalDefault(b []byte) error {
+	type plain tokenClaims // without this method
+	err := json.Unmarshal(b, (*plain)(tc))
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		for _, name := range []string{"partner", "partner_type", "roles"} {
+			if typeErr.Field == name || strings.HasPrefix(typeErr.Field, name+".") {
+				tc.bad = name
+				return nil
+			}
+		}
+	}
+	return err
+}
+
+// claimAt returns the value at a dotted path of nested objects; a claim whose own name has a dot (as
+// some providers' URL-named claims do) is found too.
+func claimAt(m map[string]any, path string) (any, bool) {
+	if v, ok := m[path]; ok {
+		return v, true
+	}
+	head, rest, found := strings.Cut(path, ".")
+	if !found {
+		return nil, false
+	}
+	inner, ok := m[head].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	return claimAt(inner, rest)
 }
 
 // unauthenticated returns an UNAUTHENTICATED error with a safe message, keeping cause for the log only.
@@ -115,6 +226,9 @@ type options struct {
 	maxLifetime time.Duration    // longest exp − iat; set by defaults
 	now         func() time.Time // clock for token times; nil means time.Now
 	keysNow     func() time.Time // clock for the JWKS cache; nil means time.Now (tests only)
+	claims      *ClaimNames      // nil: DefaultClaimNames
+	// badSignature is the message for a token whose signature does not verify; "" is the plain one.
+	badSignature string
 }
 
 // defaults returns the options every verifier starts from, before its Options apply.
@@ -214,7 +328,7 @@ func (v *verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, unauthenticated(nil, "unsupported signing algorithm: the hub accepts "+v.algsText)
 	}
 
-	var tc tokenClaims
+	tc := tokenClaims{names: v.opts.claims}
 	_, err = v.parser.ParseWithClaims(raw, &tc, func(t *jwt.Token) (any, error) {
 		// Re-check what the library resolved, so that the key is only ever used with the algorithm it is
 		// meant for, whatever the header says.
@@ -243,6 +357,9 @@ func (v *verifier) mapError(err error, tc *tokenClaims) error {
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return unauthenticated(err, "token could not be verified")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if v.opts.badSignature != "" {
+			return unauthenticated(err, v.opts.badSignature)
+		}
 		return unauthenticated(err, "token signature is not valid")
 	case errors.Is(err, jwt.ErrTokenInvalidClaims):
 		// The signature was valid; say which claim is wrong.
@@ -269,6 +386,13 @@ func (v *verifier) mapError(err error, tc *tokenClaims) error {
 
 // claims checks the hub's own required claims and converts them.
 func (v *verifier) claims(tc *tokenClaims) (*Claims, error) {
+	n := DefaultClaimNames
+	if v.opts.claims != nil {
+		n = *v.opts.claims
+	}
+	if tc.bad != "" {
+		return nil, unauthenticated(nil, "token claim "+tc.bad+" has the wrong type: the partner and user claims are text, the roles claim a list of text")
+	}
 	if tc.IssuedAt == nil {
 		return nil, unauthenticated(nil, "token is missing the iat claim: the hub needs to know when a token was issued to bound its lifetime")
 	}
@@ -277,16 +401,16 @@ func (v *verifier) claims(tc *tokenClaims) (*Claims, error) {
 			life.Round(time.Second), v.opts.maxLifetime))
 	}
 	if tc.Subject == "" {
-		return nil, unauthenticated(nil, "token is missing the sub claim")
+		return nil, unauthenticated(nil, "token is missing the "+n.User+" claim")
 	}
 	if tc.Partner == "" {
-		return nil, unauthenticated(nil, "token is missing the partner claim")
+		return nil, unauthenticated(nil, "token is missing the "+n.Partner+" claim")
 	}
 	if tc.Roles == nil {
-		return nil, unauthenticated(nil, "token is missing the roles claim")
+		return nil, unauthenticated(nil, "token is missing the "+n.Roles+" claim")
 	}
 	if len(tc.Roles) == 0 {
-		return nil, unauthenticated(nil, "token roles claim is empty: it must list at least one role")
+		return nil, unauthenticated(nil, "token "+n.Roles+" claim is empty: it must list at least one role")
 	}
 	for _, r := range tc.Roles {
 		if strings.TrimSpace(r) == "" {
@@ -295,7 +419,7 @@ func (v *verifier) claims(tc *tokenClaims) (*Claims, error) {
 	}
 	pt := lindung.PartnerType(tc.PartnerType)
 	if pt != "" && !pt.Valid() {
-		return nil, unauthenticated(nil, "token partner_type claim is not one of GOVERNMENT, NGO, PRIVATE, OPERATOR")
+		return nil, unauthenticated(nil, "token "+n.PartnerType+" claim is not one of GOVERNMENT, NGO, PRIVATE, OPERATOR")
 	}
 	return &Claims{
 		Subject:     tc.Subject,

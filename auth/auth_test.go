@@ -185,7 +185,7 @@ func TestHS256Verifier(t *testing.T) {
 		}, lindung.EUNAUTHENTICATED, "empty role"},
 		{"roles not an array", func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodHS256, testSecret, with(baseClaims(), func(c jwt.MapClaims) { c["roles"] = "admin" }), nil)
-		}, lindung.EUNAUTHENTICATED, "token is malformed"},
+		}, lindung.EUNAUTHENTICATED, "token claim roles has the wrong type"},
 		{"exp not a number", func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodHS256, testSecret, with(baseClaims(), func(c jwt.MapClaims) { c["exp"] = "tomorrow" }), nil)
 		}, lindung.EUNAUTHENTICATED, "token is malformed"},

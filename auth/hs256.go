@@ -34,6 +34,10 @@ func NewHS256Verifier(secret []byte, opts ...Option) Verifier {
 	}
 	o.issuer, o.audience = HubIssuer, []string{HubAudience}
 	key := append([]byte(nil), secret...)
+	// A token signed with another key is most often one from `lindung token` run with another key file or
+	// secret than serve's: say so, since the bare "signature is not valid" leaves the operator guessing.
+	o.badSignature = "token signature is not valid: it was not signed with this hub's HS256 key " +
+		"(`lindung token` and `serve` must use the same LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE; each prints its key's fingerprint)"
 	return newVerifier([]string{"HS256"},
 		func(m jwt.SigningMethod) bool { return m == jwt.SigningMethodHS256 },
 		func(context.Context, string, string) (any, error) {

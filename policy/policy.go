@@ -138,23 +138,29 @@ func (d *Decision) Grants() (legal, withConsent lindung.CategorySet) { return d.
 func (d *Decision) May(a lindung.Action) bool { return slices.Contains(d.Actions, a) }
 
 // Assignable reports whether a user may be registered with roles, by the policy that made the decision:
-// INVALID when one is not a role of this hub, CONFLICT naming the pair when two of them must never be
-// held together (separation of duties). createUser and role changes ask it, so that the rule lives in
-// the policy and not in a resolver.
+// createUser and role changes ask it, so that the rule lives in the policy and not in a resolver.
 func (d *Decision) Assignable(roles []string) error {
 	if d.policy == nil {
 		return lindung.Internal(errors.New("decision made by no policy"), "check roles")
 	}
+	return d.policy.Assignable(roles)
+}
+
+// Assignable reports whether a user may be registered with roles: INVALID when one is not a role of this
+// hub, CONFLICT naming the pair when two of them must never be held together (separation of duties). The
+// operator's GraphQL mutations and `lindung init` and `lindung directory apply` all ask it, so that a
+// directory file cannot register what the operator could not.
+func (p *Policy) Assignable(roles []string) error {
 	if len(roles) == 0 {
 		return lindung.Invalid("roles", "at least one role is required")
 	}
 	for _, r := range roles {
-		if !d.policy.KnowsRole(r) {
+		if !p.KnowsRole(r) {
 			return lindung.Invalid("roles", "%q is not a role of this hub; the roles are %s", r,
-				strings.Join(d.policy.names, ", "))
+				strings.Join(p.names, ", "))
 		}
 	}
-	if pair, ok := d.policy.Conflict(roles); ok {
+	if pair, ok := p.Conflict(roles); ok {
 		return lindung.Errorf(lindung.ECONFLICT, "%s", conflictMessage(pair))
 	}
 	return nil

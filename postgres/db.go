@@ -89,7 +89,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 }
 
 // Migrate creates the database named in ownerURL if it does not exist and applies the pending
-// migrations through that login, which then owns every table and function: the owner login of README's
+// migrations through that login, which then owns every table and function: the owner login of docs/operating.md's
 // Operating Lindung, never the one the hub serves through.
 func Migrate(ctx context.Context, ownerURL string) error {
 	if err := CreateDatabase(ctx, ownerURL); err != nil {
@@ -136,6 +136,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	}
 	if want := len(migrations()); applied < want {
 		return fmt.Errorf("%d of %d migrations applied", applied, want)
+	}
+	// A database that answers reads but refuses writes (a standby after a failover, or one set read-only
+	// by its administrator, as when the disk filled) cannot serve a hub that audits every request.
+	var readOnly bool
+	if err := db.Pool.QueryRow(ctx, `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'`).Scan(&readOnly); err != nil {
+		return fmt.Errorf("database not reachable: %w", err)
+	}
+	if readOnly {
+		return errors.New("the database refuses writes (a standby, or default_transaction_read_only is on)")
 	}
 	return nil
 }

@@ -45,6 +45,13 @@ func mapError(err error, context_ string) error {
 			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the request took too long and was stopped", Err: err}
 		case "57P01", "57P02", "57P03", "53300": // shutdown, cannot connect now, too many connections
 			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", Err: err}
+		case "25006": // read_only_sql_transaction: a standby, or a database set read-only
+			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database is not accepting changes right now; retry shortly", Err: err}
+		}
+		// Insufficient resources (53: disk full, out of memory) and system errors (58: I/O) fail a write
+		// through no fault of the request: the client may retry, as when the database is down.
+		if class := pgErr.Code[:2]; class == "53" || class == "58" {
+			return &lindung.Error{Code: lindung.EUNAVAILABLE, Message: "the database cannot store changes right now; retry shortly", Err: err}
 		}
 		return lindung.Internal(err, context_)
 	}

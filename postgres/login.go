@@ -45,7 +45,7 @@ func (db *DB) CheckLogin(ctx context.Context) error {
 		return fmt.Errorf("check the database login: %w", err)
 	}
 	const fix = "serve through a login that owns nothing and is NOSUPERUSER NOBYPASSRLS NOCREATEROLE, a member of lindung_app, " +
-		"and migrate through LINDUNG_MIGRATE_DATABASE_URL (README, Operating Lindung)"
+		"and migrate through LINDUNG_MIGRATE_DATABASE_URL (docs/operating.md)"
 	switch {
 	case super:
 		return fmt.Errorf("DATABASE_URL logs in as %q, a superuser, which row-level security does not apply to: %s", name, fix)
@@ -68,7 +68,7 @@ func (db *DB) CheckLogin(ctx context.Context) error {
 // that is NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE and a member of lindung_app, created with
 // lindung_app when missing (two callers at once both succeed, as in migration 002) and given a fresh
 // random password. It returns adminURL with role and that password as its login. It is for the demo and
-// the load ladder on a local server; a real hub's logins are created by its operator (README).
+// the load ladder on a local server; a real hub's logins are created by its operator (docs/deploying.md).
 func CreateRuntimeLogin(ctx context.Context, adminURL, role string) (string, error) {
 	u, err := url.Parse(adminURL)
 	if err != nil {

@@ -25,7 +25,7 @@ type RetentionRules struct {
 	IdempotencyKeys time.Duration
 	// Audit: access records, change records and eligibility checks older than this are reported as due
 	// for archiving. Retention never deletes them: they are append-only (triggers refuse UPDATE, DELETE
-	// and TRUNCATE), and removing them is a deliberate act outside the hub (README, Operating Lindung).
+	// and TRUNCATE), and removing them is a deliberate act outside the hub (docs/operating.md).
 	Audit time.Duration
 }
 

@@ -132,7 +132,7 @@ func (p *privatePG) roleURL(role, name string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, p.port, name)
 }
 
-// setUp makes the instance a hub's as README's Operating Lindung says: it runs README's SQL for the two
+// setUp makes the instance a hub's as docs/deploying.md says: it runs the guide's SQL for the two
 // logins and the database as the superuser, migrates and (size >= 0) loads a demo data set of size victims
 // through the owner login, and returns the store opened as the runtime login, which serve's start-up
 // check accepts.
@@ -146,7 +146,7 @@ func (p *privatePG) setUp(size int, opts postgres.Options) *postgres.DB {
 	defer conn.Close(ctx)
 	for _, stmt := range readmeLoginSQL(p.t) {
 		if _, err := conn.Exec(ctx, stmt); err != nil {
-			p.t.Fatalf("README's SQL: %s: %v", stmt, err)
+			p.t.Fatalf("docs/deploying.md's SQL: %s: %v", stmt, err)
 		}
 	}
 	owner, err := postgres.Open(ctx, p.roleURL("lindung_owner", "lindung"), postgres.Options{MigrateURL: p.roleURL("lindung_owner", "lindung")})
@@ -162,11 +162,12 @@ func (p *privatePG) setUp(size int, opts postgres.Options) *postgres.DB {
 	return openStore(p.t, p.roleURL("lindung_runtime", "lindung"), opts)
 }
 
-// readmeLoginSQL returns the statements of README's SQL block that creates the owner and runtime logins,
+// readmeLoginSQL returns the statements of the SQL block of docs/deploying.md that creates the owner and
+// runtime logins,
 // so that the reliability tests set up their instances with exactly what operators are told to run.
 func readmeLoginSQL(t testing.TB) []string {
 	t.Helper()
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/deploying.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func readmeLoginSQL(t testing.TB) []string {
 	_, rest, _ = strings.Cut(rest, "\n") // the rest of the comment line
 	block, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no sql block starting with \"-- the hub's logins\"")
+		t.Fatal("docs/deploying.md has no sql block starting with \"-- the hub's logins\"")
 	}
 	var out []string
 	for _, stmt := range strings.Split(block, ";") {

@@ -186,7 +186,7 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// TestBackupRestore runs README's backup and restore steps once, onto a fresh cluster (a private instance
+// TestBackupRestore runs docs/operating.md's backup and restore steps once, onto a fresh cluster (a private instance
 // started by the test): the cluster's roles with pg_dumpall --roles-only, the database with pg_dump -Fc as
 // the owner login; then, on the new cluster, the roles, a database for the owner, and pg_restore keeping
 // owners and grants. The restored hub serves the same victims through its runtime login, which still owns

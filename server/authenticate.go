@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
@@ -67,7 +69,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		purpose := lindung.Purpose(r.Header.Get(PurposeHeader))
 		if purpose != "" && !purpose.Valid() {
-			writeError(w, http.StatusBadRequest, lindung.Invalid("purpose", "unknown purpose %q in the %s header", purpose, PurposeHeader))
+			writeError(w, http.StatusBadRequest, lindung.Invalid("purpose", "unknown purpose %q in the %s header; the purposes are %s",
+				purpose, PurposeHeader, purposeList()))
 			return
 		}
 		decision, err := s.cfg.Policy.Decide(claims.Roles, purpose)
@@ -96,7 +99,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(body) {
 			// gqlgen would decode the first of several values and drop the rest, and read null as an
 			// empty request: anything but one JSON object is refused with one clear message.
-			writeError(w, http.StatusBadRequest, lindung.Errorf(lindung.EINVALID, badBody))
+			writeError(w, http.StatusBadRequest, lindung.Errorf(lindung.EINVALID, "%s%s", badBody, malformedAt(body)))
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -163,4 +166,31 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// purposeList names every purpose, for the message of a request that declares an unknown one.
+func purposeList() string {
+	var names []string
+	for _, p := range lindung.Purposes() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
+}
+
+// malformedAt says where a body stops being JSON, e.g. ": malformed JSON at line 2, column 12", so that a
+// partner's developer need not bisect their request; "" for JSON that is merely not one object.
+func malformedAt(body []byte) string {
+	var syntax *json.SyntaxError
+	if err := json.Unmarshal(body, new(any)); !errors.As(err, &syntax) {
+		return ""
+	}
+	line, col := 1, 0
+	for _, c := range body[:min(int(syntax.Offset), len(body))] {
+		if c == '\n' {
+			line, col = line+1, 0
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf(": malformed JSON at line %d, column %d (%s)", line, max(col, 1), syntax.Error())
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/resolvers"
+	"github.com/lindung/lindung/telemetry"
 	"github.com/lindung/lindung/web"
 )
 
@@ -66,6 +68,9 @@ type Config struct {
 	// turns rounding off. See server/statistics.go.
 	StatisticsK        int
 	StatisticsRounding int
+	// Version is the hub's build version, shown by /readyz so that a rollout can see which build each
+	// replica runs; "" is the version Go recorded (telemetry.Build), as lindung_build_info reports it.
+	Version string
 	// Tracer makes the spans of requests, resolvers and (through the store's pgx tracer) SQL; nil is
 	// the no-op provider: tracing is off unless an exporter is configured (see telemetry.Tracing).
 	Tracer trace.TracerProvider
@@ -86,7 +91,14 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	tracer  trace.Tracer
+	// draining is set by Drain: /readyz answers 503 so that the load balancer stops sending new requests,
+	// while requests still arriving are served.
+	draining atomic.Bool
 }
+
+// Drain makes /readyz report the replica not ready while it goes on serving: the first step of a
+// graceful shutdown, before the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New returns the hub's HTTP handler. It refuses a schema with an unclassified or non-null sensitive
 // field: such a schema could leak what no policy decided on.
@@ -95,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Logger = slog.New(requestIDHandler{cfg.Logger.Handler()})
+	if cfg.Version == "" {
+		cfg.Version, _ = telemetry.Build()
+	}
 	if cfg.Tracer == nil {
 		cfg.Tracer = noop.NewTracerProvider()
 	}
@@ -138,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	// Metrics hold no victim data, but they describe the hub's traffic: expose this path only to the
-	// monitoring network (README, Operating Lindung).
+	// monitoring network (docs/operating.md).
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.Handle("/", web.GraphiQL())
 	// The mux redirects /dashboard to /dashboard/, so the page's relative asset URLs resolve under it.
@@ -160,15 +175,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	answer := func(status string) map[string]string {
+		return map[string]string{"status": status, "policyVersion": s.cfg.Policy.Version(), "version": s.cfg.Version}
+	}
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(answer("draining"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.DB.Ping(ctx); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "policyVersion": s.cfg.Policy.Version()})
+		json.NewEncoder(w).Encode(answer("unavailable"))
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]string{"status": "ready", "policyVersion": s.cfg.Policy.Version()})
+	json.NewEncoder(w).Encode(answer("ready"))
 }
 
 func newRequestID() string {
@@ -196,9 +219,13 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	ext := map[string]any{"code": lindung.CodeOf(err)}
+	if c := lindung.CodeOf(err); c == lindung.EINTERNAL || c == lindung.EUNAVAILABLE {
+		ext["requestId"] = w.Header().Get("X-Request-Id") // the id the log line of the error carries
+	}
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
 		"message":    lindung.MessageOf(err),
-		"extensions": map[string]any{"code": lindung.CodeOf(err)},
+		"extensions": ext,
 	}}})
 }
 

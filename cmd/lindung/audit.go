@@ -42,7 +42,7 @@ func logKeyFile() string {
 func loadLogKey(create bool) (*translog.Key, error) {
 	k, err := translog.LoadKey(os.Getenv("LINDUNG_LOG_KEY"), logKeyFile(), create, env("LINDUNG_LOG_ORIGIN", DefaultLogOrigin))
 	if err != nil {
-		return nil, fmt.Errorf("%w (set LINDUNG_LOG_KEY, run `lindung audit key --create` to create %s, or run serve --demo once)", err, logKeyFile())
+		return nil, fmt.Errorf("%w (set LINDUNG_LOG_KEY, run `lindung audit key --create` to create %s)", err, logKeyFile())
 	}
 	return k, nil
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // demoRole is the runtime login that `serve --demo` makes for itself on a local server, named apart from
-// the lindung_runtime of README's production setup so that a demo never changes a real hub's login.
+// the lindung_runtime of docs/deploying.md so that a demo never changes a real hub's login.
 const demoRole = "lindung_demo"
 
 // demoLogins keeps `serve --demo` a one-command quick start. When DATABASE_URL logs in as a superuser on
@@ -30,7 +30,8 @@ func demoLogins(ctx context.Context, databaseURL string) (runtimeURL, ownerURL s
 	server.Path = "/postgres" // the hub's database may not exist yet
 	conn, err := pgx.Connect(ctx, server.String())
 	if err != nil {
-		return "", "", fmt.Errorf("connect to database server: %w", err)
+		// Name the database the hub was given, not the server's maintenance database this connects to.
+		return "", "", describeDatabaseError("DATABASE_URL", databaseURL, fmt.Errorf("cannot reach its server: %w", err))
 	}
 	defer conn.Close(ctx)
 	var super bool
@@ -42,7 +43,7 @@ func demoLogins(ctx context.Context, databaseURL string) (runtimeURL, ownerURL s
 	}
 	if !localHost(conn.Config().Host) {
 		return "", "", errors.New("serve --demo makes its own runtime login only on a local server; for " +
-			conn.Config().Host + " create the owner and runtime logins (README, Operating Lindung) and set " +
+			conn.Config().Host + " create the owner and runtime logins (docs/operating.md) and set " +
 			"DATABASE_URL and LINDUNG_MIGRATE_DATABASE_URL")
 	}
 	runtimeURL, err = postgres.CreateRuntimeLogin(ctx, databaseURL, demoRole)

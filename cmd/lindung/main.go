@@ -7,7 +7,7 @@
 //	lindung policy check                       lint the policy and print its effective matrix
 //	lindung policy test FILE...                check assertion files (policy/assertions.yaml) against it
 //	lindung policy diff OLD_DIR NEW_DIR        print what a policy change changes for whom
-//	lindung retention [--dry-run]              apply the retention rules (README, Operating Lindung)
+//	lindung retention [--dry-run]              apply the retention rules (docs/operating.md)
 //	lindung audit verify|checkpoint|key        check the access log against its checkpoints (docs/audit-log.md)
 //
 // Configuration comes from flags and the environment: DATABASE_URL (the runtime login serve connects
@@ -55,11 +55,17 @@ commands:
   migrate   apply database migrations through the owner login (--database-url, LINDUNG_MIGRATE_DATABASE_URL)
   seed      load demo data into an empty database (--demo [--demo-size N])
   token     print a signed token (--partner SLUG --role ROLE [--user NAME] [--ttl 8h])
+  version   print the build version (also --version)
   policy    policy tools: "policy check" lints the policy and prints its matrix, "policy test FILE..."
             checks assertion files, "policy diff OLD_DIR NEW_DIR" prints what changes for whom
   retention apply the retention rules in one transaction (--dry-run prints the counts and changes nothing)
   audit     the access log: "audit verify" checks it against its signed checkpoints, "audit checkpoint"
             publishes one now, "audit key" prints the log's public key
+  init      register the operator partner and the first operator user on a new hub (--user NAME)
+  directory "directory apply [--dry-run] FILE" makes a directory file of partners, users and roles true
+
+every command's --help lists its flags and the environment variables it reads; docs/deploying.md is the
+guide from an empty database to a hub in production.
 `
 
 func main() {
@@ -85,11 +91,20 @@ func main() {
 		err = retention(ctx, args)
 	case "audit":
 		err = auditCmd(ctx, args, os.Stdout)
+	case "init":
+		err = initHub(ctx, args)
+	case "directory":
+		err = directoryCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
+	case "version", "--version", "-version":
+		fmt.Println("lindung", buildVersion())
 	default:
 		fmt.Fprintf(os.Stderr, "lindung: unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "lindung %s: %v\n", os.Args[1], err)
@@ -196,12 +211,13 @@ func loadPolicy(dir string) (*policy.Policy, error) {
 }
 
 func serve(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	fs := newFlagSet("serve", "run the hub: GraphQL on /graphql, /healthz, /readyz and /metrics",
+		"DATABASE_URL (the runtime login serve connects as)", "LINDUNG_KEY_FILE or LINDUNG_JWT_SECRET (the HS256 key, without --jwks-url)")
 	addr := fs.String("addr", env("LINDUNG_ADDR", ":8080"), "address to listen on (LINDUNG_ADDR)")
 	demoMode := fs.Bool("demo", false, "seed demo data into an empty database, create a signing key if none, allow introspection")
 	demoSize := fs.Int("demo-size", 500, "number of demo victims")
 	tokens := tokenFlags(fs)
-	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy")
+	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy (LINDUNG_POLICY_DIR)")
 	statsK := fs.Int("stats-k", envInt("LINDUNG_STATS_K", 5), "statistics: suppress counts from 1 to k-1 (LINDUNG_STATS_K; CTDC publishes with 11)")
 	orderLimits := fs.String("order-limits", env("LINDUNG_ORDER_LIMITS", ""), "protection order limits in days, e.g. IPO=21,PO=90,IPO_EXTENSION=0,PO_EXTENSION=90 (LINDUNG_ORDER_LIMITS; default: Act 670's)")
 	statsRound := fs.Int("stats-round", envInt("LINDUNG_STATS_ROUND", 0), "statistics: round published counts to this base, at most k; 0 takes 5 (at most k), 1 turns rounding off (LINDUNG_STATS_ROUND)")
@@ -216,7 +232,11 @@ func serve(ctx context.Context, args []string) error {
 	horizon := fs.Duration("sequence-horizon", envDuration("LINDUNG_SEQUENCE_HORIZON", postgres.DefaultSequenceHorizon), "longer than any request transaction stays open; see docs/audit-log.md (LINDUNG_SEQUENCE_HORIZON)")
 	ownerURL := fs.String("migrate-database-url", env("LINDUNG_MIGRATE_DATABASE_URL", ""), "the owner login: when set, serve creates the database and applies pending migrations through it before serving; when not, the schema must be current (LINDUNG_MIGRATE_DATABASE_URL)")
 	acquire := fs.Duration("db-acquire-timeout", envDuration("LINDUNG_DB_ACQUIRE_TIMEOUT", postgres.DefaultAcquireTimeout), "longest wait for a free database connection before a request gets UNAVAILABLE (LINDUNG_DB_ACQUIRE_TIMEOUT)")
-	fs.Parse(args)
+	dbWait := fs.Duration("db-wait", envDuration("LINDUNG_DB_WAIT", time.Minute), "how long serve waits for the database at start, retrying and logging each failure, before it gives up (LINDUNG_DB_WAIT; 0 tries once)")
+	drain := fs.Duration("drain", envDuration("LINDUNG_DRAIN", 10*time.Second), "on SIGTERM, how long /readyz reports not ready while requests are still served, before the listener closes (LINDUNG_DRAIN)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -257,23 +277,32 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}
 	if *ownerURL != "" {
-		if err := migrateAndSync(ctx, *ownerURL, pol, func(owner *postgres.DB) error {
-			if *demoMode {
-				return seedDemo(ctx, owner, *demoSize)
-			}
-			return nil
+		if err := waitForDatabase(ctx, logger, *dbWait, "LINDUNG_MIGRATE_DATABASE_URL", *ownerURL, func() error {
+			return migrateAndSync(ctx, *ownerURL, pol, nil)
 		}); err != nil {
 			return err
 		}
+		if *demoMode {
+			if err := migrateAndSync(ctx, *ownerURL, pol, func(owner *postgres.DB) error { return seedDemo(ctx, owner, *demoSize) }); err != nil {
+				return err
+			}
+		}
 	}
-	db, err := postgres.Open(ctx, runtimeURL, dbOpts)
-	if err != nil {
+	var db *postgres.DB
+	if err := waitForDatabase(ctx, logger, *dbWait, "DATABASE_URL", runtimeURL, func() error {
+		var err error
+		if db, err = postgres.Open(ctx, runtimeURL, dbOpts); err != nil {
+			return err
+		}
+		if err := db.CheckLogin(ctx); err != nil {
+			db.Close()
+			return err
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckLogin(ctx); err != nil {
-		return err
-	}
 	// Before serving, so that every version an access record names is in policy_versions.
 	model, rules := pol.Text()
 	if err := db.RecordPolicyVersion(ctx, pol.Version(), model, rules); err != nil {
@@ -288,7 +317,7 @@ func serve(ctx context.Context, args []string) error {
 	seqCtx, stopSequencer := context.WithCancel(ctx)
 	defer stopSequencer()
 	go sequencer.Run(seqCtx)
-	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode,
+	handler, err := server.New(server.Config{DB: db, Policy: pol, Verifier: verifier, Logger: logger, Demo: *demoMode, Version: buildVersion(),
 		MaxBodyBytes: *maxBody, Limits: *limits, RateLimits: *rates, TrustedDocuments: trusted, TrustedFor: trustedTypes,
 		StatisticsK: *statsK, StatisticsRounding: *statsRound, Tracer: tp, OrderLimits: orders,
 		MaxRepresentations: *maxReps, Checkpoints: sequencer})
@@ -307,8 +336,8 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Lindung is serving on %s\n  GraphiQL: %s/\n  GraphQL:  POST %s/graphql\n  policy version %s\n",
-		ln.Addr(), openURL(ln.Addr()), openURL(ln.Addr()), pol.Version())
+	fmt.Printf("Lindung %s is serving on %s\n  GraphiQL: %s/\n  GraphQL:  POST %s/graphql\n  policy version %s\n  tokens: %s\n",
+		buildVersion(), ln.Addr(), openURL(ln.Addr()), openURL(ln.Addr()), pol.Version(), keyDescription)
 	fmt.Printf("  access log %s, public key %s\n", logKey.Signer.Name(), logKey.PublicKey)
 	if *demoMode {
 		fmt.Printf("  get a token: go run ./cmd/lindung token --partner kpwkm --role protection_officer\n")
@@ -320,8 +349,16 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Graceful shutdown: stop accepting, let in-flight requests finish, then close the pool (deferred).
-	logger.Info("shutting down")
+	// Graceful shutdown: report not ready while still serving, so that the load balancer sends no new
+	// requests; then stop accepting, let in-flight requests finish, and close the pool (deferred).
+	logger.Info("draining: /readyz reports not ready", "drain", drain.String())
+	handler.Drain()
+	select {
+	case <-time.After(*drain):
+	case err := <-errc:
+		return err
+	}
+	logger.Info("shutting down: no new connections; finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -345,6 +382,7 @@ func openURL(a net.Addr) string {
 type tokenConfig struct {
 	jwksURL, issuer, audience string
 	leeway, maxLifetime       time.Duration
+	claims                    auth.ClaimNames
 }
 
 // tokenFlags declares the token verification flags of serve, each with its environment variable.
@@ -355,6 +393,11 @@ func tokenFlags(fs *flag.FlagSet) *tokenConfig {
 	fs.StringVar(&c.audience, "jwks-audience", env("LINDUNG_JWKS_AUDIENCE", ""), "the aud every JWKS-verified token must include; required with --jwks-url (LINDUNG_JWKS_AUDIENCE)")
 	fs.DurationVar(&c.leeway, "token-leeway", envDuration("LINDUNG_TOKEN_LEEWAY", auth.DefaultLeeway), "clock skew tolerated on a token's exp, nbf and iat (LINDUNG_TOKEN_LEEWAY)")
 	fs.DurationVar(&c.maxLifetime, "token-max-lifetime", maxTokenLifetime(), "longest lifetime (exp - iat) a token may have (LINDUNG_TOKEN_MAX_LIFETIME)")
+	d := auth.DefaultClaimNames
+	fs.StringVar(&c.claims.User, "claim-user", env("LINDUNG_CLAIM_USER", d.User), "identity provider's claim holding the username, e.g. preferred_username (LINDUNG_CLAIM_USER)")
+	fs.StringVar(&c.claims.Partner, "claim-partner", env("LINDUNG_CLAIM_PARTNER", d.Partner), "identity provider's claim holding the partner's slug; dotted for nested claims (LINDUNG_CLAIM_PARTNER)")
+	fs.StringVar(&c.claims.PartnerType, "claim-partner-type", env("LINDUNG_CLAIM_PARTNER_TYPE", d.PartnerType), "identity provider's claim holding the partner type, if any (LINDUNG_CLAIM_PARTNER_TYPE)")
+	fs.StringVar(&c.claims.Roles, "claim-roles", env("LINDUNG_CLAIM_ROLES", d.Roles), "identity provider's claim holding the list of roles, e.g. resource_access.lindung.roles for Keycloak (LINDUNG_CLAIM_ROLES); the hub's user record still bounds them")
 	return c
 }
 
@@ -379,20 +422,25 @@ func newVerifier(c tokenConfig, create bool) (auth.Verifier, error) {
 				"set --jwks-issuer (LINDUNG_JWKS_ISSUER) and --jwks-audience (LINDUNG_JWKS_AUDIENCE); " +
 				"without them any token the identity provider signs, for any tenant or service, would be accepted")
 		}
-		return auth.NewJWKSVerifier(c.jwksURL, nil, append(opts, auth.WithIssuer(c.issuer), auth.WithAudience(c.audience))...)
+		return auth.NewJWKSVerifier(c.jwksURL, nil, append(opts, auth.WithIssuer(c.issuer), auth.WithAudience(c.audience),
+			auth.WithClaimNames(c.claims))...)
 	}
 	secret, err := auth.LoadSecret(os.Getenv("LINDUNG_JWT_SECRET"), keyFile(), create)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w (set LINDUNG_JWT_SECRET, or run serve --demo once to create %s)", err, keyFile())
+		return nil, fmt.Errorf("token key: %w. Set LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE to the hub's HS256 key "+
+			"(`openssl rand -hex 32`), or verify your identity provider's tokens with --jwks-url (docs/deploying.md)", err)
 	}
+	keyDescription = describeKey(secret)
 	return auth.NewHS256Verifier(secret, opts...), nil
 }
 
 func migrate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ExitOnError)
+	fs := newFlagSet("migrate", "apply pending database migrations through the owner login", "LINDUNG_MIGRATE_DATABASE_URL (else DATABASE_URL)")
 	url := fs.String("database-url", migrateURL(), "the owner login, which creates and then owns every table and function (default LINDUNG_MIGRATE_DATABASE_URL, else DATABASE_URL)")
-	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv: the policy whose statistics bases the database keeps")
-	fs.Parse(args)
+	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv: the policy whose statistics bases the database keeps (LINDUNG_POLICY_DIR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	pol, err := loadPolicy(*policyDir)
 	if err != nil {
 		return err
@@ -437,10 +485,12 @@ func statisticsBases(pol *policy.Policy) map[string]postgres.StatisticsBases {
 }
 
 func seed(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	fs := newFlagSet("seed", "load the demo data set into an empty database", "LINDUNG_MIGRATE_DATABASE_URL (else DATABASE_URL)")
 	demoFlag := fs.Bool("demo", false, "load the demo data set")
 	size := fs.Int("demo-size", 500, "number of demo victims")
-	fs.Parse(args)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	if !*demoFlag {
 		return errors.New("say what to seed: --demo")
 	}
@@ -479,13 +529,16 @@ func seedDemo(ctx context.Context, db *postgres.DB, size int) error {
 }
 
 func token(args []string) error {
-	fs := flag.NewFlagSet("token", flag.ExitOnError)
+	fs := newFlagSet("token", "print a token signed with the hub's HS256 key, for a registered user (serve must verify with the same key)",
+		"LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE (the key serve uses; token never creates one)", "LINDUNG_TOKEN_MAX_LIFETIME", "LINDUNG_POLICY_DIR")
 	partner := fs.String("partner", "", "partner slug, e.g. kpwkm")
 	role := fs.String("role", "", "role, e.g. protection_officer")
 	user := fs.String("user", "", "user name (default ROLE@PARTNER, the demo users)")
 	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid, at most the hub's maximum (LINDUNG_TOKEN_MAX_LIFETIME, default 12h)")
 	partnerType := fs.String("partner-type", "", "partner type claim (optional; checked against the hub's records)")
-	fs.Parse(args)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	if *partner == "" || *role == "" {
 		return errors.New("--partner and --role are required, e.g. --partner kpwkm --role protection_officer")
 	}
@@ -502,10 +555,13 @@ func token(args []string) error {
 	if *user == "" {
 		*user = demo.DemoUsername(*role, *partner)
 	}
-	secret, err := auth.LoadSecret(os.Getenv("LINDUNG_JWT_SECRET"), keyFile(), true)
+	// Never create a key here: a new key would sign tokens the running hub refuses.
+	secret, err := auth.LoadSecret(os.Getenv("LINDUNG_JWT_SECRET"), keyFile(), false)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w. token signs with the key serve verifies with: set the same LINDUNG_JWT_SECRET or "+
+			"LINDUNG_KEY_FILE as serve (a demo hub's serve --demo writes %s)", err, keyFile())
 	}
+	fmt.Fprintf(os.Stderr, "signed with %s; serve prints the key it verifies with at start\n", describeKey(secret))
 	tok, err := auth.NewIssuer(secret).Issue(auth.Claims{Subject: *user, Partner: *partner,
 		PartnerType: lindung.PartnerType(*partnerType), Roles: []string{*role}}, *ttl)
 	if err != nil {
@@ -533,7 +589,7 @@ func envDuration(name string, def time.Duration) time.Duration {
 // retention applies the retention rules, or with --dry-run prints what they would touch: counts per
 // table, never a record.
 func retention(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("retention", flag.ExitOnError)
+	fs := newFlagSet("retention", "apply the retention rules in one transaction", "LINDUNG_MIGRATE_DATABASE_URL (else DATABASE_URL)")
 	dry := fs.Bool("dry-run", false, "print what would be erased or deleted, per table, and change nothing")
 	r := postgres.DefaultRetention
 	fs.DurationVar(&r.Cases, "cases", envDuration("LINDUNG_RETENTION_CASES", r.Cases), "erase the personal data of cases inactive this long (LINDUNG_RETENTION_CASES)")
@@ -541,7 +597,9 @@ func retention(ctx context.Context, args []string) error {
 	fs.DurationVar(&r.EligibilityCodes, "eligibility-codes", envDuration("LINDUNG_RETENTION_ELIGIBILITY_CODES", r.EligibilityCodes), "delete eligibility codes expired or revoked this long ago (LINDUNG_RETENTION_ELIGIBILITY_CODES)")
 	fs.DurationVar(&r.IdempotencyKeys, "idempotency-keys", envDuration("LINDUNG_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys), "delete idempotency keys older than this (LINDUNG_RETENTION_IDEMPOTENCY_KEYS)")
 	fs.DurationVar(&r.Audit, "audit", envDuration("LINDUNG_RETENTION_AUDIT", r.Audit), "report audit records older than this as due for archiving; they are never deleted (LINDUNG_RETENTION_AUDIT)")
-	fs.Parse(args)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	// Through the owner login: retention reads and erases across every scope.
 	db, err := postgres.Open(ctx, migrateURL(), postgres.Options{})
 	if err != nil {
@@ -584,9 +642,11 @@ func policyCmd(args []string) error {
 }
 
 func policyCheck(args []string) error {
-	fs := flag.NewFlagSet("policy check", flag.ExitOnError)
-	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv")
-	fs.Parse(args)
+	fs := newFlagSet("policy check", "lint the policy and print its effective matrix")
+	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv (LINDUNG_POLICY_DIR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	pol, err := loadPolicy(*dir)
 	if err != nil {
 		return err
@@ -599,9 +659,11 @@ func policyCheck(args []string) error {
 // policyDiff prints what changes for whom from the policy in one directory to the policy in another, as
 // a table or as JSON; both policies must load (a policy that fails its check has no decisions to compare).
 func policyDiff(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("policy diff", flag.ExitOnError)
+	fs := newFlagSet("policy diff", "lindung policy diff [--json] OLD_DIR NEW_DIR prints what changes for whom between two policies")
 	asJSON := fs.Bool("json", false, "print the changes as JSON")
-	fs.Parse(args)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if fs.NArg() != 2 {
 		return errors.New("policy diff: name two policy directories\n" + policyUsage)
 	}
@@ -624,9 +686,11 @@ func policyDiff(args []string, out io.Writer) error {
 // policyTest checks assertion files against the policy and prints every failing assertion with the rule
 // of policy.csv that decided it; it fails when any assertion does.
 func policyTest(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("policy test", flag.ExitOnError)
-	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv")
-	fs.Parse(args)
+	fs := newFlagSet("policy test", "lindung policy test [--policy-dir DIR] FILE... checks assertion files against the policy")
+	dir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv (LINDUNG_POLICY_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if fs.NArg() == 0 {
 		return errors.New("policy test: name at least one assertion file\n" + policyUsage)
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/postgres/pgtest"
+	"github.com/lindung/lindung/translog"
 )
 
 // build builds the lindung binary into dir.
@@ -334,8 +336,9 @@ func TestServeRefusesJWKSWithoutIssuerAndAudience(t *testing.T) {
 
 // TestTokenRefusesLifetimeOverMaximum: lindung token will not mint a token the hub would refuse.
 func TestTokenRefusesLifetimeOverMaximum(t *testing.T) {
+	// token never creates a key (a new key would sign tokens the hub refuses): give it one.
 	t.Setenv("LINDUNG_KEY_FILE", filepath.Join(t.TempDir(), "jwt-secret"))
-	t.Setenv("LINDUNG_JWT_SECRET", "")
+	t.Setenv("LINDUNG_JWT_SECRET", strings.Repeat("k", 64))
 	err := token([]string{"--partner", "kpwkm", "--role", "protection_officer", "--ttl", "24h"})
 	if err == nil || !strings.Contains(err.Error(), "maximum token lifetime of 12h0m0s") {
 		t.Errorf("token --ttl 24h: %v", err)
@@ -379,6 +382,157 @@ func writePolicy(t *testing.T, dir string, model, rules []byte) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// run runs the binary with env and returns its combined output and whether it succeeded.
+func run(t *testing.T, bin string, env []string, args ...string) (string, bool) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
+
+// TestInit: init registers the operator and its first user on a new hub, says how to sign in, and
+// refuses a hub that has an operator; stray arguments are errors; directory apply reports a bad file.
+func TestInit(t *testing.T) {
+	dbURL := pgtest.New(t)
+	dir := t.TempDir()
+	bin := build(t, dir)
+	env := append(os.Environ(), "LINDUNG_MIGRATE_DATABASE_URL="+pgtest.OwnerURL(dbURL), "DATABASE_URL="+dbURL)
+	if out, ok := run(t, bin, env, "init", "--user", "admin@operator", "extra"); ok || !strings.Contains(out, `unexpected argument "extra"`) {
+		t.Fatalf("init with a stray argument: %s", out)
+	}
+	out, ok := run(t, bin, env, "init", "--user", "admin@operator")
+	if !ok || !strings.Contains(out, "lindung token --partner operator --role operator --user admin@operator") {
+		t.Fatalf("init: %s", out)
+	}
+	if out, ok := run(t, bin, env, "init", "--user", "second@operator"); ok || !strings.Contains(out, "this hub already has an operator partner (operator)") {
+		t.Fatalf("init again: %s", out)
+	}
+	file := filepath.Join(dir, "directory.yaml")
+	os.WriteFile(file, []byte("partners:\n  - slug: ngo-a\n    name: NGO A\n    type: NGO\n    state: SABAH\nusers:\n  - username: a@ngo-a\n    partner: ngo-a\n    roles: [ngo_caseworker, operator]\n"), 0o600)
+	if out, ok := run(t, bin, env, "directory", "apply", file); ok || !strings.Contains(out, file+":7: users[0] (a@ngo-a): the roles operator and ngo_caseworker must never be held together") {
+		t.Fatalf("directory apply of a forbidden pair: %s", out)
+	}
+	if out, ok := run(t, bin, env, "directory", "apply", file, "more"); ok || !strings.Contains(out, "give exactly one directory file") {
+		t.Fatalf("directory apply with two files: %s", out)
+	}
+	if out, ok := run(t, bin, env, "init", "--help"); !ok || !strings.Contains(out, "LINDUNG_MIGRATE_DATABASE_URL") || !strings.Contains(out, "-user") {
+		t.Fatalf("init --help: %s", out)
+	}
+}
+
+// TestErrorsNameTheFix: each error a new operator meets names what to change.
+func TestErrorsNameTheFix(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	keyFile := filepath.Join(dir, "no-such-key")
+	base := append(os.Environ(), "LINDUNG_KEY_FILE="+keyFile, "LINDUNG_JWT_SECRET=", "LINDUNG_MIGRATE_DATABASE_URL=")
+	secret := "LINDUNG_JWT_SECRET=" + strings.Repeat("k", 64)
+	for _, c := range []struct {
+		name  string
+		env   []string
+		args  []string
+		want  []string
+		never string
+	}{
+		{"missing secret", nil, []string{"serve", "--db-wait", "0s"},
+			[]string{"Set LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE", "--jwks-url"}, "--demo"},
+		{"token without a key", nil, []string{"token", "--partner", "kpwkm", "--role", "protection_officer"},
+			[]string{"set the same LINDUNG_JWT_SECRET or LINDUNG_KEY_FILE as serve"}, ""},
+		{"unreachable database", []string{secret, "DATABASE_URL=postgres://lindung_runtime@127.0.0.1:1/ministry_hub"}, []string{"serve", "--db-wait", "1s"},
+			[]string{`DATABASE_URL: database "ministry_hub" on 127.0.0.1:1 as "lindung_runtime"`, "database not reachable; retrying", "gave up after", "LINDUNG_DB_WAIT"}, `"postgres"`},
+		{"not a URL", []string{secret, "DATABASE_URL=postgres://%zz"}, []string{"serve", "--db-wait", "0s"},
+			[]string{"DATABASE_URL is not a PostgreSQL URL"}, ""},
+		{"stray argument", nil, []string{"token", "--partner", "kpwkm", "--role", "operator", "now"},
+			[]string{`unexpected argument "now": token takes only flags`}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, ok := run(t, bin, append(append([]string{}, base...), c.env...), c.args...)
+			if ok {
+				t.Fatalf("succeeded: %s", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if c.never != "" && strings.Contains(out, c.never) {
+				t.Errorf("output says %q:\n%s", c.never, out)
+			}
+		})
+	}
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("a command created the key file %s: %v", keyFile, err)
+	}
+	if out, ok := run(t, bin, base, "--version"); !ok || !strings.HasPrefix(out, "lindung ") {
+		t.Fatalf("--version: %s", out)
+	}
+	for _, cmd := range []string{"serve", "migrate", "seed", "token", "retention", "init"} {
+		out, ok := run(t, bin, base, cmd, "--help")
+		if !ok || !strings.Contains(out, "environment:") || !strings.Contains(out, "-") {
+			t.Errorf("%s --help lists no environment:\n%s", cmd, out)
+		}
+	}
+	if out, _ := run(t, bin, base, "serve", "--help"); !strings.Contains(out, "DATABASE_URL") || !strings.Contains(out, "LINDUNG_JWKS_URL") ||
+		!strings.Contains(out, "LINDUNG_POLICY_DIR") || !strings.Contains(out, "LINDUNG_KEY_FILE") {
+		t.Errorf("serve --help:\n%s", out)
+	}
+}
+
+// TestDrain: on SIGTERM serve reports not ready for the drain period while it still serves, then exits.
+func TestDrain(t *testing.T) {
+	dbURL := pgtest.New(t)
+	dir := t.TempDir()
+	bin := build(t, dir)
+	_, logKey, err := translog.NewKey("test.example/access-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--drain", "3s")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "LINDUNG_JWT_SECRET="+strings.Repeat("k", 64), "LINDUNG_MIGRATE_DATABASE_URL=",
+		"LINDUNG_LOG_KEY="+logKey)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := ""
+	scanner := bufio.NewScanner(stdout)
+	for base == "" && scanner.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(scanner.Text()), "GraphiQL: "); ok {
+			base = strings.TrimSuffix(rest, "/")
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	get := func(path string) int {
+		res, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz before SIGTERM: %d", code)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(500 * time.Millisecond)
+	if code := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while draining: %d, want 503", code)
+	}
+	if code := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz while draining: %d, want it still served", code)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v", err)
+	}
+	if d := time.Since(start); d < 3*time.Second {
+		t.Fatalf("serve stopped %s after SIGTERM, before its 3s drain", d)
+	}
 }
 
 // TestPolicyTest: the shipped assertion file passes against the shipped policy, and a deliberately wrong

@@ -2,7 +2,7 @@
 // migrated (and, for NewDemo, seeded) once per machine and day, so each test starts from a known state
 // in a fraction of a second.
 //
-// The databases have the production shape (README, Operating Lindung): the template is migrated and seeded
+// The databases have the production shape (docs/operating.md): the template is migrated and seeded
 // through an owner login, and New and NewDemo return the URL of a runtime login that owns nothing, is not
 // superuser, cannot bypass row security and holds its grants through lindung_app, so the whole test suite
 // runs the hub as it runs in production. SuperuserURL and OwnerURL give the same database as the other two
