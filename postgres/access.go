@@ -55,21 +55,17 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 
 // FindDisclosures returns the victim's disclosure report: who saw which categories of their data, for
 // what purpose and when, newest first, merged per partner, purpose and day. Every access is in it, one
-// that disclosed only the case reference (no category) included: being looked up is itself a disclosure. Partners are told apart by id:
-// two organisations may share a name, and one's disclosures must not read as the other's.
+// that disclosed only the case reference (no category) included: being looked up is itself a disclosure.
+// Partners are told apart by id: two organisations may share a name, and one's disclosures must not read
+// as the other's.
 func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lindung.Disclosure, error) {
 	if len(validUUIDs([]string{victimID})) == 0 {
 		return nil, lindung.ErrNotFound
 	}
 	var out []*lindung.Disclosure
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		var visible bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM victims v WHERE v.id = @id::uuid AND `+s.visibleVictims()+`)`,
-			s.args(pgx.NamedArgs{"id": victimID})).Scan(&visible); err != nil {
+		if err := s.requireVisible(ctx, tx, victimID); err != nil {
 			return err
-		}
-		if !visible {
-			return lindung.ErrNotFound
 		}
 		rows, err := tx.Query(ctx, `SELECT date_trunc('day', a.at), p.name, p.type::text, a.purpose::text,
 				bit_or(category_bits(a.disclosed))

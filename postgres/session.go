@@ -174,6 +174,20 @@ func (s *Session) visibleVictims() string {
 	return `false`
 }
 
+// requireVisible is ErrNotFound unless the victim is in the request's row scope: a report about a victim
+// out of scope does not exist, exactly as the victim does not.
+func (s *Session) requireVisible(ctx context.Context, tx pgx.Tx, victimID string) error {
+	var visible bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM victims v WHERE v.id = @id::uuid AND `+s.visibleVictims()+`)`,
+		s.args(pgx.NamedArgs{"id": victimID})).Scan(&visible); err != nil {
+		return err
+	}
+	if !visible {
+		return lindung.ErrNotFound
+	}
+	return nil
+}
+
 // scopedVictimIDs is a subquery of the visible victims' ids among @ids, for child records.
 func (s *Session) scopedVictimIDs() string {
 	return `(SELECT v.id FROM victims v WHERE v.id = ANY(@ids::uuid[]) AND ` + s.visibleVictims() + `)`

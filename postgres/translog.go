@@ -240,13 +240,8 @@ func (s *Session) FindAuditEntries(ctx context.Context, victimID string) ([]*lin
 	}
 	var out []*lindung.AuditEntry
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		var visible bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM victims v WHERE v.id = @id::uuid AND `+s.visibleVictims()+`)`,
-			s.args(pgx.NamedArgs{"id": victimID})).Scan(&visible); err != nil {
+		if err := s.requireVisible(ctx, tx, victimID); err != nil {
 			return err
-		}
-		if !visible {
-			return lindung.ErrNotFound
 		}
 		rows, err := tx.Query(ctx, `SELECT `+recordColumns+`, l.leaf_index
 			FROM access_records a LEFT JOIN log_leaves l ON l.record_id = a.id
