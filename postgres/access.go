@@ -20,24 +20,10 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 	if len(records) == 0 {
 		return nil
 	}
-	n := len(records)
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	hashes := make([][]byte, n)
-	requestIDs, userIDs, usernames, partnerIDs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
-	roles, purposes, victimIDs := make([]string, n), make([]string, n), make([]string, n)
-	disclosed, withheld, versions, ops := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	c := newAccessColumns(records)
+	hashes := make([][]byte, len(records))
 	for i, r := range records {
-		requestIDs[i], usernames[i], partnerIDs[i] = r.RequestID, r.Username, r.PartnerID
-		if r.UserID != "" {
-			id := r.UserID
-			userIDs[i] = &id
-		}
-		roles[i] = strings.Join(r.Roles, ",")
-		purposes[i], victimIDs[i] = string(r.Purpose), r.VictimID
-		// Category names joined by commas: the database splits and casts them, which is far cheaper than
-		// turning bit masks into enum arrays row by row.
-		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
-		versions[i], ops[i] = r.PolicyVersion, r.OperationName
 		hashes[i] = translog.HashRecord(r, at)
 	}
 	err := s.query(ctx, func(tx pgx.Tx) error {
@@ -47,10 +33,42 @@ func (s *Session) RecordAccess(ctx context.Context, records []*lindung.AccessRec
 				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], pv, op, $12, h
 			FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $13::bytea[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op, h)`,
-			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops, at, hashes)
+			c.requestIDs, c.userIDs, c.usernames, c.partnerIDs, c.roles, c.purposes, c.victimIDs, c.disclosed, c.withheld,
+			c.versions, c.ops, at, hashes)
 		return err
 	})
 	return mapError(err, "record access")
+}
+
+// accessColumns are access records as the column arrays that one INSERT … SELECT FROM unnest(…) takes.
+type accessColumns struct {
+	requestIDs, usernames, partnerIDs, roles, purposes, victimIDs []string
+	disclosed, withheld, versions, ops                            []string
+	userIDs                                                       []*string
+}
+
+func newAccessColumns(records []*lindung.AccessRecord) accessColumns {
+	n := len(records)
+	c := accessColumns{
+		requestIDs: make([]string, n), usernames: make([]string, n), partnerIDs: make([]string, n),
+		roles: make([]string, n), purposes: make([]string, n), victimIDs: make([]string, n),
+		disclosed: make([]string, n), withheld: make([]string, n), versions: make([]string, n), ops: make([]string, n),
+		userIDs: make([]*string, n),
+	}
+	for i, r := range records {
+		c.requestIDs[i], c.usernames[i], c.partnerIDs[i] = r.RequestID, r.Username, r.PartnerID
+		if r.UserID != "" {
+			id := r.UserID
+			c.userIDs[i] = &id
+		}
+		c.roles[i] = strings.Join(r.Roles, ",")
+		c.purposes[i], c.victimIDs[i] = string(r.Purpose), r.VictimID
+		// Category names joined by commas: the database splits and casts them, which is far cheaper than
+		// turning bit masks into enum arrays row by row.
+		c.disclosed[i], c.withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
+		c.versions[i], c.ops[i] = r.PolicyVersion, r.OperationName
+	}
+	return c
 }
 
 // FindDisclosures returns the victim's disclosure report: who saw which categories of their data, for

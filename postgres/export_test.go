@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -39,21 +38,7 @@ var MapError = mapError
 // RecordAccessBeforeLog writes access records as the hub did before the transparency log: no time from
 // the hub and no leaf hash. It exists only as the baseline of BenchmarkRecordAccess.
 func (s *Session) RecordAccessBeforeLog(ctx context.Context, records []*lindung.AccessRecord) error {
-	n := len(records)
-	requestIDs, userIDs, usernames, partnerIDs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
-	roles, purposes, victimIDs := make([]string, n), make([]string, n), make([]string, n)
-	disclosed, withheld, versions, ops := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, r := range records {
-		requestIDs[i], usernames[i], partnerIDs[i] = r.RequestID, r.Username, r.PartnerID
-		if r.UserID != "" {
-			id := r.UserID
-			userIDs[i] = &id
-		}
-		roles[i] = strings.Join(r.Roles, ",")
-		purposes[i], victimIDs[i] = string(r.Purpose), r.VictimID
-		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
-		versions[i], ops[i] = r.PolicyVersion, r.OperationName
-	}
+	c := newAccessColumns(records)
 	return s.query(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
 			purpose, victim_id, disclosed, withheld, policy_version, operation_name)
@@ -61,7 +46,8 @@ func (s *Session) RecordAccessBeforeLog(ctx context.Context, records []*lindung.
 				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], pv, op
 			FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op)`,
-			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops)
+			c.requestIDs, c.userIDs, c.usernames, c.partnerIDs, c.roles, c.purposes, c.victimIDs, c.disclosed, c.withheld,
+			c.versions, c.ops)
 		return err
 	})
 }
