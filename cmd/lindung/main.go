@@ -243,6 +243,7 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	server.TuneGC()
 	tp, shutdownTracing, err := telemetry.Tracing(ctx, *otlp)
 	if err != nil {
 		return err
