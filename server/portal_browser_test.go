@@ -43,6 +43,11 @@ type portalTab struct {
 // openPortal opens a tab at /portal/ with token in the fragment, on a 390×844 phone-sized screen, and waits
 // for the role's first page.
 func openPortal(t *testing.T, browser context.Context, base, name, token string) *portalTab {
+	return openPortalAt(t, browser, base, name, token, "")
+}
+
+// openPortalAt is openPortal waiting for the page of route.
+func openPortalAt(t *testing.T, browser context.Context, base, name, token, route string) *portalTab {
 	t.Helper()
 	p := &portalTab{t: t, base: base, name: name}
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithListener(func(ev any) {
@@ -65,7 +70,7 @@ func openPortal(t *testing.T, browser context.Context, base, name, token string)
 		t.Fatal(err)
 	}
 	p.run(chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/portal/#token="+token))
-	p.waitRoute("", -1)
+	p.waitRoute(route, -1)
 	return p
 }
 
@@ -340,6 +345,17 @@ func TestPortalInABrowser(t *testing.T) {
 	if err := chromedp.Do(browser); err != nil {
 		t.Fatal(err)
 	}
+
+	// A token the hub refuses: the sign-in form, saying why; an analyst: the way to the dashboard.
+	in := openPortalAt(t, browser, h.URL, "sign-in", "not-a-token", "signin")
+	var said string
+	in.eval(`document.getElementById("status").textContent`, &said)
+	if !strings.Contains(said, "sign in again") {
+		t.Errorf("a refused token reads %q", said)
+	}
+	in.page("sign-in")
+	analyst := openPortalAt(t, browser, h.URL, "analyst", hub.token(demo.SlugKPWKM, demo.RoleMinistryAnalyst), "norole")
+	analyst.axe("analyst")
 
 	// The protection officer: the case list is the API's; open the first case.
 	off := openPortal(t, browser, h.URL, "officer", h.officer)

@@ -183,9 +183,14 @@ export function onSubmit(form, action) {
 const ROLES = [["protection_officer", "officer"], ["ngo_caseworker", "ngo"], ["employer_hr", "employer"],
   ["operator", "operator"]];
 
+// go shows route after an action: the action's outcome stays in the status line, where a move of the
+// user's own clears it.
 export function go(route) {
   if (location.hash === `#/${route}`) render();
-  else location.hash = `#/${route}`;
+  else {
+    app.keepStatus = true;
+    location.hash = `#/${route}`;
+  }
 }
 
 async function render() {
@@ -210,6 +215,12 @@ async function render() {
   }
   if (!render.first) $("page-title")?.focus();
   render.first = false;
+  drawn(document.body.dataset.route);
+}
+
+// drawn marks the page of route as drawn: the browser tests wait for it.
+function drawn(route) {
+  document.body.dataset.route = route;
   document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
   document.body.dataset.ready = "true";
 }
@@ -241,8 +252,7 @@ function signIn(message) {
   });
   $("view").replaceChildren(heading(t("signin.title")), el("p", {}, t("signin.intro")), form);
   status(message || "", message ? "error" : "");
-  document.body.dataset.route = "signin";
-  document.body.dataset.ready = "true";
+  drawn("signin");
 }
 
 async function start() {
@@ -261,7 +271,8 @@ async function start() {
     $("view").replaceChildren(heading(app.t("norole.title")), el("p", {}, app.t("norole.text")),
       el("p", {}, el("a", { href: "../dashboard/" }, app.t("norole.dashboard"))));
     $("signout").hidden = false;
-    document.body.dataset.ready = "true";
+    translateStatic();
+    drawn("norole");
     return;
   }
   app.module = await import(`./${role[1]}.js`);
@@ -313,7 +324,12 @@ async function main() {
     signIn();
   });
   // Only "#/..." is a route: the skip link's "#main" is not.
-  window.addEventListener("hashchange", () => { if (location.hash.startsWith("#/")) render(); });
+  window.addEventListener("hashchange", () => {
+    if (!location.hash.startsWith("#/")) return;
+    if (!app.keepStatus) status("");
+    app.keepStatus = false;
+    render();
+  });
   await start();
 }
 
