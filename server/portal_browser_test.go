@@ -125,17 +125,26 @@ func (p *portalTab) waitFor(expr string) {
 	}
 }
 
-// tabTo presses Tab until the focused element matches selector: the tests use the keyboard only.
+// tabTo presses Tab (or Shift+Tab, when the element comes before the focus) until the focused element
+// matches selector: the tests use the keyboard only.
 func (p *portalTab) tabTo(selector string) {
 	p.t.Helper()
 	q, _ := json.Marshal(selector)
-	for range 200 {
-		var ok bool
-		p.eval(fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%s)`, q), &ok)
-		if ok {
+	where := fmt.Sprintf(`(() => { const a = document.activeElement, e = document.querySelector(%s);
+		if (a && a.matches(%s)) return "here";
+		if (e && a && a !== document.body && (a.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_PRECEDING)) return "back";
+		return "forward"; })()`, q, q)
+	for range 400 {
+		var dir string
+		p.eval(where, &dir)
+		switch dir {
+		case "here":
 			return
+		case "back":
+			p.run(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(kb.ModifierShift)))
+		default:
+			p.run(chromedp.KeyEvent(kb.Tab))
 		}
-		p.run(chromedp.KeyEvent(kb.Tab))
 	}
 	p.t.Fatalf("%s: Tab never reaches %s", p.name, selector)
 }
@@ -374,6 +383,19 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Errorf("officer's case list shows %v, the API answers %v", shown, want)
 	}
 	off.page("officer-cases")
+	off.follow(`nav a[href="#/overdue"]`, "overdue")
+	var overdue struct{ OverdueReferrals []struct{ ID string } }
+	h.ok(t, h.officer, `{ overdueReferrals { id } }`, nil, &overdue)
+	var overdueIDs []string
+	for _, r := range overdue.OverdueReferrals {
+		overdueIDs = append(overdueIDs, r.ID)
+	}
+	off.eval(`[...document.querySelectorAll("tr[data-overdue]")].map((l) => l.dataset.overdue)`, &shown)
+	if strings.Join(shown, ",") != strings.Join(overdueIDs, ",") || len(shown) == 0 {
+		t.Errorf("overdue referrals shown %v, the API's %v", shown, overdueIDs)
+	}
+	off.page("officer-overdue")
+	off.follow(`nav a[href="#/"]`, "")
 	vid := want[0]
 	off.follow(`a[href="#/case/`+vid+`"]`, "case")
 	compareCase(t, h, off, h.officer, vid)

@@ -6,7 +6,7 @@ import { el, gql, go, heading, fieldList, valueText, input, select, onSubmit, st
 import { CASE_FIELDS, CASE_QUERY } from "./ngo.js";
 import { translator } from "./i18n.js";
 
-export const nav = [["", "nav.cases"]];
+export const nav = [["", "nav.cases"], ["overdue", "nav.overdue"]];
 
 const CATEGORIES = ["IDENTITY", "CONTACT", "DEMOGRAPHIC", "CASE", "LOCATION", "HEALTH", "COUNSELLING", "LEGAL",
   "FAMILY", "EMPLOYMENT"];
@@ -41,6 +41,18 @@ async function cases(args, { t }) {
       el("th", { scope: "row" }, link(`case/${v.id}`, v.caseRef)), cell(v, "legalName"), cell(v, "ageBand", "ageBand"),
       cell(v, "gender", "gender"), cell(v, "traffickingStatus", "traffickingStatus")))),
     c.pageInfo.hasNextPage ? el("p", {}, link(`cases/${encodeURIComponent(c.pageInfo.endCursor)}`, t("cases.next"))) : null);
+}
+
+// overdue lists the open referrals the agency sent whose due date has passed, the most overdue first.
+async function overdue(_, { t }) {
+  const { data } = await gql("{ overdueReferrals { id service dueOn to { name } victim { id caseRef } } }");
+  const list = data.overdueReferrals;
+  return el("div", {}, heading(t("cases.overdue", { n: list.length })),
+    list.length ? table(t("cases.overdueCaption"), [t("field.caseRef"), t("refer.service"), t("refer.to"), t("refer.due")],
+      list.map((r) => el("tr", { "data-overdue": r.id },
+        el("th", { scope: "row" }, r.victim ? link(`case/${r.victim.id}`, r.victim.caseRef) : t("withheld.short")),
+        el("td", {}, t.label("service", r.service)), el("td", {}, r.to?.name ?? ""), el("td", {}, t.date(r.dueOn)))))
+      : el("p", { class: "empty" }, t("cases.noOverdue")));
 }
 
 function provisionText(p, t) {
@@ -225,4 +237,4 @@ async function report([id, lang], { t, langs }) {
     el("p", {}, d("report.rights"))], `case/${id}`);
 }
 
-export const routes = { "": cases, cases, case: caseView, consent: consentForm, refer: referForm, receipt, report };
+export const routes = { "": cases, cases, overdue, case: caseView, consent: consentForm, refer: referForm, receipt, report };
