@@ -533,6 +533,39 @@ func TestPortalInABrowser(t *testing.T) {
 	if strings.Join(sortedStrings(shown), ",") != strings.Join(sortedStrings(want), ",") {
 		t.Errorf("the inbox shows %v, the API's open referrals are %v", shown, want)
 	}
+	// Each referral's reason: the API's, or withheld with the API's reason (before the NGO accepts, the
+	// case's data is not its to see).
+	res := h.ok(t, h.suara, `{ referrals { id reason } }`, nil, nil)
+	var reasons struct{ Referrals []struct{ ID, Reason string } }
+	mustDecode(t, res.Data, &reasons)
+	withheldAt := map[string]string{}
+	for _, w := range res.Extensions.Withheld {
+		for _, path := range w.Paths {
+			withheldAt[path] = w.Reason
+		}
+	}
+	var cards map[string]string
+	ngo.eval(`Object.fromEntries([...document.querySelectorAll("article[data-referral]")].map((a) => {
+		const d = a.querySelector("dd[data-withheld], dd[data-value]");
+		return [a.dataset.referral, d.dataset.withheld ? "withheld:" + d.dataset.withheld : JSON.parse(d.dataset.value) ?? ""]; }))`, &cards)
+	marked := 0
+	for i, r := range reasons.Referrals {
+		got, ok := cards[r.ID]
+		if !ok {
+			continue
+		}
+		want := r.Reason
+		if why, ok := withheldAt[fmt.Sprintf("referrals[%d].reason", i)]; ok {
+			want = "withheld:" + why
+			marked++
+		}
+		if got != want {
+			t.Errorf("referral %s: the reason is shown as %q, the API answers %q", r.ID, got, want)
+		}
+	}
+	if marked == 0 {
+		t.Error("no referral's reason is marked withheld")
+	}
 	ngo.page("ngo-inbox")
 	// The NGO's own answer gives the status; the rejection's reason, victim data it no longer sees, is
 	// read from the database.

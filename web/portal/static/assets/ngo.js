@@ -1,7 +1,8 @@
 // The NGO caseworker's pages: the referral inbox (new, accepted, overdue) with accept, reject with a
 // reason and complete; the referred case as the API discloses it, withheld fields marked with their
 // reason; recording a service delivered.
-import { el, gql, go, heading, fieldList, valueText, input, select, onSubmit, status, link, newKey, today, errorText, withheldNote }
+import { el, gql, go, heading, fieldList, valueText, input, select, onSubmit, status, link, newKey, today, errorText, withheldNote,
+  withheldPaths, shownValue }
   from "./portal.js";
 
 export const nav = [["", "nav.inbox"]];
@@ -27,17 +28,18 @@ function sections(referrals) {
   };
 }
 
-function card(r, t) {
+function card(r, t, withheld) {
   const id = `ref-${r.id}`;
   const actions = el("div", { class: "actions" });
   const article = el("article", { class: "card referral", "data-referral": r.id, "data-status": r.status,
+    "data-index": r.index,
     "aria-labelledby": id },
   el("h3", { id }, t("referral.title", { service: t.label("service", r.service), from: r.from?.name ?? "" })),
   el("dl", { class: "fields compact" },
     el("dt", {}, t("referral.status")), el("dd", {}, t.label("referralStatus", r.status)),
     el("dt", {}, t("referral.due")), el("dd", { "data-due": r.dueOn }, t.date(r.dueOn)),
     el("dt", {}, t("referral.received")), el("dd", {}, t.time(r.createdAt)),
-    el("dt", {}, t("referral.reason")), el("dd", {}, valueText(r.reason)),
+    el("dt", {}, t("referral.reason")), shownValue(r.reason, withheld.get(`referrals[${r.index}].reason`)),
     el("dt", {}, t("referral.categories")), el("dd", {}, valueText(r.categories, "category")),
     r.victim ? [el("dt", {}, t("field.caseRef")), el("dd", {}, r.victim.caseRef)] : null),
   actions);
@@ -81,11 +83,12 @@ function card(r, t) {
 }
 
 async function inbox(_, { t }) {
-  const { data } = await gql(INBOX);
-  const s = sections(data.referrals);
+  const { data, extensions } = await gql(INBOX);
+  const withheld = withheldPaths(extensions);
+  const s = sections(data.referrals.map((r, index) => ({ ...r, index })));
   const part = (key) => el("section", { "aria-labelledby": `h-${key}`, "data-section": key },
     el("h2", { id: `h-${key}` }, t(`inbox.${key}`, { n: s[key].length })),
-    s[key].length ? s[key].map((r) => card(r, t)) : el("p", { class: "empty" }, t("inbox.none")));
+    s[key].length ? s[key].map((r) => card(r, t, withheld)) : el("p", { class: "empty" }, t("inbox.none")));
   return el("div", {}, heading(t("inbox.title")), el("p", {}, t("inbox.intro")),
     part("new"), part("overdue"), part("accepted"));
 }

@@ -121,6 +121,25 @@ export function withheldNote(victim, name) {
     app.t(`withheld.${w.reason}`, { category: app.t.label("category", w.category) }));
 }
 
+// withheldPaths maps the response paths the API withheld (extensions.withheld, e.g. "referrals[3].reason")
+// to why.
+export function withheldPaths(extensions) {
+  const out = new Map();
+  for (const w of extensions?.withheld || []) for (const p of w.paths) out.set(p, w);
+  return out;
+}
+
+// shownValue renders one value of a victim-owned record that is not a Victim: the value, or, where the API
+// withheld it (w from withheldPaths), the mark and the reason.
+export function shownValue(v, w, kind) {
+  if (w) {
+    return el("dd", { class: "withheld", "data-withheld": w.reason }, el("span", { class: "badge" }, app.t("withheld.label")), " ",
+      app.t(`withheld.${w.reason}`, { category: app.t.label("category", w.category) }));
+  }
+  return el("dd", { "data-value": JSON.stringify(v ?? null), class: v === null || v === undefined ? "empty" : null },
+    valueText(v, kind));
+}
+
 export function heading(text) {
   return el("h1", { tabindex: "-1", id: "page-title" }, text);
 }
