@@ -155,6 +155,7 @@ async function consentForm([id], { t }) {
     for (const fs of f.querySelectorAll("fieldset.provision")) {
       const k = fs.dataset.provision;
       const [kind, value] = f[`grantee-${k}`].value.split(":");
+      // A grant "until" a day lasts to that day's end in Malaysia (UTC+8, no daylight saving).
       const until = f[`until-${k}`].value;
       list.push({ granteeSlug: kind === "partner" ? value : null, granteeType: kind === "type" ? value : null,
         categories: checked(f, `categories-${k}`), purposes: checked(f, `purposes-${k}`),
