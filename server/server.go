@@ -165,6 +165,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("/", web.GraphiQL())
 	// The mux redirects /dashboard to /dashboard/, so the page's relative asset URLs resolve under it.
 	s.mux.Handle("/dashboard/", http.StripPrefix("/dashboard", web.Dashboard()))
+	// The partner portal, mounted the same way: its pages call /graphql with the caller's own token.
+	s.mux.Handle("/portal/", http.StripPrefix("/portal", web.Portal()))
 	return s, nil
 }
 
