@@ -134,19 +134,12 @@ func unauthenticated(w http.ResponseWriter, r *http.Request, err error) {
 		rec.recordCode(lindung.CodeOf(err))
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"data": map[string]any{"_entities": make([]any, n)},
-		"errors": []map[string]any{{
-			"message":    lindung.MessageOf(err),
-			"path":       []string{"_entities"},
-			"extensions": map[string]any{"code": lindung.CodeOf(err)},
-		}},
-	})
+	json.NewEncoder(w).Encode(entitiesRefused(n, err))
 }
 
-// entityFetch reports whether the request is a gateway's entity fetch, a query whose only field is
-// `_entities`, and with how many representations. It reads the body under the server's size limit; a body
-// that is not such a request is simply not one.
+// entityFetch reports whether the request is a gateway's entity fetch (see entityRepresentations), and
+// with how many representations. It reads the body under the server's size limit; a body that is not such
+// a request is simply not one.
 func entityFetch(r *http.Request) (int, bool) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -154,33 +147,51 @@ func entityFetch(r *http.Request) (int, bool) {
 	}
 	var req struct {
 		Query     string
-		Variables map[string]json.RawMessage
+		Variables map[string]any
 	}
 	if json.Unmarshal(body, &req) != nil || !strings.Contains(req.Query, "_entities") {
 		return 0, false
 	}
 	doc, gerr := parser.ParseQuery(&ast.Source{Input: req.Query})
-	if gerr != nil || len(doc.Operations) != 1 || doc.Operations[0].Operation != ast.Query || len(doc.Operations[0].SelectionSet) != 1 {
+	if gerr != nil || len(doc.Operations) != 1 {
 		return 0, false
 	}
-	f, ok := doc.Operations[0].SelectionSet[0].(*ast.Field)
+	return entityRepresentations(doc.Operations[0], req.Variables)
+}
+
+// entityRepresentations reports whether op is an entity fetch, a query whose only field is `_entities`,
+// as gateways send, and how many representations it asks for.
+func entityRepresentations(op *ast.OperationDefinition, vars map[string]any) (int, bool) {
+	if op == nil || op.Operation != ast.Query || len(op.SelectionSet) != 1 {
+		return 0, false
+	}
+	f, ok := op.SelectionSet[0].(*ast.Field)
 	if !ok || f.Name != "_entities" {
 		return 0, false
 	}
 	arg := f.Arguments.ForName("representations")
-	switch {
-	case arg == nil:
+	if arg == nil {
 		return 0, false
-	case arg.Value.Kind == ast.Variable:
-		var reps []json.RawMessage
-		if json.Unmarshal(req.Variables[arg.Value.Raw], &reps) != nil {
-			return 0, false
-		}
-		return len(reps), true
-	case arg.Value.Kind == ast.ListValue:
-		return len(arg.Value.Children), true
 	}
-	return 0, false
+	v, err := arg.Value.Value(vars)
+	if err != nil {
+		return 0, false
+	}
+	reps, ok := v.([]any)
+	return len(reps), ok
+}
+
+// entitiesRefused is the answer to an entity fetch refused whole: a null for each of its n
+// representations and the error once, at ["_entities"] (see unauthenticated).
+func entitiesRefused(n int, err error) map[string]any {
+	return map[string]any{
+		"data": map[string]any{"_entities": make([]any, n)},
+		"errors": []map[string]any{{
+			"message":    lindung.MessageOf(err),
+			"path":       []string{"_entities"},
+			"extensions": map[string]any{"code": lindung.CodeOf(err)},
+		}},
+	}
 }
 
 // admit holds the token to the hub's own record of the caller, read as the request's session started:

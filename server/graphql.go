@@ -127,10 +127,16 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 		err = lindung.Errorf(lindung.EFORBIDDEN, "case access needs a current protection-officer training completion; ask your administrator to record it")
 	}
 	if err != nil {
-		if code := lindung.CodeOf(err); code == lindung.EINTERNAL || code == lindung.EUNAVAILABLE {
+		code := lindung.CodeOf(err)
+		if code == lindung.EINTERNAL || code == lindung.EUNAVAILABLE {
 			s.logError(ctx, err) // the caller's own refusals (unregistered, disabled, untrained) are not faults
+		} else if n, ok := entityRepresentations(op.Operation, op.Variables); ok {
+			// A gateway's entity fetch by a caller the hub refuses: the shape both gateways show once.
+			body, _ := json.Marshal(map[string]any{"_entities": make([]any, n)})
+			return graphql.OneShot(&graphql.Response{Data: body, Errors: gqlerror.List{{Message: lindung.MessageOf(err),
+				Path: ast.Path{ast.PathName("_entities")}, Extensions: map[string]any{"code": string(code)}}}})
 		}
-		c.status.setStatus(httpStatus(lindung.CodeOf(err)))
+		c.status.setStatus(httpStatus(code))
 		return refuse(ctx, err)
 	}
 
