@@ -99,10 +99,13 @@ $$;
 CREATE FUNCTION viewer_bits(victim uuid, for_purpose purpose, for_partner uuid, for_type partner_type)
 RETURNS TABLE (consented integer, referred integer)
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT bit_or(g.category_bits) FROM consent_grants(for_purpose, for_partner, for_type) g
-            WHERE g.victim_id = victim), 0),
+    -- An aggregate, so that the planner keeps it as one subquery per victim rather than pulling it up and
+    -- evaluating it again wherever the statement uses its columns.
+    SELECT coalesce(bit_or(g.category_bits), 0),
         coalesce((SELECT bit_or(r.category_bits) FROM referrals r
             WHERE r.victim_id = victim AND r.status = 'ACCEPTED' AND r.to_partner_id = for_partner), 0)
+    FROM consent_grants(for_purpose, for_partner, for_type) g
+    WHERE g.victim_id = victim
 $$;
 REVOKE ALL ON FUNCTION viewer_bits(uuid, purpose, uuid, partner_type) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION viewer_bits(uuid, purpose, uuid, partner_type) TO lindung_app;
