@@ -49,6 +49,12 @@ type User struct {
 	Disabled bool
 }
 
+// DirectoryUser is a registered user with the slug of their partner, as the operator lists them.
+type DirectoryUser struct {
+	User
+	PartnerSlug string
+}
+
 // TrainingCompletion records that a user completed the protection-officer training module.
 type TrainingCompletion struct {
 	UserID        string

@@ -39,6 +39,12 @@ type Session interface {
 	FindServices(ctx context.Context) ([]*Service, error)
 	FindDisclosures(ctx context.Context, victimID string) ([]*Disclosure, error)
 
+	// FindUsers returns every registered user with their partner's slug, ordered by username, and
+	// FindTraining every recorded training completion with its user's id and name: the operator's
+	// listings, which the caller authorizes (no row scope applies to the hub's own directory).
+	FindUsers(ctx context.Context) ([]*DirectoryUser, error)
+	FindTraining(ctx context.Context) ([]*TrainingCompletion, error)
+
 	CreatePartner(ctx context.Context, p *Partner) error
 	CreateUser(ctx context.Context, u *User) error
 	// SetUserDisabled disables or enables again the user with username and returns them; NOT_FOUND when

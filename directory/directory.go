@@ -286,7 +286,7 @@ func (f *File) Apply(ctx context.Context, s *postgres.Session, roles Roles, out 
 			return nil, entryError(f, key, label, err)
 		}
 	}
-	byName := map[string]*postgres.DirectoryUser{}
+	byName := map[string]*lindung.DirectoryUser{}
 	for _, u := range users {
 		byName[u.Username] = u
 	}
@@ -344,7 +344,7 @@ func applyPartner(ctx context.Context, s *postgres.Session, bySlug map[string]*l
 	return nil
 }
 
-func applyUser(ctx context.Context, s *postgres.Session, bySlug map[string]*lindung.Partner, byName map[string]*postgres.DirectoryUser,
+func applyUser(ctx context.Context, s *postgres.Session, bySlug map[string]*lindung.Partner, byName map[string]*lindung.DirectoryUser,
 	training []*lindung.TrainingCompletion, want User, say sayFunc) error {
 	partner, ok := bySlug[want.Partner]
 	if !ok {

@@ -277,6 +277,7 @@ type ComplexityRoot struct {
 		Shelter               func(childComplexity int, id string) int
 		Shelters              func(childComplexity int, state *string) int
 		Statistics            func(childComplexity int, filter *model.StatisticsFilter) int
+		Users                 func(childComplexity int, partnerSlug *string) int
 		Victim                func(childComplexity int, id string) int
 		Victims               func(childComplexity int, filter *lindung.VictimFilter, first *int, after *string) int
 		Viewer                func(childComplexity int) int
@@ -387,6 +388,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Partner     func(childComplexity int) int
 		Roles       func(childComplexity int) int
+		Training    func(childComplexity int) int
 		Username    func(childComplexity int) int
 	}
 
@@ -576,6 +578,7 @@ type QueryResolver interface {
 	OrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error)
 	Occupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error)
 	WorkPermitEligibility(ctx context.Context, code string) (*lindung.WorkPermit, error)
+	Users(ctx context.Context, partnerSlug *string) ([]*lindung.User, error)
 	PolicyVersions(ctx context.Context) ([]*lindung.PolicyVersion, error)
 	Statistics(ctx context.Context, filter *model.StatisticsFilter) (*lindung.Statistics, error)
 }
@@ -618,6 +621,8 @@ type TrainingCompletionResolver interface {
 }
 type UserResolver interface {
 	Partner(ctx context.Context, obj *lindung.User) (*lindung.Partner, error)
+
+	Training(ctx context.Context, obj *lindung.User) ([]*lindung.TrainingCompletion, error)
 }
 type VictimResolver interface {
 	CurrentShelter(ctx context.Context, obj *lindung.Victim) (*lindung.Shelter, error)
@@ -1831,6 +1836,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Statistics(childComplexity, args["filter"].(*model.StatisticsFilter)), true
+	case "Query.users":
+		if e.ComplexityRoot.Query.Users == nil {
+			break
+		}
+
+		args, err := ec.field_Query_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Users(childComplexity, args["partnerSlug"].(*string)), true
 	case "Query.victim":
 		if e.ComplexityRoot.Query.Victim == nil {
 			break
@@ -2329,6 +2345,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Roles(childComplexity), true
+	case "User.training":
+		if e.ComplexityRoot.User.Training == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Training(childComplexity), true
 	case "User.username":
 		if e.ComplexityRoot.User.Username == nil {
 			break
@@ -3340,6 +3362,15 @@ input CreatePartnerInput {
   state: MalaysianState!
 }
 
+extend type Query {
+  """
+  The registered users, of one partner when partnerSlug is given (none for a slug that is no partner's),
+  ordered by login name: their roles, whether they are disabled, and their training. Hub operator only
+  (administer); others get FORBIDDEN.
+  """
+  users(partnerSlug: String): [User!]!
+}
+
 # The hub operator's controls over who may call the hub. Each takes effect on the affected caller's next
 # request, whatever token it carries, and writes a line to the change log (who, when, which record and field).
 extend type Mutation {
@@ -4163,6 +4194,8 @@ type User @noVictimData {
   roles: [String!]!
   "The hub operator disabled the user: none of their requests is served until they are enabled again."
   disabled: Boolean!
+  "The user's training completions, by module version. For the hub operator (administer); others get FORBIDDEN."
+  training: [TrainingCompletion!]!
 }
 
 "Input to register a user."
@@ -4782,6 +4815,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_roles(ctx, field)
 	case "disabled":
 		return ec.fieldContext_User_disabled(ctx, field)
+	case "training":
+		return ec.fieldContext_User_training(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -5953,6 +5988,20 @@ func (ec *executionContext) field_Query_statistics_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["filter"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerSlug",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerSlug"] = arg0
 	return args, nil
 }
 
@@ -12047,6 +12096,50 @@ func (ec *executionContext) fieldContext_Query_workPermitEligibility(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_users(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Users(ctx, fc.Args["partnerSlug"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_policyVersions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14519,6 +14612,38 @@ func (ec *executionContext) _User_disabled(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_User_disabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _User_training(ctx context.Context, field graphql.CollectedField, obj *lindung.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_training(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Training(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.TrainingCompletion) graphql.Marshaler {
+			return ec.marshalNTrainingCompletion2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_training(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingCompletion(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Victim_id(ctx context.Context, field graphql.CollectedField, obj *lindung.Victim) (ret graphql.Marshaler) {
@@ -20553,6 +20678,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_workPermitEligibility(ctx, field)
 				})
+		case "users":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_users(ctx, field)
+				})
 		case "policyVersions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -21283,6 +21414,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "training":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_training(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23141,6 +23278,22 @@ func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) marshalNTrainingCompletion2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletionᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.TrainingCompletion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindungᚋlindungᚐTrainingCompletion(ctx context.Context, sel ast.SelectionSet, v *lindung.TrainingCompletion) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TrainingCompletion!")
@@ -23152,6 +23305,22 @@ func (ec *executionContext) marshalNTrainingCompletion2ᚖgithubᚗcomᚋlindung
 func (ec *executionContext) unmarshalNUpdateVictimInput2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐUpdateVictimInput(ctx context.Context, v any) (model.UpdateVictimInput, error) {
 	res, err := ec.unmarshalInputUpdateVictimInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.User) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2ᚖgithubᚗcomᚋlindungᚋlindungᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋlindungᚋlindungᚐUser(ctx context.Context, sel ast.SelectionSet, v *lindung.User) graphql.Marshaler {

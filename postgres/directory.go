@@ -28,23 +28,17 @@ func (db *DB) Administer(ctx context.Context, commit bool, fn func(*Session) err
 	return s.Commit(ctx)
 }
 
-// DirectoryUser is a registered user with the slug of their partner, as the directory lists them.
-type DirectoryUser struct {
-	lindung.User
-	PartnerSlug string
-}
-
 // FindUsers returns every registered user with their partner's slug, ordered by username.
-func (s *Session) FindUsers(ctx context.Context) ([]*DirectoryUser, error) {
-	var out []*DirectoryUser
+func (s *Session) FindUsers(ctx context.Context) ([]*lindung.DirectoryUser, error) {
+	var out []*lindung.DirectoryUser
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+userColumns+`, p.slug FROM users u JOIN partners p ON p.id = u.partner_id
 			ORDER BY u.username`)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*DirectoryUser, error) {
-			u := &DirectoryUser{}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lindung.DirectoryUser, error) {
+			u := &lindung.DirectoryUser{}
 			return u, r.Scan(&u.ID, &u.PartnerID, &u.Username, &u.DisplayName, &u.Roles, &u.CreatedAt, &u.Disabled, &u.PartnerSlug)
 		})
 		return err

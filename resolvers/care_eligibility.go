@@ -237,6 +237,8 @@ func recordTraining(ctx context.Context, in model.RecordTrainingInput) (*lindung
 	if err := req.Session.RecordTraining(ctx, t.Username, t); err != nil {
 		return nil, err
 	}
+	// A user's training read earlier in this operation is out of date now.
+	loaders(ctx).Training.ClearAll()
 	return t, req.changed(ctx, "", "trainingCompletion", t.UserID+"/"+t.ModuleVersion, "recorded",
 		"moduleVersion", "completedOn", "expiresOn")
 }

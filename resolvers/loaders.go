@@ -30,6 +30,7 @@ type Loaders struct {
 	Shelter         *dataloader.Loader[string, *lindung.Shelter]
 	Partner         *dataloader.Loader[string, *lindung.Partner]
 	FamilyContacts  *dataloader.Loader[string, []*lindung.FamilyContact]
+	Training        *dataloader.Loader[string, []*lindung.TrainingCompletion]
 }
 
 // NewLoaders returns the loaders of one request, reading through s.
@@ -47,6 +48,7 @@ func NewLoaders(s lindung.Session) *Loaders {
 		Shelter:         newLoader(s.FindSheltersByIDs),
 		Partner:         newLoader(s.FindPartnersByIDs),
 		FamilyContacts:  newLoader(s.FindFamilyContactsByVictimIDs),
+		Training:        newLoader(trainingByUserIDs(s)),
 	}
 }
 

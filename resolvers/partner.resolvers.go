@@ -50,3 +50,8 @@ func (r *mutationResolver) SuspendPartner(ctx context.Context, slug string) (*li
 func (r *mutationResolver) ReinstatePartner(ctx context.Context, slug string) (*lindung.Partner, error) {
 	return setPartnerSuspended(ctx, slug, false)
 }
+
+// Users is the resolver for the users field.
+func (r *queryResolver) Users(ctx context.Context, partnerSlug *string) ([]*lindung.User, error) {
+	return listUsers(ctx, partnerSlug)
+}

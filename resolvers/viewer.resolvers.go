@@ -17,6 +17,11 @@ func (r *userResolver) Partner(ctx context.Context, obj *lindung.User) (*lindung
 	return load(ctx, loaders(ctx).Partner, obj.PartnerID)
 }
 
+// Training is the resolver for the training field.
+func (r *userResolver) Training(ctx context.Context, obj *lindung.User) ([]*lindung.TrainingCompletion, error) {
+	return userTraining(ctx, obj)
+}
+
 // Partner is the resolver for the partner field.
 func (r *viewerResolver) Partner(ctx context.Context, obj *lindung.Viewer) (*lindung.Partner, error) {
 	return loadNow(ctx, loaders(ctx).Partner, obj.PartnerID)
