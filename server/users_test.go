@@ -120,7 +120,9 @@ func TestOperatorListsUsers(t *testing.T) {
 	// user's training read before a completion is recorded is read again after it.
 	who := demo.UntrainedOfficerUsername
 	var m struct {
-		A struct{ Training []struct{ ModuleVersion string } }
+		A struct {
+			Training []struct{ ModuleVersion string }
+		}
 		C struct {
 			Disabled bool
 			Training []struct{ ModuleVersion string }
