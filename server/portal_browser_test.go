@@ -146,7 +146,9 @@ func (p *portalTab) tabTo(selector string) {
 			p.run(chromedp.KeyEvent(kb.Tab))
 		}
 	}
-	p.t.Fatalf("%s: Tab never reaches %s", p.name, selector)
+	var at string
+	p.eval(`(document.activeElement?.outerHTML || "nothing").slice(0, 200)`, &at)
+	p.t.Fatalf("%s: Tab never reaches %s (the focus is on %s)", p.name, selector, at)
 }
 
 // keys types text (or presses keys such as kb.Enter) into the focused element.
@@ -315,8 +317,8 @@ func sortedStrings(s []string) []string {
 // demo data, by keyboard only: the protection officer records consent, refers the case to an NGO and opens
 // the victim's receipt and disclosure report in Malay; the NGO accepts one referral, rejects another,
 // reads the case and records the service; the officer withdraws the consent; the employer checks a code
-// until the rate limit answers; the operator suspends and reinstates a partner, registers a user and
-// records training. Every page is checked with axe-core (WCAG 2.1 AA, no violation) and photographed at
+// until the rate limit answers; the operator suspends and reinstates a partner, registers, disables and
+// enables a user and records training, the users and training listed being the API's after each change. Every page is checked with axe-core (WCAG 2.1 AA, no violation) and photographed at
 // 390×844 into artifacts/; what each page shows is compared with the API's answer to the same token, and
 // every request of every tab must be to /graphql or the portal's own assets.
 func TestPortalInABrowser(t *testing.T) {
@@ -700,8 +702,8 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 	emp.page("employer-rate-limited")
 
-	// The operator: partners as the API lists them; suspend and reinstate one; register a user; record
-	// the user's training.
+	// The operator: partners as the API lists them; suspend and reinstate one; register a user, disable
+	// and enable them; record the user's training; the users and training listed are the API's each time.
 	op := openPortal(t, browser, h.URL, "operator", h.operator)
 	var rows []string
 	op.eval(`[...document.querySelectorAll("tr[data-partner]")].map((r) => r.dataset.partner + ":" + r.querySelector("[data-suspended]").dataset.suspended)`, &rows)
@@ -724,7 +726,39 @@ func TestPortalInABrowser(t *testing.T) {
 	if suspended() {
 		t.Error("reinstated on the page, still suspended in the hub")
 	}
+	// The users and the training records the page lists are the API's users query's, in its order, after
+	// every change made on the page.
+	apiUsers := func() (users, training []string) {
+		var out struct {
+			Users []struct {
+				Username string
+				Roles    []string
+				Disabled bool
+				Training []struct{ ModuleVersion string }
+			}
+		}
+		h.ok(t, h.operator, `{ users { username roles disabled training { moduleVersion } } }`, nil, &out)
+		for _, u := range out.Users {
+			var mods []string
+			for _, c := range u.Training {
+				mods = append(mods, c.ModuleVersion)
+				training = append(training, u.Username+":"+c.ModuleVersion)
+			}
+			users = append(users, fmt.Sprintf("%s|%s|%v|%s", u.Username, strings.Join(u.Roles, " "), u.Disabled, strings.Join(mods, " ")))
+		}
+		return users, training
+	}
+	checkUsers := func(step string) {
+		t.Helper()
+		var shown []string
+		op.eval(`[...document.querySelectorAll("tr[data-user]")].map((r) => [r.dataset.user, r.dataset.roles, r.dataset.disabled, r.dataset.modules].join("|"))`, &shown)
+		want, _ := apiUsers()
+		if len(want) < 10 || strings.Join(shown, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: users shown\n%s\nthe API's\n%s", step, strings.Join(shown, "\n"), strings.Join(want, "\n"))
+		}
+	}
 	op.follow(`nav a[href="#/users"]`, "users")
+	checkUsers("users page")
 	op.tabTo("#partnerSlug")
 	op.keys(name[demo.SlugNGOSuara])
 	op.tabTo("#username")
@@ -738,7 +772,21 @@ func TestPortalInABrowser(t *testing.T) {
 		t.Error("the user registered on the page is not in the hub")
 	}
 	op.waitFor(`!!document.querySelector('tr[data-user="portal.tester"]')`)
+	checkUsers("after registering")
+	op.tabTo("#target")
+	op.keys("portal.tester")
+	op.follow(`button[value="disableUser"]`, "users")
+	op.waitFor(`document.querySelector('tr[data-user="portal.tester"]')?.dataset.disabled === "true"`)
+	if h.count(`SELECT count(*) FROM users WHERE username = 'portal.tester' AND disabled_at IS NOT NULL`) != 1 {
+		t.Error("the user disabled on the page is not disabled in the hub")
+	}
+	checkUsers("after disabling")
 	op.page("operator-users")
+	op.tabTo("#target")
+	op.keys("portal.tester")
+	op.follow(`button[value="enableUser"]`, "users")
+	op.waitFor(`document.querySelector('tr[data-user="portal.tester"]')?.dataset.disabled === "false"`)
+	checkUsers("after enabling")
 	op.follow(`nav a[href="#/training"]`, "training")
 	op.tabTo("#username")
 	op.keys("portal.tester")
@@ -750,7 +798,15 @@ func TestPortalInABrowser(t *testing.T) {
 		WHERE u.username = 'portal.tester' AND c.module_version = 'PO-2026.1' AND c.completed_on = current_date`) != 1 {
 		t.Error("the training recorded on the page is not in the hub")
 	}
+	var shownTraining []string
+	op.eval(`[...document.querySelectorAll("tr[data-training]")].map((r) => r.dataset.training + ":" + r.dataset.module)`, &shownTraining)
+	if _, want := apiUsers(); len(want) < 2 || strings.Join(shownTraining, ",") != strings.Join(want, ",") {
+		t.Errorf("training shown %v, the API's %v", shownTraining, want)
+	}
 	op.page("operator-training")
+	op.follow(`nav a[href="#/users"]`, "users")
+	op.waitFor(`document.querySelector('tr[data-user="portal.tester"]')?.dataset.modules === "PO-2026.1"`)
+	checkUsers("after recording training")
 
 	for _, p := range []*portalTab{off, ngo, emp, op} {
 		p.onlyOwnRequests(map[string]string{"officer": h.officer, "ngo": h.suara, "employer": h.employer, "operator": h.operator}[p.name])
