@@ -137,8 +137,9 @@ type EmergencySession interface {
 	// ApproveEmergency approves a grant visible to the caller; FORBIDDEN for the opener, or for the
 	// opener's partner where another partner must approve.
 	ApproveEmergency(ctx context.Context, id string) (*EmergencyGrant, error)
-	// RevokeEmergency ends a grant at once.
-	RevokeEmergency(ctx context.Context, id string) (*EmergencyGrant, error)
+	// RevokeEmergency ends a grant at once: the opener's or the opener's partner's, or any grant the caller
+	// sees where anyone is true (a caller who may approve or review grants).
+	RevokeEmergency(ctx context.Context, id string, anyone bool) (*EmergencyGrant, error)
 	// CloseEmergencyReview records a reviewer's finding on a grant no longer in effect.
 	CloseEmergencyReview(ctx context.Context, id, finding string) (*EmergencyGrant, error)
 	// FindEmergencyGrants lists the grants visible to the caller (every grant for a reviewer), newest
