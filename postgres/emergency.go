@@ -33,7 +33,9 @@ func (s *Session) emergencyVisible(scope string) string {
 // store's statements read consent (access_bits), so that no victim query needs an emergency twin.
 type emergencyTx struct{ pgx.Tx }
 
-func emergencySQL(sql string) string { return strings.ReplaceAll(sql, "access_bits(", "emergency_bits(") }
+func emergencySQL(sql string) string {
+	return strings.ReplaceAll(sql, "access_bits(", "emergency_bits(")
+}
 
 // Query runs sql with the grants in place of consent.
 func (t emergencyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {

@@ -60,13 +60,13 @@ BEGIN
         RAISE EXCEPTION 'an emergency grant''s approval, revocation and review are written once'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'emergency_grants_write_once';
     END IF;
-    IF (NEW.approved_by IS DISTINCT FROM OLD.approved_by AND NEW.approved_by IS DISTINCT FROM me)
+    IF me IS NOT NULL AND ((NEW.approved_by IS DISTINCT FROM OLD.approved_by AND NEW.approved_by IS DISTINCT FROM me)
         OR (NEW.revoked_by IS DISTINCT FROM OLD.revoked_by AND NEW.revoked_by IS DISTINCT FROM me)
         OR (NEW.reviewed_by IS DISTINCT FROM OLD.reviewed_by AND NEW.reviewed_by IS DISTINCT FROM me)
-        OR (ROW(NEW.id, NEW.victim_id, NEW.opened_by, NEW.partner_id, NEW.roles, NEW.categories, NEW.need,
+        OR ROW(NEW.id, NEW.victim_id, NEW.opened_by, NEW.partner_id, NEW.roles, NEW.categories, NEW.need,
                 NEW.reason, NEW.opened_at, NEW.expires_at)
             IS DISTINCT FROM ROW(OLD.id, OLD.victim_id, OLD.opened_by, OLD.partner_id, OLD.roles, OLD.categories,
-                OLD.need, OLD.reason, OLD.opened_at, OLD.expires_at) AND me IS NOT NULL) THEN
+                OLD.need, OLD.reason, OLD.opened_at, OLD.expires_at)) THEN
         RAISE EXCEPTION 'an emergency grant is approved, revoked and reviewed in the caller''s own name, and nothing else of it changes'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'emergency_grants_write_once';
     END IF;
