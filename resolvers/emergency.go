@@ -158,3 +158,11 @@ func emergencyWords(reason *string) string {
 	}
 	return fmt.Sprintf("in an emergency (the reason given: %q)", strings.TrimSpace(*reason))
 }
+
+// listsAddressedRecords reports whether the request's root lists of records addressed to its partner
+// (referrals, overdue referrals) may list anything. Under EMERGENCY they list nothing: a grant opens its
+// victim's categories, reached through the victim, and a list of the partner's referrals, detached from
+// their victims, would record emergency accesses to victims no grant names.
+func (r *Request) listsAddressedRecords() bool {
+	return r.SeesRows() && r.Viewer.Purpose != lindung.PurposeEmergency
+}
