@@ -122,7 +122,9 @@ func TestBreakGlass(t *testing.T) {
 	}
 
 	// The victim's report says it was in an emergency, with the reason.
-	var report struct{ Disclosures []struct{ Purpose, Sentence string } }
+	var report struct {
+		Disclosures []struct{ Purpose, Sentence string }
+	}
 	h.ok(t, h.officer, `query($a: ID!) { disclosures(victimId: $a) { purpose sentence emergencyReason } }`, map[string]any{"a": v.ID}, &report)
 	found := false
 	for _, d := range report.Disclosures {
