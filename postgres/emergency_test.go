@@ -293,6 +293,14 @@ func TestEmergencyAccess(t *testing.T) {
 	}); err != nil || len(queue) != 3 {
 		t.Errorf("a caller without the reviewer's setting lists %d grants (%v), want its partner's 3", len(queue), err)
 	}
+	// The police linked to V see their own grant, not the officers' HEALTH and COUNSELLING grants of V,
+	// which would tell them of a health emergency they may never read.
+	if err := police.run(t, f.db, func(s *postgres.Session) (err error) {
+		queue, err = s.FindEmergencyGrants(ctx, false, false)
+		return err
+	}); err != nil || len(queue) != 1 || queue[0].ID != g4.ID {
+		t.Errorf("the police list %d grants (%v), want their own", len(queue), err)
+	}
 	employer := emergencyCaller{demo.SlugEmployerLadang, demo.DemoUsername(demo.RoleEmployerHR, demo.SlugEmployerLadang),
 		lindung.Scope{Rows: lindung.ScopeNone, Purpose: lindung.PurposeEmploymentCheck}}
 	if err := employer.run(t, f.db, func(s *postgres.Session) (err error) {

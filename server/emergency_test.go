@@ -195,6 +195,13 @@ func TestBreakGlass(t *testing.T) {
 		}
 	}
 	h.fails(t, h.harapan, reviewQueue, map[string]any{"s": "OPEN"}, "FORBIDDEN", "", "")
+	// The police see their own grant only: the officers' HEALTH grants of V would tell of a health
+	// emergency.
+	h.ok(t, h.pdrm, reviewQueue, map[string]any{"s": "OPEN"}, &queue)
+	if len(queue.EmergencyGrants) != 1 || queue.EmergencyGrants[0].ID != pg.ID {
+		t.Errorf("the police's queue: %+v", queue)
+	}
+	assertNoLeak(t, h.do(request{Token: h.pdrm, Query: reviewQueue, Variables: map[string]any{"s": "CLOSED"}}).Body, []string{"collapsed"})
 	h.fails(t, analyst, closeReview, map[string]any{"id": pg.ID}, "CONFLICT", "", "")
 	h.ok(t, analyst, closeReview, map[string]any{"id": g.ID}, nil)
 	h.ok(t, analyst, reviewQueue, map[string]any{"s": "CLOSED"}, &queue)

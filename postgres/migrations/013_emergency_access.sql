@@ -113,16 +113,18 @@ $$;
 CREATE POLICY emergency_grant ON victims AS RESTRICTIVE FOR SELECT
     USING (lindung_setting('lindung.purpose') IS DISTINCT FROM 'EMERGENCY' OR emergency_in_effect(id));
 
--- Grants are visible to their opener, to the opener's partner (whose officers revoke them), to the
--- partners that see the victim (the agency holding the case approves and revokes), and to a reviewer
--- (the hub sets lindung.emergency_review for a request whose policy decision may review_emergency).
+-- Grants are visible to their opener, to the opener's partner (whose officers revoke them), to the agency
+-- holding the case (partner scope: it approves and revokes other partners' grants), and to a reviewer (the
+-- hub sets lindung.emergency_review for a request whose policy decision may review_emergency). Not to
+-- every partner that sees the victim: a grant's categories and reason tell what it was opened for (the
+-- police linked to a case must not learn of a HEALTH emergency through the officers' grant).
 ALTER TABLE emergency_grants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE emergency_grants FORCE ROW LEVEL SECURITY;
 CREATE POLICY read_grants ON emergency_grants FOR SELECT USING (
     opened_by = lindung_setting('lindung.user_id')::uuid
     OR partner_id = lindung_setting('lindung.partner_id')::uuid
     OR lindung_setting('lindung.emergency_review') = 'on'
-    OR EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
+    OR (lindung_setting('lindung.scope') = 'partner' AND EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id)));
 -- A grant is opened by the transaction's own user, in its own partner's name, for a victim in its scope.
 CREATE POLICY open_grant ON emergency_grants FOR INSERT WITH CHECK (
     opened_by = lindung_setting('lindung.user_id')::uuid
@@ -134,11 +136,11 @@ CREATE POLICY change_grant ON emergency_grants FOR UPDATE
     USING (opened_by = lindung_setting('lindung.user_id')::uuid
         OR partner_id = lindung_setting('lindung.partner_id')::uuid
         OR lindung_setting('lindung.emergency_review') = 'on'
-        OR EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id))
+        OR (lindung_setting('lindung.scope') = 'partner' AND EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id)))
     WITH CHECK (opened_by = lindung_setting('lindung.user_id')::uuid
         OR partner_id = lindung_setting('lindung.partner_id')::uuid
         OR lindung_setting('lindung.emergency_review') = 'on'
-        OR EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id));
+        OR (lindung_setting('lindung.scope') = 'partner' AND EXISTS (SELECT 1 FROM victims v WHERE v.id = victim_id)));
 GRANT SELECT, INSERT ON emergency_grants TO lindung_app;
 GRANT UPDATE (approved_by, approver_partner_id, approved_at, revoked_by, revoked_at, reviewed_by, reviewed_at, finding)
     ON emergency_grants TO lindung_app;
