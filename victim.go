@@ -92,6 +92,7 @@ type VictimFilter struct {
 type Page struct {
 	First int
 	After string // id of the last row of the previous page; "" for the first page
+	Count bool   // whether to count every match (VictimPage.TotalCount); the count grows with the table
 }
 
 // VictimPage is one page of a victim listing.

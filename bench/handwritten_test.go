@@ -93,11 +93,11 @@ func (h *handwritten) begin(ctx context.Context) (pgx.Tx, error) {
 
 const handVictimSQL = `SELECT v.id::text, v.case_ref, v.legal_name, v.age_band::text, v.gender::text, v.phone,
 	v.medical_needs, v.counselling_notes, b.consented
-	FROM victims v JOIN access_bits(ARRAY(SELECT v.id FROM victims v WHERE %s)) b ON b.victim_id = v.id
+	FROM victims v CROSS JOIN LATERAL viewer_bits(v.id, 'CASE_MANAGEMENT', current_setting('lindung.partner_id')::uuid, 'GOVERNMENT') b
 	WHERE %s ORDER BY v.id`
 
 func (h *handwritten) victims(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]*handVictim, error) {
-	rows, err := tx.Query(ctx, fmt.Sprintf(handVictimSQL, where, where), args...)
+	rows, err := tx.Query(ctx, fmt.Sprintf(handVictimSQL, where), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func (s *Session) CreateEligibilityCode(ctx context.Context, c *lindung.Eligibil
 func (s *Session) FindEligibilityCodeForUpdate(ctx context.Context, id string) (*lindung.EligibilityCode, error) {
 	return findOneForUpdate(ctx, s, id, `SELECT x.id::text, x.victim_id::text, x.employer_partner_id::text,
 			x.issued_at, x.expires_at, x.revoked_at`+ownedColumns+` FROM eligibility_codes x
-		JOIN access_bits(ARRAY(SELECT victim_id FROM eligibility_codes WHERE id = @id::uuid)) b ON b.victim_id = x.victim_id
+		`+bitsJoin+`
 		WHERE x.id = @id::uuid AND x.victim_id IN (SELECT v.id FROM victims v WHERE `+s.visibleVictims()+`)
 		FOR UPDATE OF x`,
 		func(rows pgx.Rows) (*lindung.EligibilityCode, string, error) {

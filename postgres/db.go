@@ -67,6 +67,12 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		cfg.ConnConfig.Tracer = opt.Tracer
 	}
 	cfg.AfterConnect = registerEnums
+	// Every statement is prepared once per connection; a generic plan is then planned once too. Left to
+	// choose, PostgreSQL kept planning the request's statements again on every execution (a custom plan
+	// per parameter value), which cost as much as running them. Where a client's URL sets the mode, it wins.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}

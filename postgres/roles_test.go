@@ -240,38 +240,14 @@ func TestFunctionsAreGrantedExplicitly(t *testing.T) {
 	}
 	granted := ownerStrings(t, db, `SELECT p.proname::text FROM pg_proc p
 		WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, login)
-	for _, never := range []string{"statistics_counted", "statistics_caller", "statistics_check", "access_records_append_only"} {
+	for _, never := range []string{"statistics_counted", "statistics_caller", "statistics_check", "access_records_append_only",
+		"consent_bits_refresh", "consent_bits_track"} {
 		if slices.Contains(granted, never) {
 			t.Errorf("the runtime login may execute %s", never)
 		}
 	}
-	if !slices.Contains(granted, "access_bits") || !slices.Contains(granted, "statistics_cases") {
+	if !slices.Contains(granted, "viewer_bits") || !slices.Contains(granted, "statistics_cases") {
 		t.Errorf("the runtime login may execute only %v", granted)
-	}
-}
-
-// TestAccessBitsOnlyForVisibleVictims: the SECURITY DEFINER function that reads consents answers only
-// for victims the caller may see (or has a referral of), not for any id it is given.
-func TestAccessBitsOnlyForVisibleVictims(t *testing.T) {
-	t.Parallel()
-	f := openDemo(t)
-	for _, sc := range scopeCases {
-		s := session(t, f.db, sc)
-		got, err := s.QueryForTest(ctx, `SELECT victim_id::text FROM access_bits($1::uuid[])`, f.allVictimIDs())
-		if err != nil {
-			t.Fatal(err)
-		}
-		parties := ownerStrings(t, f.db, `SELECT DISTINCT victim_id::text FROM referrals WHERE $1::uuid IN (from_partner_id, to_partner_id)`,
-			f.partners[sc.slug].ID)
-		visible := f.visible(sc)
-		for _, id := range got {
-			if !visible[id] && !slices.Contains(parties, id) {
-				t.Errorf("%s: access_bits answered for victim %s, outside the scope", sc.name, id)
-			}
-		}
-		if len(got) < len(visible) {
-			t.Errorf("%s: access_bits answered for %d victims, %d visible", sc.name, len(got), len(visible))
-		}
 	}
 }
 
@@ -290,7 +266,7 @@ func TestCheckLogin(t *testing.T) {
 	}
 	tableOwner, functionOwner := pgtest.New(t), pgtest.New(t)
 	mustExec(t, open(t, tableOwner), `ALTER TABLE placements OWNER TO `+pgx.Identifier{login}.Sanitize())
-	mustExec(t, open(t, functionOwner), `ALTER FUNCTION access_bits(uuid[]) OWNER TO `+pgx.Identifier{login}.Sanitize())
+	mustExec(t, open(t, functionOwner), `ALTER FUNCTION viewer_bits(uuid, purpose, uuid, partner_type) OWNER TO `+pgx.Identifier{login}.Sanitize())
 	for _, tc := range []struct {
 		name, url string
 		want      []string
@@ -298,7 +274,7 @@ func TestCheckLogin(t *testing.T) {
 		{"superuser", pgtest.SuperuserURL(url), []string{"a superuser", "NOSUPERUSER NOBYPASSRLS", "LINDUNG_MIGRATE_DATABASE_URL"}},
 		{"owner", pgtest.OwnerURL(url), []string{"BYPASSRLS", "ALTER ROLE", "NOBYPASSRLS"}},
 		{"table owner", tableOwner, []string{"owns (or is a member of the owner of) table placements", "owns nothing"}},
-		{"function owner", functionOwner, []string{"function access_bits", "owns nothing"}},
+		{"function owner", functionOwner, []string{"function viewer_bits", "owns nothing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := open(t, tc.url).CheckLogin(ctx)

@@ -40,15 +40,21 @@ func owned(victimID string, consented, referred int32) lindung.Owned {
 }
 
 // ownedColumns are the columns every victim-owned query appends: its victim's consent and referral bits
-// for this request's viewer, from the access_bits join ($BITS in findByVictims' queries).
+// for this request's viewer, from the viewer_bits join ($BITS in findByVictims' queries).
 const ownedColumns = `, b.consented, b.referred`
 
 // inScopeColumn says whether a row's victim is within the request's row scope: the victims table is
 // filtered by row-level security, so the victim is there exactly when the request may see it.
 const inScopeColumn = `, EXISTS (SELECT 1 FROM victims v WHERE v.id = x.victim_id)`
 
-// bitsJoin joins the consent and referral bits of the victims in @ids to rows aliased x.
-const bitsJoin = ` JOIN access_bits(@ids::uuid[]) b ON b.victim_id = x.victim_id`
+// bitsJoin joins the viewer's consent and referral bits on each row's victim (viewer_bits, migration 012) to
+// rows aliased x; victimBitsJoin does the same for victims aliased v. The function is inlined into the
+// statement: two index probes per row, planned once per connection. The arguments are Session.args'.
+const (
+	bitsJoin       = ` CROSS JOIN LATERAL viewer_bits(x.victim_id, ` + viewerArgs + `) b`
+	victimBitsJoin = ` CROSS JOIN LATERAL viewer_bits(v.id, ` + viewerArgs + `) b`
+	viewerArgs     = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
+)
 
 // findByVictims runs a query over the child records of the visible victims among ids and groups the
 // results aligned to ids. The query selects from a table aliased x, holds the marker $BITS after its FROM

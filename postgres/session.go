@@ -151,9 +151,11 @@ func (s *Session) query(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return fn(s.txFor())
 }
 
-// args returns the named arguments every scoped statement takes, plus extra.
+// args returns the named arguments every scoped statement takes (the viewer: partner, partner type and
+// purpose), plus extra.
 func (s *Session) args(extra pgx.NamedArgs) pgx.NamedArgs {
-	a := pgx.NamedArgs{"partner": s.scope.PartnerID}
+	a := pgx.NamedArgs{"partner": s.scope.PartnerID, "partner_type": string(s.scope.PartnerType),
+		"purpose": string(s.scope.Purpose)}
 	for k, v := range extra {
 		a[k] = v
 	}

@@ -28,7 +28,7 @@ func TestFindVictimsPagesWalkTheScope(t *testing.T) {
 				var walked []string
 				after, pages := "", 0
 				for {
-					page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: size, After: after})
+					page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: size, After: after, Count: true})
 					if err != nil {
 						t.Fatalf("page %d of %d: %v", pages, size, err)
 					}
@@ -68,7 +68,7 @@ func TestFindVictimsPagesWalkTheScope(t *testing.T) {
 				}
 				if len(walked) > 0 {
 					// Past the end: no rows, but the total is still the scope's.
-					page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: size, After: walked[len(walked)-1]})
+					page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: size, After: walked[len(walked)-1], Count: true})
 					if err != nil || len(page.Victims) != 0 || page.HasNext || page.TotalCount != len(visible) {
 						t.Errorf("page past the end: %+v, %v; want empty with totalCount %d", page, err, len(visible))
 					}
@@ -81,7 +81,7 @@ func TestFindVictimsPagesWalkTheScope(t *testing.T) {
 				}
 			}
 			// first: 0 asks for the count alone.
-			page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 0})
+			page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 0, Count: true})
 			if err != nil || len(page.Victims) != 0 || page.TotalCount != len(visible) || page.HasNext != (len(visible) > 0) {
 				t.Errorf("first 0: %+v, %v; want no rows, totalCount %d", page, err, len(visible))
 			}
@@ -135,7 +135,7 @@ func TestFindVictimsFilters(t *testing.T) {
 		{"shelter not an id", lindung.VictimFilter{ShelterID: ref("urn:uuid:" + shelter)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			page, err := s.FindVictims(ctx, tc.filter, lindung.Page{First: 1000})
+			page, err := s.FindVictims(ctx, tc.filter, lindung.Page{First: 1000, Count: true})
 			if err != nil {
 				t.Fatal(err)
 			}

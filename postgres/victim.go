@@ -38,7 +38,7 @@ type columnsKey struct {
 var victimColumnsCache sync.Map
 
 // victimColumns is the select list of a victim for this request, with the consent and referral bits of
-// its viewer (from the access_bits join b) computed in the same statement, so that guarding a field
+// its viewer (from the viewer_bits join b) computed in the same statement, so that guarding a field
 // needs no further query. A guarded column is read only where the request's mask may disclose its
 // category for that victim: as it is where the policy opens the category on a legal basis; under a CASE
 // on the victim's consent (and, for a role limited to its referrals, referral) bits where it opens the
@@ -110,14 +110,14 @@ func (s *Session) FindVictimByID(ctx context.Context, id string) (*lindung.Victi
 // Ids that are not UUIDs are simply not found.
 func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindung.Victim, error) {
 	return findByIDs(ctx, s, ids, `SELECT `+s.victimColumns()+` FROM victims v
-		JOIN access_bits(@ids::uuid[]) b ON b.victim_id = v.id
+		`+victimBitsJoin+`
 		WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims(),
 		func(r pgx.CollectableRow) (*lindung.Victim, error) { return scanVictim(r) },
 		func(v *lindung.Victim) string { return v.ID })
 }
 
 // FindVictims returns one page of the visible victims matching filter, ordered by id, with the number of
-// visible matches. Filters only use fields that are not guarded, so they cannot reveal a withheld value.
+// visible matches when page.Count asks for it. Filters only use fields that are not guarded, so they cannot reveal a withheld value.
 func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page lindung.Page) (*lindung.VictimPage, error) {
 	// A malformed id would fail its cast in the database and abort the request's transaction: an unknown
 	// shelter matches nothing, and a cursor the store never issued is refused before any query.
@@ -143,15 +143,19 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	if page.After != "" {
 		args["after"] = page.After
 	}
-	// The count reads ids only; the page reads full rows only for the rows it returns.
+	// The page is read in id order from the scope's index and stops after @limit rows, so its cost does not
+	// grow with the table; the viewer's bits are computed for those rows only. The count, which does grow
+	// with the visible set, is read only when the client asks for totalCount.
 	keyset := ""
 	if page.After != "" {
 		keyset = ` AND v.id > @after::uuid`
 	}
-	sql := `WITH page AS (SELECT v.id FROM ` + from + ` WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit)
-		SELECT ` + s.victimColumns() + `, (SELECT count(*) FROM ` + from + ` WHERE ` + where + `)
-		FROM victims v JOIN access_bits(ARRAY(SELECT id FROM page)) b ON b.victim_id = v.id
-		WHERE v.id IN (SELECT id FROM page) ORDER BY v.id`
+	count := ``
+	if page.Count {
+		count = `, (SELECT count(*) FROM ` + from + ` WHERE ` + where + `)`
+	}
+	sql := `SELECT ` + s.victimColumns() + count + ` FROM ` + from + ` ` + victimBitsJoin + `
+		WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit`
 	out := &lindung.VictimPage{}
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, args)
@@ -159,9 +163,13 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 			return err
 		}
 		defer rows.Close()
+		var extra []any
+		var total int
+		if page.Count {
+			extra = append(extra, &total)
+		}
 		for rows.Next() {
-			var total int
-			v, err := scanVictim(rows, &total)
+			v, err := scanVictim(rows, extra...)
 			if err != nil {
 				return err
 			}
@@ -180,7 +188,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	}
 	if fetched == 0 && page.After == "" {
 		out.TotalCount = 0
-	} else if fetched == 0 {
+	} else if fetched == 0 && page.Count {
 		// The page is past the end; count the matches on their own so totalCount stays right.
 		err := s.query(ctx, func(tx pgx.Tx) error {
 			return tx.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args).Scan(&out.TotalCount)

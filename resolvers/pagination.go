@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/lindung/lindung"
@@ -49,6 +50,20 @@ func pageArgs(first *int, after *string) (lindung.Page, error) {
 		p.After = id
 	}
 	return p, nil
+}
+
+// selects reports whether the field being resolved selects name on typeName (through aliases, fragments
+// and @include/@skip). Outside an operation it answers true: a caller that cannot say gets everything.
+func selects(ctx context.Context, typeName, name string) bool {
+	if !graphql.HasOperationContext(ctx) || graphql.GetFieldContext(ctx) == nil {
+		return true
+	}
+	for _, f := range graphql.CollectFieldsCtx(ctx, []string{typeName}) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func victimConnection(res *lindung.VictimPage) *model.VictimConnection {

@@ -177,6 +177,7 @@ func (r *queryResolver) Victims(ctx context.Context, filter *lindung.VictimFilte
 	if err := checkFilter(req, f); err != nil {
 		return nil, err
 	}
+	page.Count = selects(ctx, "VictimConnection", "totalCount")
 	res, err := req.Session.FindVictims(ctx, f, page)
 	if err != nil {
 		return nil, err
