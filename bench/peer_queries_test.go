@@ -31,7 +31,11 @@ func BenchmarkPeerQueries(b *testing.B) {
 		b.Fatal(err)
 	}
 	var first struct {
-		Data struct{ Victims struct{ Edges []struct{ Node struct{ ID string } } } }
+		Data struct {
+			Victims struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
 	}
 	json.Unmarshal(post(b, h, token, `{ victims(first: 1) { edges { node { id } } } }`, nil), &first)
 	id := first.Data.Victims.Edges[0].Node.ID
