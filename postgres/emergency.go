@@ -14,7 +14,7 @@ import (
 // reuses every victim query of the store, changed in two places only, both here:
 //
 //   - emergencyVisible cuts the row scope to the victims with a grant in effect for the caller's user;
-//   - emergencyTx makes every statement of the request join emergency_bits where it joins access_bits,
+//   - emergencyTx makes every statement of the request join emergency_bits where it joins viewer_bits,
 //     so the grant's categories take the place of consent in the same statement that reads the victim.
 //
 // Both hold only under EMERGENCY, and the database holds the first again (a restrictive policy on
@@ -30,11 +30,13 @@ func (s *Session) emergencyVisible(scope string) string {
 }
 
 // emergencyTx is the request's transaction under EMERGENCY: it reads the caller's grants where the
-// store's statements read consent (access_bits), so that no victim query needs an emergency twin.
+// store's statements read consent (viewer_bits, migration 012), so that no victim query needs an
+// emergency twin. Should the store stop reading consent through viewer_bits, nothing here matches and
+// every category under EMERGENCY is withheld (it fails closed); the tests then fail.
 type emergencyTx struct{ pgx.Tx }
 
 func emergencySQL(sql string) string {
-	return strings.ReplaceAll(sql, "access_bits(", "emergency_bits(")
+	return strings.ReplaceAll(sql, "viewer_bits(", "emergency_bits(")
 }
 
 // Query runs sql with the grants in place of consent.

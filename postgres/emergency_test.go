@@ -97,7 +97,7 @@ func TestEmergencyAccess(t *testing.T) {
 					got[x.ID] = x
 				}
 			}
-			page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 10})
+			page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 10, Count: true})
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,7 @@
 -- to the one user who opened it, with a reason, for a bounded time; where the policy says so, only once a
 -- second user (of another partner) approves. A request that declares the purpose EMERGENCY sees only the
 -- victims with a grant in effect for its user, and of each only the grant's categories: the store reads
--- them with emergency_bits in place of access_bits, in the statement that reads the victim, never cached.
+-- them with emergency_bits in place of viewer_bits, in the statement that reads the victim, never cached.
 
 -- The purpose is new. PostgreSQL lets a transaction add an enum value but not use it: nothing below names
 -- it as a value of the type, only as text.
@@ -90,20 +90,19 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
           AND emergency_grant_in_effect(g))
 $$;
 
--- emergency_bits is access_bits for the EMERGENCY purpose: for each victim id, the categories of the
--- transaction user's grants in effect take the place of consent (the victim's consent counts for nothing
--- in an emergency, and is not needed), and the referral bits are access_bits' own. The store joins it
--- wherever it would join access_bits; a victim without a grant in effect gets no category.
-CREATE FUNCTION emergency_bits(ids uuid[]) RETURNS TABLE (victim_id uuid, consented integer, referred integer)
+-- emergency_bits is viewer_bits (migration 012) for the EMERGENCY purpose, with the same arguments: for a
+-- victim, the categories of the transaction user's grants in effect take the place of consent (the
+-- victim's consent counts for nothing in an emergency, and is not needed), and the referral bits are
+-- viewer_bits' own. The store calls it wherever it would call viewer_bits; a victim without a grant in
+-- effect gets no category. The purpose argument is unused: it is EMERGENCY whenever the store calls it.
+CREATE FUNCTION emergency_bits(victim uuid, for_purpose purpose, for_partner uuid, for_type partner_type)
+RETURNS TABLE (consented integer, referred integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT i.id,
-        coalesce((SELECT bit_or(category_bits(g.categories)) FROM emergency_grants g
-            WHERE g.victim_id = i.id AND g.opened_by = lindung_setting('lindung.user_id')::uuid
+    SELECT coalesce((SELECT bit_or(category_bits(g.categories)) FROM emergency_grants g
+            WHERE g.victim_id = victim AND g.opened_by = lindung_setting('lindung.user_id')::uuid
               AND emergency_grant_in_effect(g)), 0),
         coalesce((SELECT bit_or(r.category_bits) FROM referrals r
-            WHERE r.victim_id = i.id AND r.status = 'ACCEPTED'
-              AND r.to_partner_id = lindung_setting('lindung.partner_id')::uuid), 0)
-    FROM (SELECT DISTINCT unnest(ids) AS id) i
+            WHERE r.victim_id = victim AND r.status = 'ACCEPTED' AND r.to_partner_id = for_partner), 0)
 $$;
 
 -- The second wall for reading under EMERGENCY: whatever a query forgets, a transaction that declared
@@ -149,7 +148,9 @@ GRANT UPDATE (approved_by, approver_partner_id, approved_at, revoked_by, revoked
 -- the grants in effect for the record's user and victim at the transaction's start (the instant the
 -- victim was read), whatever the writer says; any other record names none. The column is not part of the
 -- record's leaf hash (docs/audit-log.md): the purpose EMERGENCY is, and the grant is found again from it.
-ALTER TABLE access_records ADD COLUMN emergency_grant_id uuid REFERENCES emergency_grants (id);
+-- No foreign key: the trigger only ever writes the id of a grant it has just read, and a foreign key's
+-- check per record written is what migration 012 took off the audit's write path.
+ALTER TABLE access_records ADD COLUMN emergency_grant_id uuid;
 CREATE INDEX access_records_emergency ON access_records (emergency_grant_id) WHERE emergency_grant_id IS NOT NULL;
 CREATE FUNCTION access_records_emergency_grant() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -172,6 +173,6 @@ CREATE POLICY emergency_review ON access_records FOR SELECT
     USING (emergency_grant_id IS NOT NULL AND lindung_setting('lindung.emergency_review') = 'on');
 
 REVOKE EXECUTE ON FUNCTION emergency_grants_write_once(), emergency_grant_in_effect(emergency_grants),
-    emergency_in_effect(uuid), emergency_bits(uuid[]), access_records_emergency_grant() FROM PUBLIC;
+    emergency_in_effect(uuid), emergency_bits(uuid, purpose, uuid, partner_type), access_records_emergency_grant() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION emergency_grant_in_effect(emergency_grants), emergency_in_effect(uuid),
-    emergency_bits(uuid[]) TO lindung_app;
+    emergency_bits(uuid, purpose, uuid, partner_type) TO lindung_app;
