@@ -69,11 +69,16 @@ func Diff(old, new *Policy) []Change {
 				func(p *Policy) Rule { return p.ExplainAttr(role, attrLimit) }},
 			{"default_purpose", func(rv RoleView) string { return deref(rv.DefaultPurpose) },
 				func(p *Policy) Rule { return p.explainDefault(role) }},
-			{"emergency_max", func(rv RoleView) string { return deref(rv.EmergencyMax) },
+			{"emergency_max", func(rv RoleView) string {
+				if rv.EmergencyMax == nil {
+					return "none"
+				}
+				return *rv.EmergencyMax
+			},
 				func(p *Policy) Rule { return p.ExplainAttr(role, attrEmergencyMax) }},
 		} {
 			c := Change{Who: role, What: field.name, Old: str(o, inOld, field.get), New: str(n, inNew, field.get)}
-			if field.name == "emergency_max" && c.Old+c.New == absent {
+			if field.name == "emergency_max" && (c.Old+c.New == absent+"none" || c.Old+c.New == "none"+absent) {
 				continue // a role that opens nothing in an emergency has no maximum to report
 			}
 			if c.Old != c.New {
