@@ -98,7 +98,7 @@ func BenchmarkBatching(b *testing.B) {
 				rows, err := tx.Query(ctx, `SELECT v.id::text, p.id::text, p.shelter_id::text, p.from_date, p.to_date,
 					p.reason, bits.consented, bits.referred
 					FROM victims v JOIN placements p ON p.victim_id = v.id
-					CROSS JOIN LATERAL viewer_bits(v.id, 'CASE_MANAGEMENT', current_setting('lindung.partner_id')::uuid, 'GOVERNMENT') bits
+					CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, 'CASE_MANAGEMENT', current_setting('lindung.partner_id')::uuid, 'GOVERNMENT') bits
 					WHERE v.id = ANY($1::uuid[]) AND v.owner_partner_id = current_setting('lindung.partner_id')::uuid`, ids)
 				if err != nil {
 					b.Fatal(err)

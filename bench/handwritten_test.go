@@ -93,7 +93,7 @@ func (h *handwritten) begin(ctx context.Context) (pgx.Tx, error) {
 
 const handVictimSQL = `SELECT v.id::text, v.case_ref, v.legal_name, v.age_band::text, v.gender::text, v.phone,
 	v.medical_needs, v.counselling_notes, b.consented
-	FROM victims v CROSS JOIN LATERAL viewer_bits(v.id, 'CASE_MANAGEMENT', current_setting('lindung.partner_id')::uuid, 'GOVERNMENT') b
+	FROM victims v CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, 'CASE_MANAGEMENT', current_setting('lindung.partner_id')::uuid, 'GOVERNMENT') b
 	WHERE %s ORDER BY v.id`
 
 func (h *handwritten) victims(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]*handVictim, error) {

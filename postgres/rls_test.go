@@ -43,8 +43,6 @@ var rlsTables = []struct {
 	{"consent_provisions", `SELECT consent_id || '#' || position FROM consent_provisions`,
 		`SELECT p.consent_id || '#' || p.position, ARRAY[c.victim_id::text], '{}'::text[]
 		 FROM consent_provisions p JOIN consents c ON c.id = p.consent_id`, false},
-	{"consent_bits", `SELECT consent_id || '#' || position || '#' || purpose FROM consent_bits`,
-		`SELECT consent_id || '#' || position || '#' || purpose, ARRAY[victim_id::text], '{}'::text[] FROM consent_bits`, false},
 	{"access_records", `SELECT id::text FROM access_records`,
 		`SELECT id::text, ARRAY[victim_id::text], '{}'::text[] FROM access_records`, false},
 	// The two partners a referral is between see it whatever the case's scope.

@@ -241,7 +241,7 @@ func TestFunctionsAreGrantedExplicitly(t *testing.T) {
 	granted := ownerStrings(t, db, `SELECT p.proname::text FROM pg_proc p
 		WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, login)
 	for _, never := range []string{"statistics_counted", "statistics_caller", "statistics_check", "access_records_append_only",
-		"consent_bits_refresh", "consent_bits_track"} {
+		"victims_consent_refresh", "victims_consent_track", "victims_consent_empty"} {
 		if slices.Contains(granted, never) {
 			t.Errorf("the runtime login may execute %s", never)
 		}
@@ -266,7 +266,7 @@ func TestCheckLogin(t *testing.T) {
 	}
 	tableOwner, functionOwner := pgtest.New(t), pgtest.New(t)
 	mustExec(t, open(t, tableOwner), `ALTER TABLE placements OWNER TO `+pgx.Identifier{login}.Sanitize())
-	mustExec(t, open(t, functionOwner), `ALTER FUNCTION viewer_bits(uuid, purpose, uuid, partner_type) OWNER TO `+pgx.Identifier{login}.Sanitize())
+	mustExec(t, open(t, functionOwner), `ALTER FUNCTION viewer_bits(consent_grant[], uuid, purpose, uuid, partner_type) OWNER TO `+pgx.Identifier{login}.Sanitize())
 	for _, tc := range []struct {
 		name, url string
 		want      []string

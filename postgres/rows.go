@@ -48,11 +48,13 @@ const ownedColumns = `, b.consented, b.referred`
 const inScopeColumn = `, EXISTS (SELECT 1 FROM victims v WHERE v.id = x.victim_id)`
 
 // bitsJoin joins the viewer's consent and referral bits on each row's victim (viewer_bits, migration 012) to
-// rows aliased x; victimBitsJoin does the same for victims aliased v. The function is inlined into the
-// statement: two index probes per row, planned once per connection. The arguments are Session.args'.
+// rows aliased x, from the victim's row as the request may see it (none for a victim out of scope: no
+// bits); victimBitsJoin does the same for victims aliased v. The function is inlined into the statement
+// and planned once per connection. The arguments are Session.args'.
 const (
-	bitsJoin       = ` CROSS JOIN LATERAL viewer_bits(x.victim_id, ` + viewerArgs + `) b`
-	victimBitsJoin = ` CROSS JOIN LATERAL viewer_bits(v.id, ` + viewerArgs + `) b`
+	bitsJoin = ` LEFT JOIN victims bv ON bv.id = x.victim_id
+		CROSS JOIN LATERAL viewer_bits(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
+	victimBitsJoin = ` CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
 	viewerArgs     = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
 )
 

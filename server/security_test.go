@@ -15,6 +15,7 @@ import (
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
+	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/server"
 )
 
@@ -130,6 +131,19 @@ func TestTrustedDocumentsNeedAList(t *testing.T) {
 	_, err := server.New(server.Config{TrustedFor: []lindung.PartnerType{lindung.PartnerNGO}})
 	if err == nil {
 		t.Error("TrustedFor without TrustedDocuments was accepted")
+	}
+}
+
+// TestUnauditedOnlyUnguarded: the benchmark switch that writes no access records is refused with the
+// guarded schema, so it cannot turn the audit off under the policy.
+func TestUnauditedOnlyUnguarded(t *testing.T) {
+	pol, err := policy.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.New(server.Config{Policy: pol, Verifier: auth.NewHS256Verifier(testSecret), UnauditedBenchmark: true})
+	if err == nil || !strings.Contains(err.Error(), "refusing to serve unaudited") {
+		t.Errorf("a guarded, unaudited server: %v", err)
 	}
 }
 

@@ -62,6 +62,10 @@ type Config struct {
 	// UnguardedBenchmark lets a benchmark program (bench/ladder) serve a Schema without the guards, as the
 	// baseline the guards' cost is measured against. Nothing that serves partners sets it.
 	UnguardedBenchmark bool
+	// UnauditedBenchmark writes no access records: with an unguarded Schema, it is bench/peer's hub with
+	// none of the policy, the baseline of its "policy total" ratio. New refuses it with a guarded schema,
+	// so it can never switch the audit off under the guards. Nothing that serves partners sets it.
+	UnauditedBenchmark bool
 	// StatisticsK is the disclosure-control threshold of the statistics API: counts from 1 to k-1 are
 	// suppressed (0 takes disclosure.DefaultK, 5; CTDC publishes with 11). StatisticsRounding rounds
 	// published counts to a multiple of it (at most k); 0 takes disclosure.DefaultBase (5, at most k), 1
@@ -145,6 +149,9 @@ func New(cfg Config) (*Server, error) {
 	if !resolvers.Guarded(schema) && !testing.Testing() && !cfg.UnguardedBenchmark {
 		return nil, errors.New("the executable schema does not run the field and record guards; refusing to serve it")
 	}
+	if cfg.UnauditedBenchmark && resolvers.Guarded(schema) {
+		return nil, errors.New("UnauditedBenchmark is for a benchmark's unguarded baseline only; refusing to serve unaudited")
+	}
 	s.graphql = s.newGraphQLHandler(schema)
 	s.mux.Handle("/graphql", s.authenticate(s.graphql))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +165,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("/", web.GraphiQL())
 	// The mux redirects /dashboard to /dashboard/, so the page's relative asset URLs resolve under it.
 	s.mux.Handle("/dashboard/", http.StripPrefix("/dashboard", web.Dashboard()))
+	// The partner portal, mounted the same way: its pages call /graphql with the caller's own token.
+	s.mux.Handle("/portal/", http.StripPrefix("/portal", web.Portal()))
 	return s, nil
 }
 

@@ -342,6 +342,9 @@ func routeOf(path string) string {
 	if len(path) >= len("/dashboard") && path[:len("/dashboard")] == "/dashboard" {
 		return "/dashboard"
 	}
+	if len(path) >= len("/portal") && path[:len("/portal")] == "/portal" {
+		return "/portal"
+	}
 	return "other"
 }
 

@@ -60,6 +60,7 @@ var contentTypes = map[string]string{
 	".js":   "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
 	".txt":  "text/plain; charset=utf-8",
+	".json": "application/json; charset=utf-8",
 }
 
 type asset struct {

@@ -45,6 +45,7 @@ import (
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
+	"github.com/lindung/lindung/resolvers"
 	"github.com/lindung/lindung/server"
 )
 
@@ -53,13 +54,14 @@ import (
 const (
 	envHubDatabase = "LINDUNG_PEER_HUB_DATABASE_URL"
 	envHubAddr     = "LINDUNG_PEER_HUB_ADDR"
+	envHubOff      = "LINDUNG_PEER_HUB_POLICY_OFF"
 )
 
 var secret = []byte("lindung-peer-bench-secret-0123456789abcdef")
 
 func main() {
 	if os.Getenv(envHubDatabase) != "" {
-		if err := serveHub(os.Getenv(envHubDatabase), os.Getenv(envHubAddr), nil); err != nil {
+		if err := serveHub(os.Getenv(envHubDatabase), os.Getenv(envHubAddr), os.Getenv(envHubOff) != ""); err != nil {
 			fmt.Fprintln(os.Stderr, "peer hub:", err)
 			os.Exit(1)
 		}
@@ -101,9 +103,11 @@ func env(name, def string) string {
 	return def
 }
 
-// serveHub serves the hub with the policy on through the runtime login at databaseURL, on addr.
-func serveHub(databaseURL, addr string, tracer pgx.QueryTracer) error {
-	h, closeDB, err := hubHandler(context.Background(), databaseURL, tracer)
+// serveHub serves the hub through the runtime login at databaseURL, on addr: with the policy on, or, with
+// off, with none of it (see hubHandler).
+func serveHub(databaseURL, addr string, off bool) error {
+	server.TuneGC() // as lindung serve does
+	h, closeDB, err := hubHandler(context.Background(), databaseURL, nil, off)
 	if err != nil {
 		return err
 	}
@@ -115,7 +119,10 @@ func serveHub(databaseURL, addr string, tracer pgx.QueryTracer) error {
 	return (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
 }
 
-func hubHandler(ctx context.Context, databaseURL string, tracer pgx.QueryTracer) (http.Handler, func(), error) {
+// hubHandler returns the hub serving databaseURL. With off it is the baseline of the "policy total" ratio:
+// no field or record guard, no access records, on a copy of the database without row security whose
+// viewer_bits answers every category without reading consent (offDatabase).
+func hubHandler(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, off bool) (http.Handler, func(), error) {
 	db, err := postgres.Open(ctx, databaseURL, postgres.Options{Tracer: tracer})
 	if err != nil {
 		return nil, nil, err
@@ -131,8 +138,12 @@ func hubHandler(ctx context.Context, databaseURL string, tracer pgx.QueryTracer)
 	}
 	unlimited := server.RateLimits{UserRate: 1e9, UserBurst: 1 << 30, PartnerRate: 1e9, PartnerBurst: 1 << 30,
 		EligibilityRate: 1e9, EligibilityBurst: 1 << 30}
-	h, err := server.New(server.Config{DB: db, Policy: pol, Verifier: auth.NewHS256Verifier(secret),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RateLimits: unlimited})
+	cfg := server.Config{DB: db, Policy: pol, Verifier: auth.NewHS256Verifier(secret),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RateLimits: unlimited}
+	if off {
+		cfg.Schema, cfg.UnguardedBenchmark, cfg.UnauditedBenchmark = resolvers.NewUnguardedSchema(), true, true
+	}
+	h, err := server.New(cfg)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -161,13 +172,14 @@ func run(c config) error {
 	// Databases and role of our own, dropped at the end.
 	suffix := randomHex(6)
 	hubName, peerName, peerRole := "lindung_peer_"+suffix, "lindung_peer_"+suffix+"_pg", "lindung_peer_"+suffix
+	offName := "lindung_peer_" + suffix + "_off"
 	admin, err := pgx.Connect(ctx, c.serverURL)
 	if err != nil {
 		return err
 	}
 	defer admin.Close(ctx)
 	defer func() {
-		for _, n := range []string{hubName, peerName} {
+		for _, n := range []string{hubName, peerName, offName} {
 			admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)")
 		}
 		admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+peerRole)
@@ -189,7 +201,14 @@ func run(c config) error {
 	if err := preparePeer(ctx, peerURL, peerRole); err != nil {
 		return fmt.Errorf("peer database: %w", err)
 	}
-	for _, u := range []string{hubURL, peerURL} {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+offName+" TEMPLATE "+hubName); err != nil {
+		return err
+	}
+	offURL := withDB(c.serverURL, offName)
+	if err := offDatabase(ctx, offURL); err != nil {
+		return fmt.Errorf("policy-off database: %w", err)
+	}
+	for _, u := range []string{hubURL, peerURL, offURL} {
 		conn, err := pgx.Connect(ctx, u)
 		if err != nil {
 			return err
@@ -222,7 +241,7 @@ func run(c config) error {
 	fmt.Printf("the protection officer of %s sees %d victims\n", demo.SlugKPWKM, visible)
 
 	// The two servers.
-	hubAddr, peerAddr := freeAddr(), freeAddr()
+	hubAddr, peerAddr, offAddr := freeAddr(), freeAddr(), freeAddr()
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -230,6 +249,9 @@ func run(c config) error {
 	hubCmd := exec.Command(self)
 	hubCmd.Env = append(os.Environ(), envHubDatabase+"="+runtimeURL, envHubAddr+"="+hubAddr)
 	hubCmd.Stderr = os.Stderr
+	offCmd := exec.Command(self)
+	offCmd.Env = append(os.Environ(), envHubDatabase+"="+withDB(runtimeURL, offName), envHubAddr+"="+offAddr, envHubOff+"=1")
+	offCmd.Stderr = os.Stderr
 	nodeBin, nodeVersion, err := installPeer()
 	if err != nil {
 		return err
@@ -239,7 +261,7 @@ func run(c config) error {
 	peerCmd.Env = append(os.Environ(), "DATABASE_URL="+peerURL, "PORT="+strings.Split(peerAddr, ":")[1],
 		"PEER_ROLE="+peerRole, "PARTNER_ID="+partnerID)
 	peerCmd.Stderr = os.Stderr
-	for _, cmd := range []*exec.Cmd{hubCmd, peerCmd} {
+	for _, cmd := range []*exec.Cmd{hubCmd, peerCmd, offCmd} {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
@@ -254,9 +276,9 @@ func run(c config) error {
 	hubHeader := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + token}}
 	peerHeader := http.Header{"Content-Type": {"application/json"}}
 	queries := peerQueries(victimID, hubHeader, peerHeader)
-	hubEndpoint, peerEndpoint := "http://"+hubAddr+"/graphql", "http://"+peerAddr+"/graphql"
-	for _, s := range []struct{ url string }{{hubEndpoint}, {peerEndpoint}} {
-		if err := waitReady(s.url, s.url == hubEndpoint, hubHeader); err != nil {
+	hubEndpoint, peerEndpoint, offEndpoint := "http://"+hubAddr+"/graphql", "http://"+peerAddr+"/graphql", "http://"+offAddr+"/graphql"
+	for _, s := range []struct{ url string }{{hubEndpoint}, {peerEndpoint}, {offEndpoint}} {
+		if err := waitReady(s.url, s.url != peerEndpoint, hubHeader); err != nil {
 			return err
 		}
 	}
@@ -270,8 +292,12 @@ func run(c config) error {
 		if err != nil {
 			return fmt.Errorf("peer %s: %w", q.name, err)
 		}
-		if hc, pc := q.hubCount(h), q.peerCount(p); hc != pc || hc == 0 {
-			return fmt.Errorf("%s: the hub answers %d items, the peer %d", q.name, hc, pc)
+		o, err := post(offEndpoint, q.hub, q.hubHeader)
+		if err != nil {
+			return fmt.Errorf("hub without the policy %s: %w", q.name, err)
+		}
+		if hc, pc, oc := q.hubCount(h), q.peerCount(p), q.hubCount(o); hc != pc || hc != oc || hc == 0 {
+			return fmt.Errorf("%s: the hub answers %d items, the peer %d, the hub without the policy %d", q.name, hc, pc, oc)
 		}
 	}
 
@@ -280,15 +306,14 @@ func run(c config) error {
 	servers := []*target{
 		{name: "hub", url: hubEndpoint, pid: hubCmd.Process.Pid, database: hubName},
 		{name: "peer", url: peerEndpoint, pid: peerCmd.Process.Pid, database: peerName},
+		{name: "off", url: offEndpoint, pid: offCmd.Process.Pid, database: offName},
 	}
 	results := map[string]map[string][]step{} // query, server → rounds
 	var loads []float64
 	for r := 0; r < c.rounds; r++ {
 		for _, q := range queries {
-			order := servers
-			if r%2 == 1 {
-				order = []*target{servers[1], servers[0]}
-			}
+			// Each round starts with the next server, so that none always runs first.
+			order := append(append([]*target{}, servers[r%len(servers):]...), servers[:r%len(servers)]...)
 			for _, s := range order {
 				st, err := attack(ctx, admin, c, s, q)
 				if err != nil {
@@ -321,6 +346,16 @@ func run(c config) error {
 			q.name, h.rps, p.rps, ratio(h.rps, p.rps), h.p50, p.p50, h.p99, p.p99, h.serverCPU, p.serverCPU, ratio(h.serverCPU, p.serverCPU),
 			h.pgCPU, p.pgCPU, ratio(h.pgCPU, p.pgCPU), ratio(h.serverCPU+h.pgCPU, p.serverCPU+p.pgCPU))
 	}
+	fmt.Fprintf(&report, "\nThe policy's own cost: the same hub serving the same queries with none of the policy (no row security, "+
+		"no consent read, no field or record guard, no access records) on a copy of the database.\n\n")
+	fmt.Fprintf(&report, "| query | rps with / without | ratio | p50 ms with / without | total CPU ms with / without | policy total |\n")
+	fmt.Fprintf(&report, "|---|---|---|---|---|---|\n")
+	for _, q := range queries {
+		h, o := summarize(results[q.name]["hub"]), summarize(results[q.name]["off"])
+		fmt.Fprintf(&report, "| %s | %.0f / %.0f | %.2f× | %.1f / %.1f | %.2f / %.2f | %.2f× |\n",
+			q.name, h.rps, o.rps, ratio(h.rps, o.rps), h.p50, o.p50, h.serverCPU+h.pgCPU, o.serverCPU+o.pgCPU,
+			ratio(h.serverCPU+h.pgCPU, o.serverCPU+o.pgCPU))
+	}
 	fmt.Print("\n", report.String())
 	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
 		return err
@@ -341,6 +376,26 @@ func run(c config) error {
 	}
 	fmt.Println("explain written to", c.explain)
 	return os.WriteFile(c.explain, explained, 0o644)
+}
+
+// offDatabase turns a copy of the hub's database into the policy-off baseline's: row security disabled on
+// every table, and viewer_bits answering every category as consented without reading anything.
+func offDatabase(ctx context.Context, databaseURL string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `DO $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relrowsecurity LOOP
+        EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', t);
+    END LOOP;
+END $$;
+CREATE OR REPLACE FUNCTION viewer_bits(grants consent_grant[], victim uuid, for_purpose purpose, for_partner uuid, for_type partner_type)
+RETURNS TABLE (consented integer, referred integer) LANGUAGE sql STABLE AS $f$ SELECT -1, -1 $f$;`)
+	return err
 }
 
 // preparePeer turns the copy into PostGraphile's database: a role with read access to the queried tables
@@ -604,7 +659,7 @@ func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // same request settings.
 func explainHub(ctx context.Context, runtimeURL string, q query) ([]byte, error) {
 	rec := &recorder{}
-	h, closeDB, err := hubHandler(ctx, runtimeURL, rec)
+	h, closeDB, err := hubHandler(ctx, runtimeURL, rec, false)
 	if err != nil {
 		return nil, err
 	}

@@ -243,6 +243,7 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	server.TuneGC()
 	tp, shutdownTracing, err := telemetry.Tracing(ctx, *otlp)
 	if err != nil {
 		return err
@@ -336,8 +337,8 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Lindung %s is serving on %s\n  GraphiQL: %s/\n  GraphQL:  POST %s/graphql\n  policy version %s\n  tokens: %s\n",
-		buildVersion(), ln.Addr(), openURL(ln.Addr()), openURL(ln.Addr()), pol.Version(), keyDescription)
+	fmt.Printf("Lindung %s is serving on %s\n  GraphiQL: %s/\n  GraphQL:  POST %s/graphql\n  portal:   %s/portal/\n  policy version %s\n  tokens: %s\n",
+		buildVersion(), ln.Addr(), openURL(ln.Addr()), openURL(ln.Addr()), openURL(ln.Addr()), pol.Version(), keyDescription)
 	fmt.Printf("  access log %s, public key %s\n", logKey.Signer.Name(), logKey.PublicKey)
 	if *demoMode {
 		fmt.Printf("  get a token: go run ./cmd/lindung token --partner kpwkm --role protection_officer\n")
