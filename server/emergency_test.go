@@ -116,6 +116,13 @@ func TestBreakGlass(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM access_records WHERE request_id = $1 AND emergency_grant_id = $2::uuid`, h.requestID("health-read"), g.ID); n != 1 {
 		t.Errorf("the access record names the grant %d times", n)
 	}
+	// Federation: representations by case reference resolve V with HEALTH only, and W to nothing.
+	ents := h.do(request{Token: h.officer, Purpose: "EMERGENCY", Query: entitiesQuery,
+		Variables: map[string]any{"r": []any{rep(v.CaseRef), rep(w.CaseRef)}}})
+	if p := checkMarkers(ents.Body, v, lindung.SetOf(lindung.Health)); len(p) > 0 || len(ents.Errors) > 0 {
+		t.Errorf("_entities under EMERGENCY: %v %s", p, truncate(ents.Body))
+	}
+	assertNoLeak(t, ents.Body, w.identifiers())
 	// The same token under its everyday purpose is unchanged: HEALTH needs consent there.
 	if res := h.do(request{Token: h.officer, Query: `query($a: ID!) { victim(id: $a) { medicalNeeds legalName } }`, Variables: map[string]any{"a": v.ID}}); bytes.Contains(res.Body, []byte(v.marker(lindung.Health))) {
 		t.Error("the grant opened HEALTH under CASE_MANAGEMENT")
@@ -187,7 +194,7 @@ func TestBreakGlass(t *testing.T) {
 		t.Fatalf("review queue: %+v", queue)
 	}
 	for _, x := range queue.EmergencyGrants {
-		if x.ID == g.ID && (len(x.Reads) != 1 || !sameStrings(x.Reads[0].Categories, []string{"HEALTH"})) {
+		if x.ID == g.ID && (len(x.Reads) != 2 || !sameStrings(x.Reads[0].Categories, []string{"HEALTH"})) { // the query and _entities
 			t.Errorf("reads under the first grant: %+v", x.Reads)
 		}
 		if x.ID == pg.ID && (len(x.Reads) != 1 || !sameStrings(x.Reads[0].Categories, []string{"LOCATION"})) {

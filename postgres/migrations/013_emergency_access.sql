@@ -94,8 +94,10 @@ $$;
 -- victim, the categories of the transaction user's grants in effect take the place of consent (the
 -- victim's consent counts for nothing in an emergency, and is not needed), and the referral bits are
 -- viewer_bits' own. The store calls it wherever it would call viewer_bits; a victim without a grant in
--- effect gets no category. The purpose argument is unused: it is EMERGENCY whenever the store calls it.
-CREATE FUNCTION emergency_bits(victim uuid, for_purpose purpose, for_partner uuid, for_type partner_type)
+-- effect gets no category. The consent grants and the purpose are unused: the purpose is EMERGENCY whenever
+-- the store calls it, and consent counts for nothing then.
+CREATE FUNCTION emergency_bits(grants consent_grant[], victim uuid, for_purpose purpose, for_partner uuid,
+    for_type partner_type)
 RETURNS TABLE (consented integer, referred integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT coalesce((SELECT bit_or(category_bits(g.categories)) FROM emergency_grants g
@@ -173,6 +175,6 @@ CREATE POLICY emergency_review ON access_records FOR SELECT
     USING (emergency_grant_id IS NOT NULL AND lindung_setting('lindung.emergency_review') = 'on');
 
 REVOKE EXECUTE ON FUNCTION emergency_grants_write_once(), emergency_grant_in_effect(emergency_grants),
-    emergency_in_effect(uuid), emergency_bits(uuid, purpose, uuid, partner_type), access_records_emergency_grant() FROM PUBLIC;
+    emergency_in_effect(uuid), emergency_bits(consent_grant[], uuid, purpose, uuid, partner_type), access_records_emergency_grant() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION emergency_grant_in_effect(emergency_grants), emergency_in_effect(uuid),
-    emergency_bits(uuid, purpose, uuid, partner_type) TO lindung_app;
+    emergency_bits(consent_grant[], uuid, purpose, uuid, partner_type) TO lindung_app;
