@@ -1,8 +1,9 @@
 // Command peer benchmarks the hub against PostGraphile 5.1.5, the GraphQL-over-PostgreSQL server a user
 // would otherwise pick, on the same demo data: the hub through its runtime login, PostGraphile on a copy
 // of the database with row-level security policies for the same row scope (a protection officer's: the
-// victims the officer's agency owns, their placements and referrals), set per request from pgSettings.
-// It runs equivalent queries against both, interleaved, with a fixed concurrency and a fixed rate cap, for a
+// victims the officer's agency owns, their placements and referrals), set per request from pgSettings;
+// and against the same hub with none of the policy on a third copy (hubHandler), for the policy's own cost.
+// It runs equivalent queries against all three, interleaved, with a fixed concurrency and a fixed rate cap, for a
 // few rounds, and prints per query the medians of throughput, latency and CPU per request of each server
 // process and of the PostgreSQL backends that served it (from /proc/<pid>/stat deltas), as ratios hub/peer.
 //
