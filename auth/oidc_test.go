@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,9 @@ func TestOpenIDProvider(t *testing.T) {
 	var disc oidc.DiscoveryConfiguration
 	json.NewDecoder(res.Body).Decode(&disc)
 	res.Body.Close()
+	if disc.Issuer != p.URL || disc.JwksURI != p.KeysURL() || !slices.Contains(disc.GrantTypesSupported, oidc.GrantTypeClientCredentials) {
+		t.Fatalf("the provider's discovery document: %+v", disc)
+	}
 	clock := time.Now()
 	var clockMu sync.Mutex
 	v, err := NewJWKSVerifier(disc.JwksURI, nil, WithIssuer(disc.Issuer), WithAudience("lindung-hub"),

@@ -248,29 +248,31 @@ func entryError(f *File, key, label string, err error) error {
 	return Errors{{File: f.name, Line: f.lines[key], Entry: label, Err: err}}
 }
 
-// Apply makes f true on the session, printing each change to out, and returns how many it made. The
-// caller runs it in one transaction (postgres.DB.Administer), so that on any error nothing is applied.
-// Entries that fail in the database (a state that is not one, a user of a partner that does not exist)
-// are reported with their line too.
-func (f *File) Apply(ctx context.Context, s *postgres.Session, roles Roles, out io.Writer) (int, error) {
+// Apply makes f true on the session, printing each change to out, and returns the changes it made as
+// change-log lines naming the record, the action and the fields written (as the operator's GraphQL
+// mutations log them), for the caller to stamp with its actor and record. The caller runs it in one
+// transaction (postgres.DB.Administer), so that on any error nothing is applied. Entries that fail in the
+// database (a state that is not one, a user of a partner that does not exist) are reported with their
+// line too.
+func (f *File) Apply(ctx context.Context, s *postgres.Session, roles Roles, out io.Writer) ([]*lindung.ChangeRecord, error) {
 	if err := f.Check(roles); err != nil {
-		return 0, err
+		return nil, err
 	}
 	partners, err := s.FindPartners(ctx, lindung.PartnerFilter{})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	users, err := s.FindUsers(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	training, err := s.FindTraining(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	changes := 0
-	say := func(format string, args ...any) {
-		changes++
+	var changes []*lindung.ChangeRecord
+	say := func(c change, format string, args ...any) {
+		changes = append(changes, &lindung.ChangeRecord{Entity: c.entity, RecordID: c.id, Action: c.action, Fields: c.fields})
 		fmt.Fprintf(out, format+"\n", args...)
 	}
 	bySlug := map[string]*lindung.Partner{}
@@ -281,7 +283,7 @@ func (f *File) Apply(ctx context.Context, s *postgres.Session, roles Roles, out 
 		key := fmt.Sprintf("partners[%d]", i)
 		label := fmt.Sprintf("%s (%s)", key, want.Slug)
 		if err := applyPartner(ctx, s, bySlug, want, say); err != nil {
-			return 0, entryError(f, key, label, err)
+			return nil, entryError(f, key, label, err)
 		}
 	}
 	byName := map[string]*postgres.DirectoryUser{}
@@ -292,13 +294,22 @@ func (f *File) Apply(ctx context.Context, s *postgres.Session, roles Roles, out 
 		key := fmt.Sprintf("users[%d]", i)
 		label := fmt.Sprintf("%s (%s)", key, want.Username)
 		if err := applyUser(ctx, s, bySlug, byName, training, want, say); err != nil {
-			return 0, entryError(f, key, label, err)
+			return nil, entryError(f, key, label, err)
 		}
 	}
 	return changes, nil
 }
 
-func applyPartner(ctx context.Context, s *postgres.Session, bySlug map[string]*lindung.Partner, want Partner, say func(string, ...any)) error {
+// change is what a change-log line says of one change: the record, what was done to it, the fields written.
+type change struct {
+	entity, id, action string
+	fields             []string
+}
+
+// sayFunc prints a change and logs it.
+type sayFunc func(c change, format string, args ...any)
+
+func applyPartner(ctx context.Context, s *postgres.Session, bySlug map[string]*lindung.Partner, want Partner, say sayFunc) error {
 	have, ok := bySlug[want.Slug]
 	if !ok {
 		p := &lindung.Partner{Slug: want.Slug, Name: strings.TrimSpace(want.Name), Type: lindung.PartnerType(want.Type), State: want.State}
@@ -306,7 +317,7 @@ func applyPartner(ctx context.Context, s *postgres.Session, bySlug map[string]*l
 			return err
 		}
 		bySlug[p.Slug] = p
-		say("+ partner %s (%s, %s, %s)", p.Slug, p.Type, p.State, p.Name)
+		say(change{"partner", p.ID, "registered", []string{"name", "slug", "state", "type"}}, "+ partner %s (%s, %s, %s)", p.Slug, p.Type, p.State, p.Name)
 		have = p
 	} else {
 		if string(have.Type) != want.Type {
@@ -317,22 +328,24 @@ func applyPartner(ctx context.Context, s *postgres.Session, bySlug map[string]*l
 			if err != nil {
 				return err
 			}
-			say("~ partner %s: name %q, state %s (was %q, %s)", p.Slug, p.Name, p.State, have.Name, have.State)
+			say(change{"partner", p.ID, "updated", []string{"name", "state"}}, "~ partner %s: name %q, state %s (was %q, %s)", p.Slug, p.Name, p.State, have.Name, have.State)
 			bySlug[p.Slug] = p
 			have = p
 		}
 	}
 	if want.Suspended != nil && *want.Suspended != have.Suspended {
-		if _, err := s.SetPartnerSuspended(ctx, want.Slug, *want.Suspended); err != nil {
+		p, err := s.SetPartnerSuspended(ctx, want.Slug, *want.Suspended)
+		if err != nil {
 			return err
 		}
-		say("~ partner %s: %s", want.Slug, map[bool]string{true: "suspended", false: "reinstated"}[*want.Suspended])
+		action := map[bool]string{true: "suspended", false: "reinstated"}[*want.Suspended]
+		say(change{"partner", p.ID, action, []string{"suspended"}}, "~ partner %s: %s", want.Slug, action)
 	}
 	return nil
 }
 
 func applyUser(ctx context.Context, s *postgres.Session, bySlug map[string]*lindung.Partner, byName map[string]*postgres.DirectoryUser,
-	training []*lindung.TrainingCompletion, want User, say func(string, ...any)) error {
+	training []*lindung.TrainingCompletion, want User, say sayFunc) error {
 	partner, ok := bySlug[want.Partner]
 	if !ok {
 		return lindung.Invalid("partner", "no partner has the slug %q, in the file or the hub", want.Partner)
@@ -345,28 +358,33 @@ func applyUser(ctx context.Context, s *postgres.Session, bySlug map[string]*lind
 		if err := s.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		say("+ user %s of %s, roles %s", u.Username, want.Partner, strings.Join(u.Roles, ", "))
+		say(change{"user", u.ID, "registered", []string{"displayName", "partnerSlug", "roles", "username"}},
+			"+ user %s of %s, roles %s", u.Username, want.Partner, strings.Join(u.Roles, ", "))
 	case have.PartnerSlug != want.Partner:
 		return lindung.Invalid("partner", "the user is registered with partner %s; a user does not move between partners, register a new username", have.PartnerSlug)
 	default:
 		if !sameSet(have.Roles, want.Roles) {
-			if _, err := s.SetUserRoles(ctx, want.Username, want.Roles); err != nil {
+			u, err := s.SetUserRoles(ctx, want.Username, want.Roles)
+			if err != nil {
 				return err
 			}
-			say("~ user %s: roles %s (was %s)", want.Username, strings.Join(want.Roles, ", "), strings.Join(have.Roles, ", "))
+			say(change{"user", u.ID, "roles set", []string{"roles"}}, "~ user %s: roles %s (was %s)", want.Username, strings.Join(want.Roles, ", "), strings.Join(have.Roles, ", "))
 		}
 		if have.DisplayName != displayName {
-			if _, err := s.SetUserDisplayName(ctx, want.Username, displayName); err != nil {
+			u, err := s.SetUserDisplayName(ctx, want.Username, displayName)
+			if err != nil {
 				return err
 			}
-			say("~ user %s: display name %q", want.Username, displayName)
+			say(change{"user", u.ID, "updated", []string{"displayName"}}, "~ user %s: display name %q", want.Username, displayName)
 		}
 	}
 	if want.Disabled != nil && (!ok || have.Disabled != *want.Disabled) && (ok || *want.Disabled) {
-		if _, err := s.SetUserDisabled(ctx, want.Username, *want.Disabled); err != nil {
+		u, err := s.SetUserDisabled(ctx, want.Username, *want.Disabled)
+		if err != nil {
 			return err
 		}
-		say("~ user %s: %s", want.Username, map[bool]string{true: "disabled", false: "enabled"}[*want.Disabled])
+		action := map[bool]string{true: "disabled", false: "enabled"}[*want.Disabled]
+		say(change{"user", u.ID, action, []string{"disabled"}}, "~ user %s: %s", want.Username, action)
 	}
 	for _, t := range want.Training {
 		completed, expires, _ := t.dates() // checked
@@ -379,7 +397,8 @@ func applyUser(ctx context.Context, s *postgres.Session, bySlug map[string]*lind
 		if err := s.RecordTraining(ctx, want.Username, tc); err != nil {
 			return err
 		}
-		say("+ training %s: module %s completed %s", want.Username, t.Module, t.Completed)
+		say(change{"trainingCompletion", tc.UserID + "/" + tc.ModuleVersion, "recorded", []string{"moduleVersion", "completedOn", "expiresOn"}},
+			"+ training %s: module %s completed %s", want.Username, t.Module, t.Completed)
 	}
 	return nil
 }

@@ -51,8 +51,8 @@ func apply(t *testing.T, db *postgres.DB, pol *policy.Policy, f *directory.File,
 	var out bytes.Buffer
 	var n int
 	err := db.Administer(context.Background(), commit, func(s *postgres.Session) error {
-		var err error
-		n, err = f.Apply(context.Background(), s, pol, &out)
+		changes, err := f.Apply(context.Background(), s, pol, &out)
+		n = len(changes)
 		return err
 	})
 	return out.String(), n, err

@@ -117,7 +117,8 @@ func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindun
 }
 
 // FindVictims returns one page of the visible victims matching filter, ordered by id, with the number of
-// visible matches when page.Count asks for it. Filters only use fields that are not guarded, so they cannot reveal a withheld value.
+// visible matches when page.Count asks for it. Filters only use fields that are not guarded, so they
+// cannot reveal a withheld value.
 func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page lindung.Page) (*lindung.VictimPage, error) {
 	// A malformed id would fail its cast in the database and abort the request's transaction: an unknown
 	// shelter matches nothing, and a cursor the store never issued is refused before any query.

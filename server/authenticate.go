@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/policy"
@@ -53,17 +56,21 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		token, err := auth.BearerToken(r)
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, err)
+			unauthenticated(w, r, err)
 			return
 		}
 		claims, err := s.cfg.Verifier.Verify(r.Context(), token)
 		if err != nil {
-			writeError(w, httpStatus(lindung.CodeOf(err)), err)
+			if lindung.CodeOf(err) == lindung.EUNAUTHENTICATED {
+				unauthenticated(w, r, err)
+			} else {
+				writeError(w, httpStatus(lindung.CodeOf(err)), err)
+			}
 			return
 		}
 		for _, role := range claims.Roles {
 			if !s.cfg.Policy.KnowsRole(role) {
-				writeError(w, http.StatusUnauthorized, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's role %q is not a role of this hub", role))
+				unauthenticated(w, r, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's role %q is not a role of this hub", role))
 				return
 			}
 		}
@@ -107,6 +114,84 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), callerKey{}, &caller{claims: claims, decision: decision, status: sw})
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
+}
+
+// unauthenticated refuses a request without a valid token: 401 with the error alone, for a client of the
+// hub. A gateway's entity fetch (an `_entities` query with its representations) is answered 200 instead,
+// with a null for each representation and the error once, at the path ["_entities"], the shape of the
+// hub's other whole-call entity errors: both gateways then show the error once (Apollo's would show a 401
+// as "401: Unauthorized" with the hub's message buried in extensions; Hive's copies an error without a
+// path, or a 401's, onto every field of every entity). No data is in either answer. docs/federation.md
+// tells the findings.
+func unauthenticated(w http.ResponseWriter, r *http.Request, err error) {
+	n, ok := entityFetch(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeError(w, http.StatusUnauthorized, err)
+		return
+	}
+	if rec, ok := w.(codeRecorder); ok {
+		rec.recordCode(lindung.CodeOf(err))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(entitiesRefused(n, err))
+}
+
+// entityFetch reports whether the request is a gateway's entity fetch (see entityRepresentations), and
+// with how many representations. It reads the body under the server's size limit; a body that is not such
+// a request is simply not one.
+func entityFetch(r *http.Request) (int, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return 0, false
+	}
+	var req struct {
+		Query     string
+		Variables map[string]any
+	}
+	if json.Unmarshal(body, &req) != nil || !strings.Contains(req.Query, "_entities") {
+		return 0, false
+	}
+	doc, gerr := parser.ParseQuery(&ast.Source{Input: req.Query})
+	if gerr != nil || len(doc.Operations) != 1 {
+		return 0, false
+	}
+	return entityRepresentations(doc.Operations[0], req.Variables)
+}
+
+// entityRepresentations reports whether op is an entity fetch, a query whose only field is `_entities`,
+// as gateways send, and how many representations it asks for.
+func entityRepresentations(op *ast.OperationDefinition, vars map[string]any) (int, bool) {
+	if op == nil || op.Operation != ast.Query || len(op.SelectionSet) != 1 {
+		return 0, false
+	}
+	f, ok := op.SelectionSet[0].(*ast.Field)
+	if !ok || f.Name != "_entities" {
+		return 0, false
+	}
+	arg := f.Arguments.ForName("representations")
+	if arg == nil {
+		return 0, false
+	}
+	v, err := arg.Value.Value(vars)
+	if err != nil {
+		return 0, false
+	}
+	reps, ok := v.([]any)
+	return len(reps), ok
+}
+
+// entitiesRefused is the answer to an entity fetch refused whole: a null for each of its n
+// representations and the error once, at ["_entities"] (see unauthenticated).
+func entitiesRefused(n int, err error) map[string]any {
+	return map[string]any{
+		"data": map[string]any{"_entities": make([]any, n)},
+		"errors": []map[string]any{{
+			"message":    lindung.MessageOf(err),
+			"path":       []string{"_entities"},
+			"extensions": map[string]any{"code": lindung.CodeOf(err)},
+		}},
+	}
 }
 
 // admit holds the token to the hub's own record of the caller, read as the request's session started:

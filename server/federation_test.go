@@ -8,8 +8,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/auth"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/resolvers"
 	"github.com/lindung/lindung/server"
@@ -127,11 +129,31 @@ func TestEntitiesHostile(t *testing.T) {
 	suara := h.token(demo.SlugNGOSuara, demo.RoleNGOCaseworker)
 
 	t.Run("no token", func(t *testing.T) {
-		r := h.do(request{Query: entitiesQuery, Variables: map[string]any{"r": []any{rep(v.CaseRef)}}})
-		if r.Status != http.StatusUnauthorized || r.Code() != "UNAUTHENTICATED" || len(r.Data) != 0 {
-			t.Errorf("want 401 UNAUTHENTICATED without data, got %d %s", r.Status, r.Body)
+		// A gateway's entity fetch without a valid token: a null per representation and the error once, at
+		// _entities (docs/federation.md, Errors through a gateway); any other request: 401 alone.
+		// A valid token of no registered user is refused as the request's session starts; the same shape.
+		unregistered, err := h.issuer.Issue(auth.Claims{Subject: "nobody@pdrm", Partner: demo.SlugPDRM, Roles: []string{demo.RoleEnforcementOfficer}}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
 		}
-		assertNoLeak(t, r.Body, forbidden)
+		for _, token := range []string{"", "not-a-token", pdrm[:len(pdrm)-4] + "AAAA", unregistered} {
+			r := h.do(request{Token: token, Query: entitiesQuery, Variables: map[string]any{"r": []any{rep(v.CaseRef), rep(other.CaseRef)}}})
+			if r.Status != http.StatusOK || string(r.Data) != `{"_entities":[null,null]}` || len(r.Errors) != 1 || r.Code() != "UNAUTHENTICATED" ||
+				!reflect.DeepEqual(r.Errors[0].Path, []any{"_entities"}) {
+				t.Errorf("token %q: want the entities null and one UNAUTHENTICATED at _entities, got %d %s", token, r.Status, r.Body)
+			}
+			assertNoLeak(t, r.Body, forbidden)
+			r = h.do(request{Token: token, Query: `{ victim(id: "` + v.ID + `") { caseRef } }`})
+			if r.Status != http.StatusUnauthorized || r.Code() != "UNAUTHENTICATED" || !allNull(r.Data) {
+				t.Errorf("token %q: a query not of entities: want 401 UNAUTHENTICATED without data, got %d %s", token, r.Status, r.Body)
+			}
+			// An _entities field beside another field is not an entity fetch.
+			r = h.do(request{Token: token, Query: `query($r: [_Any!]!) { _entities(representations: $r) { __typename } viewer { username } }`,
+				Variables: map[string]any{"r": []any{rep(v.CaseRef)}}})
+			if r.Status != http.StatusUnauthorized || !allNull(r.Data) {
+				t.Errorf("token %q: _entities beside another field: want 401 without data, got %d %s", token, r.Status, r.Body)
+			}
+		}
 	})
 
 	t.Run("out of scope is indistinguishable from unknown", func(t *testing.T) {

@@ -94,14 +94,14 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	c := callerFrom(ctx)
 	op := graphql.GetOperationContext(ctx)
 	if c == nil {
-		return refuse(lindung.Errorf(lindung.EUNAUTHENTICATED, "authentication required"))
+		return refuse(ctx, lindung.Errorf(lindung.EUNAUTHENTICATED, "authentication required"))
 	}
 	op.DisableIntrospection = !s.mayReadSchema(c)
 	if usesIncrementalDelivery(op.Doc) {
 		// Deferred fragments resolve after the first response, which is where the audit is written and
 		// the transaction ends: they would disclose unaudited, so they are refused outright.
 		c.status.setStatus(http.StatusBadRequest)
-		return refuse(lindung.Errorf(lindung.EINVALID, "@defer and @stream are not supported: send the fields in one request"))
+		return refuse(ctx, lindung.Errorf(lindung.EINVALID, "@defer and @stream are not supported: send the fields in one request"))
 	}
 
 	rows := c.decision.Rows
@@ -127,9 +127,17 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 		err = lindung.Errorf(lindung.EFORBIDDEN, "case access needs a current protection-officer training completion; ask your administrator to record it")
 	}
 	if err != nil {
-		s.logError(ctx, err)
-		c.status.setStatus(httpStatus(lindung.CodeOf(err)))
-		return refuse(err)
+		code := lindung.CodeOf(err)
+		if code == lindung.EINTERNAL || code == lindung.EUNAVAILABLE {
+			s.logError(ctx, err) // the caller's own refusals (unregistered, disabled, untrained) are not faults
+		} else if n, ok := entityRepresentations(op.Operation, op.Variables); ok {
+			// A gateway's entity fetch by a caller the hub refuses: the shape both gateways show once.
+			body, _ := json.Marshal(map[string]any{"_entities": make([]any, n)})
+			return graphql.OneShot(&graphql.Response{Data: body, Errors: gqlerror.List{{Message: lindung.MessageOf(err),
+				Path: ast.Path{ast.PathName("_entities")}, Extensions: map[string]any{"code": string(code)}}}})
+		}
+		c.status.setStatus(httpStatus(code))
+		return refuse(ctx, err)
 	}
 
 	viewer := &lindung.Viewer{UserID: id.UserID, Username: c.claims.Subject, PartnerID: id.PartnerID,
@@ -275,11 +283,13 @@ func usesIncrementalDelivery(doc *ast.QueryDocument) bool {
 }
 
 // refuse answers a request refused before execution with its error alone: no data, no partial result.
-func refuse(err error) graphql.ResponseHandler {
-	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
-		Message:    lindung.MessageOf(err),
-		Extensions: map[string]any{"code": string(lindung.CodeOf(err))},
-	}}})
+// An INTERNAL or UNAVAILABLE error carries the request id its log line carries, as everywhere else.
+func refuse(ctx context.Context, err error) graphql.ResponseHandler {
+	ext := map[string]any{"code": string(lindung.CodeOf(err))}
+	if c := lindung.CodeOf(err); c == lindung.EINTERNAL || c == lindung.EUNAVAILABLE {
+		ext["requestId"] = RequestID(ctx)
+	}
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: lindung.MessageOf(err), Extensions: ext}}})
 }
 
 // presentError maps every error once to a stable code and a safe message. Internal details go to the

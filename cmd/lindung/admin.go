@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/user"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/directory"
+	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
 )
 
@@ -23,6 +27,7 @@ func initHub(ctx context.Context, args []string) error {
 	state := fs.String("state", "PUTRAJAYA", "the state the operator is based in, e.g. PUTRAJAYA or KUALA_LUMPUR")
 	user := fs.String("user", "", "the first operator's username: the subject (sub) their identity provider's tokens carry (required)")
 	display := fs.String("display-name", "", "the first operator's name as people read it")
+	actor := actorFlag(fs)
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy (LINDUNG_POLICY_DIR)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -57,7 +62,14 @@ func initHub(ctx context.Context, args []string) error {
 		if err := s.CreatePartner(ctx, p); err != nil {
 			return fmt.Errorf("register the operator partner: %w", err)
 		}
-		return s.CreateUser(ctx, &lindung.User{PartnerID: p.ID, Username: *user, DisplayName: *display, Roles: []string{role}})
+		u := &lindung.User{PartnerID: p.ID, Username: *user, DisplayName: *display, Roles: []string{role}}
+		if err := s.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return recordChanges(ctx, s, pol, "init", *actor, p.ID, []*lindung.ChangeRecord{
+			{Entity: "partner", RecordID: p.ID, Action: "registered", Fields: []string{"name", "slug", "state", "type"}},
+			{Entity: "user", RecordID: u.ID, Action: "registered", Fields: []string{"displayName", "partnerSlug", "roles", "username"}},
+		})
 	})
 	if err != nil {
 		return err
@@ -80,6 +92,7 @@ func directoryCmd(ctx context.Context, args []string) error {
 	fs := newFlagSet("directory apply", "lindung directory apply [--dry-run] FILE makes a directory file of partners, users, roles and training\ntrue, in one transaction (docs/deploying.md describes the file)",
 		"LINDUNG_MIGRATE_DATABASE_URL (the owner login; else DATABASE_URL)", "LINDUNG_POLICY_DIR")
 	dry := fs.Bool("dry-run", false, "print the changes the file would make and change nothing")
+	actor := actorFlag(fs)
 	policyDir := fs.String("policy-dir", env("LINDUNG_POLICY_DIR", ""), "directory with model.conf and policy.csv overriding the embedded policy (LINDUNG_POLICY_DIR)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -110,8 +123,20 @@ func directoryCmd(ctx context.Context, args []string) error {
 	defer db.Close()
 	var n int
 	err = db.Administer(ctx, !*dry, func(s *postgres.Session) error {
-		n, err = file.Apply(ctx, s, pol, os.Stdout)
-		return err
+		changes, err := file.Apply(ctx, s, pol, os.Stdout)
+		n = len(changes)
+		if err != nil || *dry || n == 0 {
+			return err
+		}
+		t := lindung.PartnerOperator
+		ops, err := s.FindPartners(ctx, lindung.PartnerFilter{Type: &t})
+		if err != nil {
+			return err
+		}
+		if len(ops) == 0 {
+			return errors.New("this hub has no operator partner, which the change log names for the directory's changes: run `lindung init` first")
+		}
+		return recordChanges(ctx, s, pol, "directory", *actor, ops[0].ID, changes)
 	})
 	if err != nil {
 		return err
@@ -125,6 +150,38 @@ func directoryCmd(ctx context.Context, args []string) error {
 		fmt.Printf("%d changes applied in one transaction\n", n)
 	}
 	return nil
+}
+
+// actorFlag adds --actor, the person the change log names for a command's changes, by default the
+// operating-system user running it.
+func actorFlag(fs *flag.FlagSet) *string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return fs.String("actor", name, "who runs this, as the change log names them (default: the operating-system user)")
+}
+
+// recordChanges writes the change-log lines of a command, in its transaction, as the operator's GraphQL
+// mutations write theirs: the username is cli:COMMAND:ACTOR, the partner the hub's operator, the purpose
+// the operator role's, and the request id one new id for the whole run.
+func recordChanges(ctx context.Context, s *postgres.Session, pol *policy.Policy, command, actor, operatorID string, changes []*lindung.ChangeRecord) error {
+	d, err := pol.Decide([]string{"operator"}, "")
+	if err != nil {
+		return err
+	}
+	id := make([]byte, 12)
+	rand.Read(id)
+	for _, c := range changes {
+		c.RequestID = "cli-" + hex.EncodeToString(id)
+		c.Username = "cli:" + command + ":" + actor
+		c.PartnerID = operatorID
+		c.Purpose = d.Purpose
+	}
+	return s.RecordChanges(ctx, changes)
 }
 
 // openOwner opens the hub's database through the owner login, without migrating: init and directory
