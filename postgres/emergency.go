@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lindung/lindung"
 )
@@ -14,8 +13,8 @@ import (
 // reuses every victim query of the store, changed in two places only, both here:
 //
 //   - emergencyVisible cuts the row scope to the victims with a grant in effect for the caller's user;
-//   - emergencyTx makes every statement of the request join emergency_bits where it joins viewer_bits,
-//     so the grant's categories take the place of consent in the same statement that reads the victim.
+//   - bitsFunction (rows.go) joins emergency_bits where the store's statements join viewer_bits, so the
+//     grant's categories take the place of consent in the same statement that reads the victim.
 //
 // Both hold only under EMERGENCY, and the database holds the first again (a restrictive policy on
 // victims), so a query that forgets it still sees no victim without a grant.
@@ -27,39 +26,6 @@ func (s *Session) emergencyVisible(scope string) string {
 		return scope
 	}
 	return `(` + scope + `) AND emergency_in_effect(v.id)`
-}
-
-// emergencyTx is the request's transaction under EMERGENCY: it reads the caller's grants where the
-// store's statements read consent (viewer_bits, migration 012), so that no victim query needs an
-// emergency twin. Should the store stop reading consent through viewer_bits, nothing here matches and
-// every category under EMERGENCY is withheld (it fails closed); the tests then fail.
-type emergencyTx struct{ pgx.Tx }
-
-func emergencySQL(sql string) string {
-	return strings.ReplaceAll(sql, "viewer_bits(", "emergency_bits(")
-}
-
-// Query runs sql with the grants in place of consent.
-func (t emergencyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return t.Tx.Query(ctx, emergencySQL(sql), args...)
-}
-
-// QueryRow runs sql with the grants in place of consent.
-func (t emergencyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return t.Tx.QueryRow(ctx, emergencySQL(sql), args...)
-}
-
-// Exec runs sql with the grants in place of consent.
-func (t emergencyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return t.Tx.Exec(ctx, emergencySQL(sql), args...)
-}
-
-// txFor returns the transaction a statement of this request runs on.
-func (s *Session) txFor() pgx.Tx {
-	if s.scope.Purpose == lindung.PurposeEmergency {
-		return emergencyTx{s.tx}
-	}
-	return s.tx
 }
 
 // grantColumns reads a grant with who opened, approved, revoked and reviewed it, and its state now.

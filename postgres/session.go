@@ -148,7 +148,7 @@ func (s *Session) query(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if s.tx == nil {
 		return lindung.Errorf(lindung.EUNAVAILABLE, "request transaction not open")
 	}
-	return fn(s.txFor())
+	return fn(s.tx)
 }
 
 // args returns the named arguments every scoped statement takes (the viewer: partner, partner type and
