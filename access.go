@@ -29,6 +29,9 @@ type Disclosure struct {
 	PartnerType PartnerType
 	Purpose     Purpose
 	Categories  CategorySet
+	// EmergencyReason is the reason of the emergency grant the access was made under; nil for any
+	// access not made in an emergency.
+	EmergencyReason *string
 }
 
 // AuditEntry is one access record as a leaf of the transparency log: the record, its canonical encoding

@@ -40,13 +40,22 @@ const (
 	// introspection is off for partners. The hub operator's, and the supergraph router's, which composes
 	// the supergraph from it (docs/federation.md); it discloses no data.
 	ActionReadSchema Action = "read_schema"
+	// ActionOpenEmergency: open break-glass access to one victim's named categories, with a reason, for a
+	// bounded time (docs/access.md, Break-glass).
+	ActionOpenEmergency Action = "open_emergency"
+	// ActionApproveEmergency: approve another user's emergency grant where the policy requires a second
+	// approver.
+	ActionApproveEmergency Action = "approve_emergency"
+	// ActionReviewEmergency: list every emergency grant with the reads made under it, and close its review.
+	ActionReviewEmergency Action = "review_emergency"
 )
 
 // Actions lists every action.
 func Actions() []Action {
 	return []Action{ActionAdminister, ActionRegisterVictims, ActionSeeShelters, ActionRecordConsent,
 		ActionReferVictims, ActionAnswerReferrals, ActionManageOrders, ActionPlaceVictims, ActionRecordServices,
-		ActionDecideEligibility, ActionCheckEligibility, ActionSeeStatistics, ActionExactCounts, ActionReadSchema}
+		ActionDecideEligibility, ActionCheckEligibility, ActionSeeStatistics, ActionExactCounts, ActionReadSchema,
+		ActionOpenEmergency, ActionApproveEmergency, ActionReviewEmergency}
 }
 
 // Valid reports whether a is one of the actions.

@@ -12,12 +12,15 @@ const (
 	PurposeEmploymentCheck Purpose = "EMPLOYMENT_CHECK"
 	PurposeStatistics      Purpose = "STATISTICS"
 	PurposeFamilyContact   Purpose = "FAMILY_CONTACT"
+	// PurposeEmergency is break-glass access: declarable only by roles the policy lets open emergency
+	// access, and it discloses only what a grant in effect for the caller opens (see EmergencyGrant).
+	PurposeEmergency Purpose = "EMERGENCY"
 )
 
 // Purposes lists every purpose.
 func Purposes() []Purpose {
 	return []Purpose{PurposeCaseManagement, PurposeServiceDelivery, PurposeProsecution,
-		PurposeEmploymentCheck, PurposeStatistics, PurposeFamilyContact}
+		PurposeEmploymentCheck, PurposeStatistics, PurposeFamilyContact, PurposeEmergency}
 }
 
 // Valid reports whether p is one of the purposes.

@@ -39,6 +39,8 @@ type ResolverRoot interface {
 	ConsentProvision() ConsentProvisionResolver
 	Disclosure() DisclosureResolver
 	EligibilityCode() EligibilityCodeResolver
+	EmergencyGrant() EmergencyGrantResolver
+	EmergencyRead() EmergencyReadResolver
 	Entity() EntityResolver
 	FamilyContact() FamilyContactResolver
 	FamilyMember() FamilyMemberResolver
@@ -125,12 +127,13 @@ type ComplexityRoot struct {
 	}
 
 	Disclosure struct {
-		Categories  func(childComplexity int) int
-		On          func(childComplexity int) int
-		PartnerName func(childComplexity int) int
-		PartnerType func(childComplexity int) int
-		Purpose     func(childComplexity int) int
-		Sentence    func(childComplexity int) int
+		Categories      func(childComplexity int) int
+		EmergencyReason func(childComplexity int) int
+		On              func(childComplexity int) int
+		PartnerName     func(childComplexity int) int
+		PartnerType     func(childComplexity int) int
+		Purpose         func(childComplexity int) int
+		Sentence        func(childComplexity int) int
 	}
 
 	EligibilityCode struct {
@@ -140,6 +143,36 @@ type ComplexityRoot struct {
 		ID        func(childComplexity int) int
 		IssuedAt  func(childComplexity int) int
 		RevokedAt func(childComplexity int) int
+	}
+
+	EmergencyGrant struct {
+		ApprovedAt  func(childComplexity int) int
+		ApprovedBy  func(childComplexity int) int
+		Categories  func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Finding     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Need        func(childComplexity int) int
+		OpenedAt    func(childComplexity int) int
+		OpenedBy    func(childComplexity int) int
+		PartnerName func(childComplexity int) int
+		Reads       func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		ReviewedAt  func(childComplexity int) int
+		ReviewedBy  func(childComplexity int) int
+		RevokedAt   func(childComplexity int) int
+		RevokedBy   func(childComplexity int) int
+		Roles       func(childComplexity int) int
+		State       func(childComplexity int) int
+		VictimID    func(childComplexity int) int
+	}
+
+	EmergencyRead struct {
+		At          func(childComplexity int) int
+		Categories  func(childComplexity int) int
+		PartnerName func(childComplexity int) int
+		RequestID   func(childComplexity int) int
+		Username    func(childComplexity int) int
 	}
 
 	Entity struct {
@@ -164,6 +197,8 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptReferral            func(childComplexity int, id string) int
+		ApproveEmergencyAccess    func(childComplexity int, id string) int
+		CloseEmergencyReview      func(childComplexity int, id string, finding string) int
 		CompleteReferral          func(childComplexity int, id string) int
 		ConfirmConsent            func(childComplexity int, id string) int
 		CreatePartner             func(childComplexity int, input model.CreatePartnerInput) int
@@ -177,6 +212,7 @@ type ComplexityRoot struct {
 		ExtendProtectionOrder     func(childComplexity int, id string, endsOn time.Time) int
 		IssueEligibilityCode      func(childComplexity int, input model.IssueEligibilityCodeInput, idempotencyKey *string) int
 		MoveVictim                func(childComplexity int, input model.PlaceVictimInput) int
+		OpenEmergencyAccess       func(childComplexity int, victimID string, categories []lindung.Category, reason string, minutes int) int
 		PlaceVictim               func(childComplexity int, input model.PlaceVictimInput, idempotencyKey *string) int
 		RecordConsent             func(childComplexity int, input model.RecordConsentInput, idempotencyKey *string) int
 		RecordEligibilityDecision func(childComplexity int, input model.EligibilityDecisionInput) int
@@ -190,6 +226,7 @@ type ComplexityRoot struct {
 		RejectReferral            func(childComplexity int, id string, reason string) int
 		RequestService            func(childComplexity int, input model.RequestServiceInput, idempotencyKey *string) int
 		RevokeEligibilityCode     func(childComplexity int, id string) int
+		RevokeEmergencyAccess     func(childComplexity int, id string) int
 		ScheduleService           func(childComplexity int, id string, scheduledFor time.Time) int
 		SetUserRoles              func(childComplexity int, username string, roles []string) int
 		SuspendPartner            func(childComplexity int, slug string) int
@@ -266,6 +303,7 @@ type ComplexityRoot struct {
 		AuditConsistency      func(childComplexity int, fromSize int, toSize *int) int
 		AuditEntries          func(childComplexity int, victimID string) int
 		Disclosures           func(childComplexity int, victimID string) int
+		EmergencyGrants       func(childComplexity int, status model.EmergencyReviewStatus) int
 		Occupancy             func(childComplexity int, state *string) int
 		OrdersExpiring        func(childComplexity int, withinDays int) int
 		OverdueReferrals      func(childComplexity int) int
@@ -502,10 +540,19 @@ type DisclosureResolver interface {
 	On(ctx context.Context, obj *lindung.Disclosure) (*time.Time, error)
 
 	Categories(ctx context.Context, obj *lindung.Disclosure) ([]lindung.Category, error)
+
 	Sentence(ctx context.Context, obj *lindung.Disclosure) (string, error)
 }
 type EligibilityCodeResolver interface {
 	Employer(ctx context.Context, obj *lindung.EligibilityCode) (*lindung.Partner, error)
+}
+type EmergencyGrantResolver interface {
+	Categories(ctx context.Context, obj *lindung.EmergencyGrant) ([]lindung.Category, error)
+
+	Reads(ctx context.Context, obj *lindung.EmergencyGrant) ([]*lindung.EmergencyRead, error)
+}
+type EmergencyReadResolver interface {
+	Categories(ctx context.Context, obj *lindung.EmergencyRead) ([]lindung.Category, error)
 }
 type EntityResolver interface {
 	FindManyPartnerByIDs(ctx context.Context, reps []*model.PartnerByIDsInput) ([]*lindung.Partner, error)
@@ -547,6 +594,10 @@ type MutationResolver interface {
 	RecordEligibilityDecision(ctx context.Context, input model.EligibilityDecisionInput) (*lindung.WorkEligibility, error)
 	IssueEligibilityCode(ctx context.Context, input model.IssueEligibilityCodeInput, idempotencyKey *string) (*lindung.EligibilityCode, error)
 	RevokeEligibilityCode(ctx context.Context, id string) (*lindung.EligibilityCode, error)
+	OpenEmergencyAccess(ctx context.Context, victimID string, categories []lindung.Category, reason string, minutes int) (*lindung.EmergencyGrant, error)
+	ApproveEmergencyAccess(ctx context.Context, id string) (*lindung.EmergencyGrant, error)
+	RevokeEmergencyAccess(ctx context.Context, id string) (*lindung.EmergencyGrant, error)
+	CloseEmergencyReview(ctx context.Context, id string, finding string) (*lindung.EmergencyGrant, error)
 	DisableUser(ctx context.Context, username string) (*lindung.User, error)
 	EnableUser(ctx context.Context, username string) (*lindung.User, error)
 	SetUserRoles(ctx context.Context, username string, roles []string) (*lindung.User, error)
@@ -578,6 +629,7 @@ type QueryResolver interface {
 	OrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error)
 	Occupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error)
 	WorkPermitEligibility(ctx context.Context, code string) (*lindung.WorkPermit, error)
+	EmergencyGrants(ctx context.Context, status model.EmergencyReviewStatus) ([]*lindung.EmergencyGrant, error)
 	Users(ctx context.Context, partnerSlug *string) ([]*lindung.User, error)
 	PolicyVersions(ctx context.Context) ([]*lindung.PolicyVersion, error)
 	Statistics(ctx context.Context, filter *model.StatisticsFilter) (*lindung.Statistics, error)
@@ -927,6 +979,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Disclosure.Categories(childComplexity), true
+	case "Disclosure.emergencyReason":
+		if e.ComplexityRoot.Disclosure.EmergencyReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Disclosure.EmergencyReason(childComplexity), true
 	case "Disclosure.on":
 		if e.ComplexityRoot.Disclosure.On == nil {
 			break
@@ -994,6 +1052,152 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EligibilityCode.RevokedAt(childComplexity), true
+
+	case "EmergencyGrant.approvedAt":
+		if e.ComplexityRoot.EmergencyGrant.ApprovedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.ApprovedAt(childComplexity), true
+	case "EmergencyGrant.approvedBy":
+		if e.ComplexityRoot.EmergencyGrant.ApprovedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.ApprovedBy(childComplexity), true
+	case "EmergencyGrant.categories":
+		if e.ComplexityRoot.EmergencyGrant.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.Categories(childComplexity), true
+	case "EmergencyGrant.expiresAt":
+		if e.ComplexityRoot.EmergencyGrant.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.ExpiresAt(childComplexity), true
+	case "EmergencyGrant.finding":
+		if e.ComplexityRoot.EmergencyGrant.Finding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.Finding(childComplexity), true
+	case "EmergencyGrant.id":
+		if e.ComplexityRoot.EmergencyGrant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.ID(childComplexity), true
+	case "EmergencyGrant.need":
+		if e.ComplexityRoot.EmergencyGrant.Need == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.Need(childComplexity), true
+	case "EmergencyGrant.openedAt":
+		if e.ComplexityRoot.EmergencyGrant.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.OpenedAt(childComplexity), true
+	case "EmergencyGrant.openedBy":
+		if e.ComplexityRoot.EmergencyGrant.OpenedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.OpenedBy(childComplexity), true
+	case "EmergencyGrant.partnerName":
+		if e.ComplexityRoot.EmergencyGrant.PartnerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.PartnerName(childComplexity), true
+	case "EmergencyGrant.reads":
+		if e.ComplexityRoot.EmergencyGrant.Reads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.Reads(childComplexity), true
+	case "EmergencyGrant.reason":
+		if e.ComplexityRoot.EmergencyGrant.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.Reason(childComplexity), true
+	case "EmergencyGrant.reviewedAt":
+		if e.ComplexityRoot.EmergencyGrant.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.ReviewedAt(childComplexity), true
+	case "EmergencyGrant.reviewedBy":
+		if e.ComplexityRoot.EmergencyGrant.ReviewedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.ReviewedBy(childComplexity), true
+	case "EmergencyGrant.revokedAt":
+		if e.ComplexityRoot.EmergencyGrant.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.RevokedAt(childComplexity), true
+	case "EmergencyGrant.revokedBy":
+		if e.ComplexityRoot.EmergencyGrant.RevokedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.RevokedBy(childComplexity), true
+	case "EmergencyGrant.roles":
+		if e.ComplexityRoot.EmergencyGrant.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.Roles(childComplexity), true
+	case "EmergencyGrant.state":
+		if e.ComplexityRoot.EmergencyGrant.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.State(childComplexity), true
+	case "EmergencyGrant.victimId":
+		if e.ComplexityRoot.EmergencyGrant.VictimID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyGrant.VictimID(childComplexity), true
+
+	case "EmergencyRead.at":
+		if e.ComplexityRoot.EmergencyRead.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyRead.At(childComplexity), true
+	case "EmergencyRead.categories":
+		if e.ComplexityRoot.EmergencyRead.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyRead.Categories(childComplexity), true
+	case "EmergencyRead.partnerName":
+		if e.ComplexityRoot.EmergencyRead.PartnerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyRead.PartnerName(childComplexity), true
+	case "EmergencyRead.requestId":
+		if e.ComplexityRoot.EmergencyRead.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyRead.RequestID(childComplexity), true
+	case "EmergencyRead.username":
+		if e.ComplexityRoot.EmergencyRead.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmergencyRead.Username(childComplexity), true
 
 	case "Entity.findManyPartnerByIDs":
 		if e.ComplexityRoot.Entity.FindManyPartnerByIDs == nil {
@@ -1090,6 +1294,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptReferral(childComplexity, args["id"].(string)), true
+	case "Mutation.approveEmergencyAccess":
+		if e.ComplexityRoot.Mutation.ApproveEmergencyAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveEmergencyAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveEmergencyAccess(childComplexity, args["id"].(string)), true
+	case "Mutation.closeEmergencyReview":
+		if e.ComplexityRoot.Mutation.CloseEmergencyReview == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeEmergencyReview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseEmergencyReview(childComplexity, args["id"].(string), args["finding"].(string)), true
 	case "Mutation.completeReferral":
 		if e.ComplexityRoot.Mutation.CompleteReferral == nil {
 			break
@@ -1233,6 +1459,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveVictim(childComplexity, args["input"].(model.PlaceVictimInput)), true
+	case "Mutation.openEmergencyAccess":
+		if e.ComplexityRoot.Mutation.OpenEmergencyAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openEmergencyAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenEmergencyAccess(childComplexity, args["victimId"].(string), args["categories"].([]lindung.Category), args["reason"].(string), args["minutes"].(int)), true
 	case "Mutation.placeVictim":
 		if e.ComplexityRoot.Mutation.PlaceVictim == nil {
 			break
@@ -1376,6 +1613,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeEligibilityCode(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeEmergencyAccess":
+		if e.ComplexityRoot.Mutation.RevokeEmergencyAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeEmergencyAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeEmergencyAccess(childComplexity, args["id"].(string)), true
 	case "Mutation.scheduleService":
 		if e.ComplexityRoot.Mutation.ScheduleService == nil {
 			break
@@ -1729,6 +1977,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Disclosures(childComplexity, args["victimId"].(string)), true
+	case "Query.emergencyGrants":
+		if e.ComplexityRoot.Query.EmergencyGrants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_emergencyGrants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EmergencyGrants(childComplexity, args["status"].(model.EmergencyReviewStatus)), true
 
 	case "Query.occupancy":
 		if e.ComplexityRoot.Query.Occupancy == nil {
@@ -2784,6 +3043,8 @@ type Disclosure @victimDerived(guard: "Query.disclosures: the victim's own prote
   purpose: Purpose!
   "The categories seen."
   categories: [DataCategory!]!
+  "The reason given for the emergency access the data was seen under; null for any other access."
+  emergencyReason: String
   "The line in plain words, for reading out to the victim."
   sentence: String!
 }
@@ -3260,6 +3521,110 @@ type WorkPermit @noVictimData {
   validUntil: Date
 }
 `, BuiltIn: false},
+	{Name: "../schema/emergency.graphqls", Input: `"""
+Break-glass access to one victim's named categories, opened by one user with a reason for a bounded time
+(docs/access.md, Break-glass). In effect while it has not expired, is not revoked, and is approved where
+the policy requires a second user; read by declaring the purpose EMERGENCY.
+"""
+type EmergencyGrant @victimDerived(guard: "Query.emergencyGrants and the emergency mutations: the opener, the partners that see the victim, the ministry's reviewers; every listing is audited") {
+  "The grant's id."
+  id: ID!
+  "The victim it opens."
+  victimId: ID!
+  "The user who opened it."
+  openedBy: String!
+  "The opener's partner."
+  partnerName: String!
+  "The roles the opener held."
+  roles: [String!]!
+  "The categories it opens."
+  categories: [DataCategory!]!
+  "What it needs: a review afterwards, or a second user's approval (of another partner) first."
+  need: EmergencyNeed!
+  "Why it was opened."
+  reason: String!
+  "When it was opened."
+  openedAt: Time!
+  "When it ends by itself."
+  expiresAt: Time!
+  "Who approved it, where approval was needed."
+  approvedBy: String
+  "When it was approved."
+  approvedAt: Time
+  "Who revoked it."
+  revokedBy: String
+  "When it was revoked."
+  revokedAt: Time
+  "Who closed its review."
+  reviewedBy: String
+  "When its review was closed."
+  reviewedAt: Time
+  "The reviewer's finding."
+  finding: String
+  "Where it stands now."
+  state: EmergencyState!
+  "The access records made under it, oldest first."
+  reads: [EmergencyRead!]!
+}
+
+"An access record made under an emergency grant."
+type EmergencyRead @victimDerived(guard: "Query.emergencyGrants: the reads under a grant, for its review") {
+  "When."
+  at: Time!
+  "The hub's id of the request."
+  requestId: String!
+  "The user who read."
+  username: String!
+  "The user's partner."
+  partnerName: String!
+  "The categories disclosed."
+  categories: [DataCategory!]!
+}
+
+"What an emergency grant needs, from the policy's p5 rows: the strictest of its categories'."
+enum EmergencyNeed {
+  "In effect at once; reviewed afterwards." REVIEW
+  "In effect once a second user approves it." APPROVE
+  "In effect once a user of another partner approves it." APPROVE_OTHER_PARTNER
+}
+
+"Where an emergency grant stands now."
+enum EmergencyState {
+  "Waiting for a second user's approval; opens nothing yet." AWAITING_APPROVAL
+  "Opens its categories to its opener, under the purpose EMERGENCY." IN_EFFECT
+  "Past its end." EXPIRED
+  "Revoked." REVOKED
+}
+
+"Which emergency grants to list: those whose review is open, or closed."
+enum EmergencyReviewStatus {
+  "Not reviewed yet, in effect or not." OPEN
+  "Reviewed, with a finding." CLOSED
+}
+
+extend type Query {
+  """
+  Emergency grants, newest first (at most 500): every grant for a reviewer (review_emergency); for a user
+  who may open or approve grants, those of the user's partner and of the victims the user sees.
+  """
+  emergencyGrants(status: EmergencyReviewStatus! = OPEN): [EmergencyGrant!]!
+}
+
+extend type Mutation {
+  """
+  Open emergency access to one victim's categories (open_emergency), for minutes (at most the role's
+  maximum), with a reason of at least 20 characters. A victim outside the caller's scope is NOT_FOUND; a
+  category the policy does not let the role open in an emergency is FORBIDDEN.
+  """
+  openEmergencyAccess(victimId: ID!, categories: [DataCategory!]!, reason: String!, minutes: Int!): EmergencyGrant!
+  "Approve another user's emergency grant that needs approval (approve_emergency)."
+  approveEmergencyAccess(id: ID!): EmergencyGrant!
+  "Revoke an emergency grant at once: its opener, the opener's partner, an approver or a reviewer."
+  revokeEmergencyAccess(id: ID!): EmergencyGrant!
+  "Close the review of a grant that is expired or revoked, with a finding (review_emergency)."
+  closeEmergencyReview(id: ID!, finding: String!): EmergencyGrant!
+}
+`, BuiltIn: false},
 	{Name: "../schema/federation.graphqls", Input: `# Apollo Federation v2 (docs/federation.md). Lindung is one subgraph of a supergraph: other agencies' services
 # reference its entities by key (Victim by its pseudonymous case reference, Partner and Shelter by id), and a
 # router fetches them through Query._entities. Every entity reached that way is resolved through the caller's
@@ -3553,6 +3918,11 @@ enum Purpose {
   STATISTICS
   "Contact between the victim and their family."
   FAMILY_CONTACT
+  """
+  Break-glass access in an emergency: only the victims the caller holds an emergency grant in effect for,
+  only the grant's categories (openEmergencyAccess; docs/access.md, Break-glass).
+  """
+  EMERGENCY
 }
 
 "What a caller may read. Every victim reached by any path is masked the same way."
@@ -4431,6 +4801,8 @@ func (ec *executionContext) childFields_Disclosure(ctx context.Context, field gr
 		return ec.fieldContext_Disclosure_purpose(ctx, field)
 	case "categories":
 		return ec.fieldContext_Disclosure_categories(ctx, field)
+	case "emergencyReason":
+		return ec.fieldContext_Disclosure_emergencyReason(ctx, field)
 	case "sentence":
 		return ec.fieldContext_Disclosure_sentence(ctx, field)
 	}
@@ -4453,6 +4825,66 @@ func (ec *executionContext) childFields_EligibilityCode(ctx context.Context, fie
 		return ec.fieldContext_EligibilityCode_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EligibilityCode", field.Name)
+}
+
+func (ec *executionContext) childFields_EmergencyGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EmergencyGrant_id(ctx, field)
+	case "victimId":
+		return ec.fieldContext_EmergencyGrant_victimId(ctx, field)
+	case "openedBy":
+		return ec.fieldContext_EmergencyGrant_openedBy(ctx, field)
+	case "partnerName":
+		return ec.fieldContext_EmergencyGrant_partnerName(ctx, field)
+	case "roles":
+		return ec.fieldContext_EmergencyGrant_roles(ctx, field)
+	case "categories":
+		return ec.fieldContext_EmergencyGrant_categories(ctx, field)
+	case "need":
+		return ec.fieldContext_EmergencyGrant_need(ctx, field)
+	case "reason":
+		return ec.fieldContext_EmergencyGrant_reason(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_EmergencyGrant_openedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_EmergencyGrant_expiresAt(ctx, field)
+	case "approvedBy":
+		return ec.fieldContext_EmergencyGrant_approvedBy(ctx, field)
+	case "approvedAt":
+		return ec.fieldContext_EmergencyGrant_approvedAt(ctx, field)
+	case "revokedBy":
+		return ec.fieldContext_EmergencyGrant_revokedBy(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_EmergencyGrant_revokedAt(ctx, field)
+	case "reviewedBy":
+		return ec.fieldContext_EmergencyGrant_reviewedBy(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_EmergencyGrant_reviewedAt(ctx, field)
+	case "finding":
+		return ec.fieldContext_EmergencyGrant_finding(ctx, field)
+	case "state":
+		return ec.fieldContext_EmergencyGrant_state(ctx, field)
+	case "reads":
+		return ec.fieldContext_EmergencyGrant_reads(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmergencyGrant", field.Name)
+}
+
+func (ec *executionContext) childFields_EmergencyRead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_EmergencyRead_at(ctx, field)
+	case "requestId":
+		return ec.fieldContext_EmergencyRead_requestId(ctx, field)
+	case "username":
+		return ec.fieldContext_EmergencyRead_username(ctx, field)
+	case "partnerName":
+		return ec.fieldContext_EmergencyRead_partnerName(ctx, field)
+	case "categories":
+		return ec.fieldContext_EmergencyRead_categories(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmergencyRead", field.Name)
 }
 
 func (ec *executionContext) childFields_FamilyContact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5211,6 +5643,42 @@ func (ec *executionContext) field_Mutation_acceptReferral_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveEmergencyAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeEmergencyReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "finding",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["finding"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_completeReferral_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5422,6 +5890,44 @@ func (ec *executionContext) field_Mutation_moveVictim_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_openEmergencyAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "victimId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["victimId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "categories",
+		func(ctx context.Context, v any) ([]lindung.Category, error) {
+			return ec.unmarshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["categories"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "minutes",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minutes"] = arg3
 	return args, nil
 }
 
@@ -5679,6 +6185,20 @@ func (ec *executionContext) field_Mutation_revokeEligibilityCode_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeEmergencyAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_scheduleService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5876,6 +6396,20 @@ func (ec *executionContext) field_Query_disclosures_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["victimId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_emergencyGrants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (model.EmergencyReviewStatus, error) {
+			return ec.unmarshalNEmergencyReviewStatus2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐEmergencyReviewStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
 	return args, nil
 }
 
@@ -7640,6 +8174,29 @@ func (ec *executionContext) fieldContext_Disclosure_categories(_ context.Context
 	return graphql.NewScalarFieldContext("Disclosure", field, true, true, "DataCategory")
 }
 
+func (ec *executionContext) _Disclosure_emergencyReason(ctx context.Context, field graphql.CollectedField, obj *lindung.Disclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Disclosure_emergencyReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmergencyReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Disclosure_emergencyReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Disclosure", field, false, false, "String")
+}
+
 func (ec *executionContext) _Disclosure_sentence(ctx context.Context, field graphql.CollectedField, obj *lindung.Disclosure) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7911,6 +8468,567 @@ func (ec *executionContext) _EligibilityCode_revokedAt(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_EligibilityCode_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EligibilityCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyGrant_id(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EmergencyGrant_victimId(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_victimId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VictimID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_victimId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EmergencyGrant_openedBy(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_openedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_openedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_partnerName(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_partnerName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_partnerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_roles(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_categories(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EmergencyGrant().Categories(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, true, true, "DataCategory")
+}
+
+func (ec *executionContext) _EmergencyGrant_need(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_need(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Need, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lindung.EmergencyNeed) graphql.Marshaler {
+			return ec.marshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_need(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "EmergencyNeed")
+}
+
+func (ec *executionContext) _EmergencyGrant_reason(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_openedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyGrant_approvedBy(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_approvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_approvedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_approvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_approvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyGrant_revokedBy(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_revokedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_revokedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_revokedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyGrant_reviewedBy(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_reviewedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_reviewedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_reviewedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyGrant_finding(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_finding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Finding, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_finding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyGrant_state(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lindung.EmergencyState) graphql.Marshaler {
+			return ec.marshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyGrant", field, false, false, "EmergencyState")
+}
+
+func (ec *executionContext) _EmergencyGrant_reads(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyGrant_reads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EmergencyGrant().Reads(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.EmergencyRead) graphql.Marshaler {
+			return ec.marshalNEmergencyRead2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyReadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyGrant_reads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmergencyGrant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmergencyRead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmergencyRead_at(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyRead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyRead_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyRead_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyRead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EmergencyRead_requestId(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyRead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyRead_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyRead_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyRead", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyRead_username(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyRead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyRead_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyRead_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyRead", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyRead_partnerName(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyRead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyRead_partnerName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyRead_partnerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyRead", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmergencyRead_categories(ctx context.Context, field graphql.CollectedField, obj *lindung.EmergencyRead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmergencyRead_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EmergencyRead().Categories(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []lindung.Category) graphql.Marshaler {
+			return ec.marshalNDataCategory2ᚕgithubᚗcomᚋlindungᚋlindungᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmergencyRead_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmergencyRead", field, true, true, "DataCategory")
 }
 
 func (ec *executionContext) _Entity_findManyPartnerByIDs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -9896,6 +11014,182 @@ func (ec *executionContext) fieldContext_Mutation_revokeEligibilityCode(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeEligibilityCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openEmergencyAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openEmergencyAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenEmergencyAccess(ctx, fc.Args["victimId"].(string), fc.Args["categories"].([]lindung.Category), fc.Args["reason"].(string), fc.Args["minutes"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EmergencyGrant) graphql.Marshaler {
+			return ec.marshalNEmergencyGrant2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openEmergencyAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmergencyGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openEmergencyAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveEmergencyAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveEmergencyAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveEmergencyAccess(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EmergencyGrant) graphql.Marshaler {
+			return ec.marshalNEmergencyGrant2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveEmergencyAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmergencyGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveEmergencyAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeEmergencyAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeEmergencyAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeEmergencyAccess(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EmergencyGrant) graphql.Marshaler {
+			return ec.marshalNEmergencyGrant2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeEmergencyAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmergencyGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeEmergencyAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeEmergencyReview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeEmergencyReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseEmergencyReview(ctx, fc.Args["id"].(string), fc.Args["finding"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lindung.EmergencyGrant) graphql.Marshaler {
+			return ec.marshalNEmergencyGrant2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeEmergencyReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmergencyGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeEmergencyReview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12090,6 +13384,50 @@ func (ec *executionContext) fieldContext_Query_workPermitEligibility(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_workPermitEligibility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_emergencyGrants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_emergencyGrants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EmergencyGrants(ctx, fc.Args["status"].(model.EmergencyReviewStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lindung.EmergencyGrant) graphql.Marshaler {
+			return ec.marshalNEmergencyGrant2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_emergencyGrants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmergencyGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_emergencyGrants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19634,6 +20972,11 @@ func (ec *executionContext) _Disclosure(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Disclosure_categories(ctx, field, obj)
 				})
+		case "emergencyReason":
+			out.Values[i] = ec._Disclosure_emergencyReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "sentence":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19699,6 +21042,185 @@ func (ec *executionContext) _EligibilityCode(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var emergencyGrantImplementors = []string{"EmergencyGrant"}
+
+func (ec *executionContext) _EmergencyGrant(ctx context.Context, sel ast.SelectionSet, obj *lindung.EmergencyGrant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emergencyGrantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmergencyGrant")
+		case "id":
+			out.Values[i] = ec._EmergencyGrant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "victimId":
+			out.Values[i] = ec._EmergencyGrant_victimId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedBy":
+			out.Values[i] = ec._EmergencyGrant_openedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partnerName":
+			out.Values[i] = ec._EmergencyGrant_partnerName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "roles":
+			out.Values[i] = ec._EmergencyGrant_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "categories":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EmergencyGrant_categories(ctx, field, obj)
+				})
+		case "need":
+			out.Values[i] = ec._EmergencyGrant_need(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._EmergencyGrant_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedAt":
+			out.Values[i] = ec._EmergencyGrant_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._EmergencyGrant_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvedBy":
+			out.Values[i] = ec._EmergencyGrant_approvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvedAt":
+			out.Values[i] = ec._EmergencyGrant_approvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedBy":
+			out.Values[i] = ec._EmergencyGrant_revokedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._EmergencyGrant_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewedBy":
+			out.Values[i] = ec._EmergencyGrant_reviewedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewedAt":
+			out.Values[i] = ec._EmergencyGrant_reviewedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finding":
+			out.Values[i] = ec._EmergencyGrant_finding(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._EmergencyGrant_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reads":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EmergencyGrant_reads(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var emergencyReadImplementors = []string{"EmergencyRead"}
+
+func (ec *executionContext) _EmergencyRead(ctx context.Context, sel ast.SelectionSet, obj *lindung.EmergencyRead) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emergencyReadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmergencyRead")
+		case "at":
+			out.Values[i] = ec._EmergencyRead_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestId":
+			out.Values[i] = ec._EmergencyRead_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "username":
+			out.Values[i] = ec._EmergencyRead_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partnerName":
+			out.Values[i] = ec._EmergencyRead_partnerName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "categories":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EmergencyRead_categories(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20073,6 +21595,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeEligibilityCode":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeEligibilityCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openEmergencyAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openEmergencyAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveEmergencyAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveEmergencyAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeEmergencyAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeEmergencyAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeEmergencyReview":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeEmergencyReview(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20677,6 +22227,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_workPermitEligibility(ctx, field)
+				})
+		case "emergencyGrants":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_emergencyGrants(ctx, field)
 				})
 		case "users":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -22544,6 +24100,122 @@ func (ec *executionContext) unmarshalNEligibilityDecisionInput2githubᚗcomᚋli
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNEmergencyGrant2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.EmergencyGrant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmergencyGrant2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEmergencyGrant2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyGrant(ctx context.Context, sel ast.SelectionSet, v *lindung.EmergencyGrant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EmergencyGrant!")
+		return graphql.Null
+	}
+	return ec._EmergencyGrant(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed(ctx context.Context, v any) (lindung.EmergencyNeed, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed(ctx context.Context, sel ast.SelectionSet, v lindung.EmergencyNeed) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EmergencyNeed!")
+	}
+	return res
+}
+
+var (
+	unmarshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed = map[string]lindung.EmergencyNeed{
+		"REVIEW":                lindung.EmergencyReview,
+		"APPROVE":               lindung.EmergencyApprove,
+		"APPROVE_OTHER_PARTNER": lindung.EmergencyApproveOtherPartner,
+	}
+	marshalNEmergencyNeed2githubᚗcomᚋlindungᚋlindungᚐEmergencyNeed = map[lindung.EmergencyNeed]string{
+		lindung.EmergencyReview:              "REVIEW",
+		lindung.EmergencyApprove:             "APPROVE",
+		lindung.EmergencyApproveOtherPartner: "APPROVE_OTHER_PARTNER",
+	}
+)
+
+func (ec *executionContext) marshalNEmergencyRead2ᚕᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyReadᚄ(ctx context.Context, sel ast.SelectionSet, v []*lindung.EmergencyRead) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmergencyRead2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyRead(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEmergencyRead2ᚖgithubᚗcomᚋlindungᚋlindungᚐEmergencyRead(ctx context.Context, sel ast.SelectionSet, v *lindung.EmergencyRead) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EmergencyRead!")
+		return graphql.Null
+	}
+	return ec._EmergencyRead(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEmergencyReviewStatus2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐEmergencyReviewStatus(ctx context.Context, v any) (model.EmergencyReviewStatus, error) {
+	var res model.EmergencyReviewStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmergencyReviewStatus2githubᚗcomᚋlindungᚋlindungᚋgraphᚋmodelᚐEmergencyReviewStatus(ctx context.Context, sel ast.SelectionSet, v model.EmergencyReviewStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState(ctx context.Context, v any) (lindung.EmergencyState, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState(ctx context.Context, sel ast.SelectionSet, v lindung.EmergencyState) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EmergencyState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState = map[string]lindung.EmergencyState{
+		"AWAITING_APPROVAL": lindung.EmergencyAwaitingApproval,
+		"IN_EFFECT":         lindung.EmergencyInEffect,
+		"EXPIRED":           lindung.EmergencyExpired,
+		"REVOKED":           lindung.EmergencyRevoked,
+	}
+	marshalNEmergencyState2githubᚗcomᚋlindungᚋlindungᚐEmergencyState = map[lindung.EmergencyState]string{
+		lindung.EmergencyAwaitingApproval: "AWAITING_APPROVAL",
+		lindung.EmergencyInEffect:         "IN_EFFECT",
+		lindung.EmergencyExpired:          "EXPIRED",
+		lindung.EmergencyRevoked:          "REVOKED",
+	}
+)
+
 func (ec *executionContext) unmarshalNExploitationType2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22910,6 +24582,7 @@ var (
 		"EMPLOYMENT_CHECK": lindung.PurposeEmploymentCheck,
 		"STATISTICS":       lindung.PurposeStatistics,
 		"FAMILY_CONTACT":   lindung.PurposeFamilyContact,
+		"EMERGENCY":        lindung.PurposeEmergency,
 	}
 	marshalNPurpose2githubᚗcomᚋlindungᚋlindungᚐPurpose = map[lindung.Purpose]string{
 		lindung.PurposeCaseManagement:  "CASE_MANAGEMENT",
@@ -22918,6 +24591,7 @@ var (
 		lindung.PurposeEmploymentCheck: "EMPLOYMENT_CHECK",
 		lindung.PurposeStatistics:      "STATISTICS",
 		lindung.PurposeFamilyContact:   "FAMILY_CONTACT",
+		lindung.PurposeEmergency:       "EMERGENCY",
 	}
 )
 

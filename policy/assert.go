@@ -45,6 +45,9 @@ type Situation struct {
 	Consented []string `yaml:"consented,omitempty"`
 	// Referred are the categories the caller's partner's accepted referrals ask for; ALL for every one.
 	Referred []string `yaml:"referred,omitempty"`
+	// Emergency are the categories of the caller's emergency grant in effect for the victim (under the
+	// EMERGENCY purpose the store reads them in place of consent); ALL for every one.
+	Emergency []string `yaml:"emergency,omitempty"`
 	// Sees are categories that must be disclosed.
 	Sees []string `yaml:"sees,omitempty"`
 	// Withheld are categories that must not be disclosed; ALL for every category.
@@ -95,7 +98,9 @@ func ParseAssertions(data []byte) (*Assertions, error) {
 				if _, err := lindung.ParseCategory(cat); err != nil {
 					bad("roles.%s.purposes.%s: unknown data category %q", role, pur, cat)
 				}
-				if b := rv.Purposes[pur][cat]; b != viewNever && b != viewLegal && b != viewConsent {
+				if b := rv.Purposes[pur][cat]; pur == string(lindung.PurposeEmergency) && !validEmergencyCell(b) {
+					bad("roles.%s.purposes.%s.%s: unknown need %q (want never, review, approve or approve_other_partner)", role, pur, cat, b)
+				} else if b != viewNever && b != viewLegal && b != viewConsent && pur != string(lindung.PurposeEmergency) {
 					bad("roles.%s.purposes.%s.%s: unknown basis %q (want never, legal or consent)", role, pur, cat, b)
 				}
 			}
@@ -112,7 +117,7 @@ func ParseAssertions(data []byte) (*Assertions, error) {
 		if s.Purpose != "" && !lindung.Purpose(s.Purpose).Valid() {
 			bad("%s: unknown purpose %q", where, s.Purpose)
 		}
-		for _, list := range [][]string{s.Consented, s.Referred, s.Sees, s.Withheld} {
+		for _, list := range [][]string{s.Consented, s.Referred, s.Emergency, s.Sees, s.Withheld} {
 			if _, err := categorySet(list); err != nil {
 				bad("%s: %v", where, err)
 			}
@@ -267,6 +272,12 @@ func (a *Assertions) checkRole(p *Policy, role string, want, got RoleView, fail 
 			}
 		}
 	}
+	switch {
+	case want.EmergencyMax == nil && got.EmergencyMax != nil:
+		missing("emergency_max")
+	case want.EmergencyMax != nil && (got.EmergencyMax == nil || *want.EmergencyMax != *got.EmergencyMax):
+		fail(role+" emergency_max", *want.EmergencyMax, deref(got.EmergencyMax), p.ExplainAttr(role, attrEmergencyMax))
+	}
 	if want.Purposes == nil {
 		missing("purposes")
 		return
@@ -291,7 +302,11 @@ func (a *Assertions) checkRole(p *Policy, role string, want, got RoleView, fail 
 				continue
 			}
 			if g := gotCells[c.String()]; g != w {
-				fail(fmt.Sprintf("%s %s %s", role, pur, c), w, g, p.ExplainBasis([]string{role}, pur, c))
+				rule := p.ExplainBasis([]string{role}, pur, c)
+				if pur == lindung.PurposeEmergency {
+					rule = p.ExplainEmergency(role, c)
+				}
+				fail(fmt.Sprintf("%s %s %s", role, pur, c), w, g, rule)
 			}
 		}
 	}
@@ -312,6 +327,10 @@ func checkSituation(p *Policy, s Situation, fail func(string, string, string, Ru
 	}
 	consented, _ := categorySet(s.Consented)
 	referred, _ := categorySet(s.Referred)
+	if d.Purpose == lindung.PurposeEmergency {
+		// Under EMERGENCY the victim's consent counts for nothing: the grant's categories take its place.
+		consented, _ = categorySet(s.Emergency)
+	}
 	mask := d.Mask(&lindung.Owned{VictimID: "assertion", Consented: consented, Referred: referred, InScope: true})
 	sees, _ := categorySet(s.Sees)
 	withheld, _ := categorySet(s.Withheld)

@@ -72,10 +72,13 @@ func TestAssertionsNameTheRule(t *testing.T) {
 		{"an enforcement officer given the NGO's scope",
 			"p3, enforcement_officer, scope, linked", "p3, enforcement_officer, scope, partner",
 			"enforcement_officer scope", "p3, enforcement_officer, scope, partner"},
-		{"health withheld from the officer who consented",
-			"p, protection_officer, HEALTH, CASE_MANAGEMENT, consent", "p, protection_officer, HEALTH, CASE_MANAGEMENT, deny",
-			"a protection officer sees medicalNeeds where the victim consented to HEALTH",
-			"p, protection_officer, HEALTH, CASE_MANAGEMENT, deny"},
+		{"health opened to the officer without consent",
+			"p, protection_officer, HEALTH, CASE_MANAGEMENT, consent", "p, protection_officer, HEALTH, CASE_MANAGEMENT, legal",
+			"a protection officer sees the case file on a legal basis, health and counselling only with consent",
+			"p, protection_officer, HEALTH, CASE_MANAGEMENT, legal"},
+		{"counselling opened in an emergency without a second officer",
+			"p5, protection_officer, COUNSELLING, approve", "p5, protection_officer, COUNSELLING, review",
+			"protection_officer EMERGENCY COUNSELLING", "p5, protection_officer, COUNSELLING, review"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

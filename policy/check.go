@@ -25,6 +25,7 @@ var roleName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 func (p *Policy) Check() []string {
 	_, _, problems := p.lint()
 	problems = append(slices.Clone(p.loadErrs), problems...)
+	problems = append(problems, p.emergencyProblems...)
 	return append(problems, p.conflictGrants()...)
 }
 
@@ -121,6 +122,8 @@ func (p *Policy) lint() (map[string]*role, [][2]string, []string) {
 			} else {
 				add("%s: unknown limit %q (want %s)", row("p3", a), a[2], limitToReferral)
 			}
+		case attrEmergencyMax, attrEmergencyScope:
+			// read with the p5 rows (emergency.go)
 		case attrMay:
 			if act := lindung.Action(a[2]); act.Valid() {
 				r.actions = append(r.actions, act)
@@ -128,8 +131,8 @@ func (p *Policy) lint() (map[string]*role, [][2]string, []string) {
 				add("%s: unknown action %q (want one of %v)", row("p3", a), a[2], lindung.Actions())
 			}
 		default:
-			add("%s: unknown role attribute %q (want %s, %s, %s or %s)", row("p3", a), a[1],
-				attrScope, attrTraining, attrLimit, attrMay)
+			add("%s: unknown role attribute %q (want %s, %s, %s, %s, %s or %s)", row("p3", a), a[1],
+				attrScope, attrTraining, attrLimit, attrMay, attrEmergencyMax, attrEmergencyScope)
 		}
 	}
 

@@ -69,8 +69,18 @@ func Diff(old, new *Policy) []Change {
 				func(p *Policy) Rule { return p.ExplainAttr(role, attrLimit) }},
 			{"default_purpose", func(rv RoleView) string { return deref(rv.DefaultPurpose) },
 				func(p *Policy) Rule { return p.explainDefault(role) }},
+			{"emergency_max", func(rv RoleView) string {
+				if rv.EmergencyMax == nil {
+					return "none"
+				}
+				return *rv.EmergencyMax
+			},
+				func(p *Policy) Rule { return p.ExplainAttr(role, attrEmergencyMax) }},
 		} {
 			c := Change{Who: role, What: field.name, Old: str(o, inOld, field.get), New: str(n, inNew, field.get)}
+			if field.name == "emergency_max" && (c.Old+c.New == absent+"none" || c.Old+c.New == "none"+absent) {
+				continue // a role that opens nothing in an emergency has no maximum to report
+			}
 			if c.Old != c.New {
 				c.OldRule, c.NewRule = ruleIf(old, inOld, field.rule), ruleIf(new, inNew, field.rule)
 			}
@@ -92,6 +102,9 @@ func Diff(old, new *Policy) []Change {
 				c := Change{Who: role, What: string(pur) + " " + cat.String(), Old: cell(oc, cat), New: cell(nc, cat)}
 				if c.Old != c.New {
 					rule := func(p *Policy) Rule { return p.ExplainBasis([]string{role}, pur, cat) }
+					if pur == lindung.PurposeEmergency {
+						rule = func(p *Policy) Rule { return p.ExplainEmergency(role, cat) }
+					}
 					c.OldRule, c.NewRule = ruleIf(old, oOpen, rule), ruleIf(new, nOpen, rule)
 				}
 				add(c)

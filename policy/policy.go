@@ -111,7 +111,8 @@ type Decision struct {
 	// the roles that may declare the purpose, so that a role never acts under another role's purpose.
 	Actions []lindung.Action
 
-	policy *Policy // the policy that decided, for Assignable
+	policy    *Policy                // the policy that decided, for Assignable
+	emergency lindung.EmergencyTerms // what the roles may open in an emergency (emergency.go)
 }
 
 // Mask returns the categories of one victim's record that may be disclosed: the legal ones, plus the
@@ -213,17 +214,19 @@ func (r *role) scope() lindung.RowScope {
 
 // Policy is a loaded, checked rule set. It is safe for concurrent use.
 type Policy struct {
-	enf       *casbin.Enforcer
-	enforceMu sync.Mutex // Casbin's plain Enforcer is not documented as safe for concurrent use
-	version   string
-	roles     map[string]*role
-	names     []string    // sorted role names
-	conflicts [][2]string // p4: role pairs no user may hold together
-	loadErrs  []string    // policy lines Casbin could not take
-	source    []sourceRow // the rows as written, with their lines, to name the rule that decided
-	text      [2]string   // model.conf and policy.csv as loaded, from which the version is computed
-	cache     sync.Map    // cache key -> *Decision
-	enforces  atomic.Uint64
+	enf               *casbin.Enforcer
+	enforceMu         sync.Mutex // Casbin's plain Enforcer is not documented as safe for concurrent use
+	version           string
+	roles             map[string]*role
+	names             []string                  // sorted role names
+	conflicts         [][2]string               // p4: role pairs no user may hold together
+	emergency         map[string]*emergencyRole // p5 and the emergency p3 attributes, per role (emergency.go)
+	emergencyProblems []string
+	loadErrs          []string    // policy lines Casbin could not take
+	source            []sourceRow // the rows as written, with their lines, to name the rule that decided
+	text              [2]string   // model.conf and policy.csv as loaded, from which the version is computed
+	cache             sync.Map    // cache key -> *Decision
+	enforces          atomic.Uint64
 }
 
 // Load reads model.conf and policy.csv from dir, or uses the embedded ones when dir is "". Both files
@@ -274,6 +277,7 @@ func newPolicy(modelText, policyText string) (*Policy, error) {
 	p := &Policy{enf: enf, version: hex.EncodeToString(sum[:6]), loadErrs: a.problems, source: a.rows,
 		text: [2]string{modelText, policyText}}
 	p.roles, p.conflicts, _ = p.lint()
+	p.emergency, p.emergencyProblems = p.readEmergency()
 	for name := range p.roles {
 		p.names = append(p.names, name)
 	}
@@ -469,6 +473,10 @@ func (p *Policy) decide(roles []string, purpose lindung.Purpose) (*Decision, err
 
 	p.enforceMu.Lock()
 	defer p.enforceMu.Unlock()
+	d.emergency = p.emergencyTerms(roles)
+	if purpose == lindung.PurposeEmergency {
+		return p.decideEmergency(d), nil
+	}
 	for _, c := range lindung.Categories() {
 		b, err := p.basisOf(roles, active, c, purpose)
 		if err != nil {

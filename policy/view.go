@@ -41,8 +41,12 @@ type RoleView struct {
 	// Actions are every action the role may take beyond reading, sorted; the list is exact.
 	Actions *[]string `yaml:"actions,omitempty" json:"actions,omitempty"`
 	// Purposes maps every purpose the role may declare (the map is exact when given) to the basis of each
-	// category under it: never, legal or consent.
+	// category under it: never, legal or consent; under EMERGENCY, what a grant of the category needs
+	// (review, approve, approve_other_partner) or never.
 	Purposes map[string]map[string]string `yaml:"purposes,omitempty" json:"purposes,omitempty"`
+	// EmergencyMax is the longest an emergency grant of the role may last (e.g. 4h0m0s), for a role that
+	// may declare EMERGENCY.
+	EmergencyMax *string `yaml:"emergency_max,omitempty" json:"emergency_max,omitempty"`
 }
 
 // View is the effective policy: every role a user may hold, and the pairs no user may hold together.
@@ -71,7 +75,14 @@ func (p *Policy) View() View {
 			def := string(r.defaults[0])
 			rv.DefaultPurpose = &def
 		}
+		if m := p.emergencyMax(name); m != "" {
+			rv.EmergencyMax = &m
+		}
 		for _, pur := range r.purposes {
+			if pur == lindung.PurposeEmergency {
+				rv.Purposes[string(pur)] = p.emergencyCells(name)
+				continue
+			}
 			cells := map[string]string{}
 			d, err := p.Decide([]string{name}, pur)
 			for _, c := range lindung.Categories() {

@@ -85,11 +85,13 @@ func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lind
 		if err := s.requireVisible(ctx, tx, victimID); err != nil {
 			return err
 		}
+		// An access under EMERGENCY is a line of its own per grant, with the grant's reason (migration 013).
 		rows, err := tx.Query(ctx, `SELECT date_trunc('day', a.at), p.name, p.type::text, a.purpose::text,
-				bit_or(category_bits(a.disclosed))
+				bit_or(category_bits(a.disclosed)), g.reason
 			FROM access_records a JOIN partners p ON p.id = a.partner_id
+			LEFT JOIN emergency_grants g ON g.id = a.emergency_grant_id
 			WHERE a.victim_id = $1::uuid
-			GROUP BY 1, p.id, 2, 3, 4 ORDER BY 1 DESC, 2, 4, p.id`, victimID)
+			GROUP BY 1, p.id, 2, 3, 4, g.id, g.reason ORDER BY 1 DESC, 2, 4, p.id, g.id`, victimID)
 		if err != nil {
 			return err
 		}
@@ -97,7 +99,7 @@ func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lind
 			d := &lindung.Disclosure{}
 			var at time.Time
 			var bits int32
-			err := r.Scan(&at, &d.PartnerName, &d.PartnerType, &d.Purpose, &bits)
+			err := r.Scan(&at, &d.PartnerName, &d.PartnerType, &d.Purpose, &bits, &d.EmergencyReason)
 			d.At, d.Categories = at, lindung.CategorySet(bits)
 			return d, err
 		})

@@ -70,7 +70,7 @@ func (s *Session) CreateEligibilityCode(ctx context.Context, c *lindung.Eligibil
 func (s *Session) FindEligibilityCodeForUpdate(ctx context.Context, id string) (*lindung.EligibilityCode, error) {
 	return findOneForUpdate(ctx, s, id, `SELECT x.id::text, x.victim_id::text, x.employer_partner_id::text,
 			x.issued_at, x.expires_at, x.revoked_at`+ownedColumns+` FROM eligibility_codes x
-		`+bitsJoin+`
+		`+s.bitsJoin()+`
 		WHERE x.id = @id::uuid AND x.victim_id IN (SELECT v.id FROM victims v WHERE `+s.visibleVictims()+`)
 		FOR UPDATE OF x`,
 		func(rows pgx.Rows) (*lindung.EligibilityCode, string, error) {

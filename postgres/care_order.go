@@ -38,7 +38,7 @@ func (s *Session) CreateOrder(ctx context.Context, o *lindung.ProtectionOrder) e
 // FindOrderForUpdate returns a visible victim's order, locked until the request ends.
 func (s *Session) FindOrderForUpdate(ctx context.Context, id string) (*lindung.ProtectionOrder, error) {
 	return findOneForUpdate(ctx, s, id, `SELECT `+orderColumns+` FROM protection_orders x
-		`+bitsJoin+`
+		`+s.bitsJoin()+`
 		WHERE x.id = @id::uuid AND x.victim_id IN (SELECT v.id FROM victims v WHERE `+s.visibleVictims()+`)
 		FOR UPDATE OF x`, scanOrder)
 }
@@ -64,7 +64,7 @@ func (s *Session) FindOrdersExpiring(ctx context.Context, withinDays int) ([]*li
 				AND (x.ended_on IS NULL OR x.ended_on > current_date) AND x.ends_on <= current_date + @days::int
 				ORDER BY x.ends_on, x.id LIMIT 500)
 			SELECT `+orderColumns+` FROM page x
-			`+bitsJoin+`
+			`+s.bitsJoin()+`
 			ORDER BY x.ends_on, x.id`, s.args(pgx.NamedArgs{"days": withinDays}))
 		if err != nil {
 			return err

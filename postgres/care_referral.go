@@ -39,7 +39,7 @@ func (s *Session) FindReferralForUpdate(ctx context.Context, id string) (*lindun
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT `+referralColumns+` FROM referrals x
-			`+bitsJoin+`
+			`+s.bitsJoin()+`
 			WHERE x.id = @id::uuid AND (x.from_partner_id = @partner::uuid OR x.to_partner_id = @partner::uuid)`,
 			s.args(pgx.NamedArgs{"id": id}))
 		if err != nil {
@@ -93,7 +93,7 @@ func (s *Session) FindOverdueReferrals(ctx context.Context) ([]*lindung.Referral
 				AND x.status IN ('IN_PROGRESS', 'ACCEPTED') AND x.due_on < current_date
 				ORDER BY x.due_on, x.id LIMIT 500)
 			SELECT `+referralColumns+` FROM page x
-			`+bitsJoin+`
+			`+s.bitsJoin()+`
 			ORDER BY x.due_on, x.id`, s.args(nil))
 		if err != nil {
 			return err

@@ -43,7 +43,7 @@ func (s *Session) FindServiceRecordForUpdate(ctx context.Context, id string) (*l
 		own = ` AND x.provider_partner_id = @partner::uuid`
 	}
 	return findOneForUpdate(ctx, s, id, `SELECT `+serviceRecordColumns+` FROM service_records x
-		`+bitsJoin+`
+		`+s.bitsJoin()+`
 		WHERE x.id = @id::uuid AND x.victim_id IN (SELECT v.id FROM victims v WHERE `+s.visibleVictims()+`)`+own+`
 		FOR UPDATE OF x`, scanServiceRecord)
 }

@@ -24,7 +24,7 @@ func (s *Session) FindVictimsByCaseRefs(ctx context.Context, refs []string) ([]*
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `WITH found AS (SELECT v.id FROM victims v
 				WHERE v.id IN (SELECT victims_by_case_ref(@refs::text[])) AND `+s.visibleVictims()+`)
-			SELECT `+s.victimColumns()+` FROM victims v `+victimBitsJoin+`
+			SELECT `+s.victimColumns()+` FROM victims v `+s.victimBitsJoin()+`
 			WHERE v.id IN (SELECT id FROM found)`, s.args(pgx.NamedArgs{"refs": refs}))
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Session) FindReferrals(ctx context.Context, f lindung.ReferralFilter) (
 		rows, err := tx.Query(ctx, `WITH page AS (SELECT * FROM referrals x WHERE `+where+`
 				ORDER BY x.created_at DESC, x.id LIMIT 500)
 			SELECT `+referralColumns+` FROM page x
-			`+bitsJoin+`
+			`+s.bitsJoin()+`
 			ORDER BY x.created_at DESC, x.id`, args)
 		if err != nil {
 			return err

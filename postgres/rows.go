@@ -47,16 +47,28 @@ const ownedColumns = `, b.consented, b.referred`
 // filtered by row-level security, so the victim is there exactly when the request may see it.
 const inScopeColumn = `, EXISTS (SELECT 1 FROM victims v WHERE v.id = x.victim_id)`
 
-// bitsJoin joins the viewer's consent and referral bits on each row's victim (viewer_bits, migration 012) to
-// rows aliased x, from the victim's row as the request may see it (none for a victim out of scope: no
-// bits); victimBitsJoin does the same for victims aliased v. The function is inlined into the statement
-// and planned once per connection. The arguments are Session.args'.
-const (
-	bitsJoin = ` LEFT JOIN victims bv ON bv.id = x.victim_id
-		CROSS JOIN LATERAL viewer_bits(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
-	victimBitsJoin = ` CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
-	viewerArgs     = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
-)
+// bitsJoin joins the viewer's consent and referral bits on each row's victim to rows aliased x, from the
+// victim's row as the request may see it (none for a victim out of scope: no bits); victimBitsJoin does
+// the same for victims aliased v. The bits are viewer_bits' (migration 012), inlined into the statement
+// and planned once per connection; under EMERGENCY the caller's grants take the place of consent
+// (emergency_bits, migration 013). The arguments are Session.args'.
+func (s *Session) bitsJoin() string {
+	return ` LEFT JOIN victims bv ON bv.id = x.victim_id
+		CROSS JOIN LATERAL ` + s.bitsFunction() + `(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
+}
+
+func (s *Session) victimBitsJoin() string {
+	return ` CROSS JOIN LATERAL ` + s.bitsFunction() + `(v.consent_grants, v.id, ` + viewerArgs + `) b`
+}
+
+const viewerArgs = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
+
+func (s *Session) bitsFunction() string {
+	if s.scope.Purpose == lindung.PurposeEmergency {
+		return "emergency_bits"
+	}
+	return "viewer_bits"
+}
 
 // findByVictims runs a query over the child records of the visible victims among ids and groups the
 // results aligned to ids. The query selects from a table aliased x, holds the marker $BITS after its FROM
@@ -70,7 +82,7 @@ func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql str
 	}
 	byVictim := make(map[string][]T, len(valid))
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, strings.NewReplacer("$VISIBLE", s.scopedVictimIDs(), "$BITS", bitsJoin).Replace(sql), s.args(pgx.NamedArgs{"ids": valid}))
+		rows, err := tx.Query(ctx, strings.NewReplacer("$VISIBLE", s.scopedVictimIDs(), "$BITS", s.bitsJoin()).Replace(sql), s.args(pgx.NamedArgs{"ids": valid}))
 		if err != nil {
 			return err
 		}

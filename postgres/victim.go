@@ -110,7 +110,7 @@ func (s *Session) FindVictimByID(ctx context.Context, id string) (*lindung.Victi
 // Ids that are not UUIDs are simply not found.
 func (s *Session) FindVictimsByIDs(ctx context.Context, ids []string) ([]*lindung.Victim, error) {
 	return findByIDs(ctx, s, ids, `SELECT `+s.victimColumns()+` FROM victims v
-		`+victimBitsJoin+`
+		`+s.victimBitsJoin()+`
 		WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims(),
 		func(r pgx.CollectableRow) (*lindung.Victim, error) { return scanVictim(r) },
 		func(v *lindung.Victim) string { return v.ID })
@@ -155,7 +155,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	if page.Count {
 		count = `, (SELECT count(*) FROM ` + from + ` WHERE ` + where + `)`
 	}
-	sql := `SELECT ` + s.victimColumns() + count + ` FROM ` + from + ` ` + victimBitsJoin + `
+	sql := `SELECT ` + s.victimColumns() + count + ` FROM ` + from + ` ` + s.victimBitsJoin() + `
 		WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit`
 	out := &lindung.VictimPage{}
 	err := s.query(ctx, func(tx pgx.Tx) error {

@@ -123,7 +123,7 @@ func (r *queryResolver) OverdueReferrals(ctx context.Context) ([]*lindung.Referr
 	if err != nil {
 		return nil, err
 	}
-	if !req.SeesRows() {
+	if !req.listsAddressedRecords() {
 		return []*lindung.Referral{}, nil
 	}
 	rs, err := req.Session.FindOverdueReferrals(ctx)

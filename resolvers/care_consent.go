@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ func recordConsent(ctx context.Context, in model.RecordConsentInput, key *string
 		}
 		if len(p.Purposes) == 0 {
 			return nil, lindung.Invalid(field+".purposes", "a provision grants at least one purpose")
+		}
+		if slices.Contains(p.Purposes, lindung.PurposeEmergency) {
+			// Emergency access is opened by a grant, never by consent; a consent to it would mean nothing.
+			return nil, lindung.Invalid(field+".purposes", "EMERGENCY is opened by emergency access, not by consent")
 		}
 		cp.Categories = lindung.SetOf(p.Categories...)
 		cp.Purposes = p.Purposes

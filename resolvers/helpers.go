@@ -142,7 +142,11 @@ func disclosureSentence(d *lindung.Disclosure) string {
 	if len(words) > 0 {
 		what = "your " + joinWords(words) + " information"
 	}
-	return fmt.Sprintf("On %s, %s saw %s %s.", d.At.Format("2 January 2006"), d.PartnerName, what, purposeWords[d.Purpose])
+	why := purposeWords[d.Purpose]
+	if d.Purpose == lindung.PurposeEmergency {
+		why = emergencyWords(d.EmergencyReason)
+	}
+	return fmt.Sprintf("On %s, %s saw %s %s.", d.At.Format("2 January 2006"), d.PartnerName, what, why)
 }
 
 func joinWords(w []string) string {

@@ -234,7 +234,7 @@ func (r *queryResolver) Referrals(ctx context.Context, status *string) ([]*lindu
 	if err != nil {
 		return nil, err
 	}
-	if !req.SeesRows() {
+	if !req.listsAddressedRecords() {
 		// A referral is a record of a victim's case: a role without victim rows gets none, not even
 		// those its own partner sent or received.
 		return []*lindung.Referral{}, nil

@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/lindung/lindung"
@@ -416,4 +420,62 @@ type WithheldField struct {
 	Reason string `json:"reason"`
 	// The field's data category.
 	Category lindung.Category `json:"category"`
+}
+
+// Which emergency grants to list: those whose review is open, or closed.
+type EmergencyReviewStatus string
+
+const (
+	// Not reviewed yet, in effect or not.
+	EmergencyReviewStatusOpen EmergencyReviewStatus = "OPEN"
+	// Reviewed, with a finding.
+	EmergencyReviewStatusClosed EmergencyReviewStatus = "CLOSED"
+)
+
+var AllEmergencyReviewStatus = []EmergencyReviewStatus{
+	EmergencyReviewStatusOpen,
+	EmergencyReviewStatusClosed,
+}
+
+func (e EmergencyReviewStatus) IsValid() bool {
+	switch e {
+	case EmergencyReviewStatusOpen, EmergencyReviewStatusClosed:
+		return true
+	}
+	return false
+}
+
+func (e EmergencyReviewStatus) String() string {
+	return string(e)
+}
+
+func (e *EmergencyReviewStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EmergencyReviewStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EmergencyReviewStatus", str)
+	}
+	return nil
+}
+
+func (e EmergencyReviewStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EmergencyReviewStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EmergencyReviewStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
