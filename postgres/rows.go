@@ -53,22 +53,21 @@ const inScopeColumn = `, EXISTS (SELECT 1 FROM victims v WHERE v.id = x.victim_i
 // and planned once per connection; under EMERGENCY the caller's grants take the place of consent
 // (emergency_bits, migration 013). The arguments are Session.args'.
 func (s *Session) bitsJoin() string {
-	return ` LEFT JOIN victims bv ON bv.id = x.victim_id
-		CROSS JOIN LATERAL ` + s.bitsFunction() + `(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
+	if s.scope.Purpose == lindung.PurposeEmergency {
+		return ` LEFT JOIN victims bv ON bv.id = x.victim_id CROSS JOIN LATERAL emergency_bits(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
+	}
+	return ` LEFT JOIN victims bv ON bv.id = x.victim_id CROSS JOIN LATERAL viewer_bits(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
 }
 
 func (s *Session) victimBitsJoin() string {
-	return ` CROSS JOIN LATERAL ` + s.bitsFunction() + `(v.consent_grants, v.id, ` + viewerArgs + `) b`
-}
-
-const viewerArgs = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
-
-func (s *Session) bitsFunction() string {
 	if s.scope.Purpose == lindung.PurposeEmergency {
-		return "emergency_bits"
+		return ` CROSS JOIN LATERAL emergency_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
 	}
-	return "viewer_bits"
+	return ` CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
 }
+
+// viewerArgs are the bits functions' arguments after the victim's grants and id.
+const viewerArgs = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
 
 // findByVictims runs a query over the child records of the visible victims among ids and groups the
 // results aligned to ids. The query selects from a table aliased x, holds the marker $BITS after its FROM
