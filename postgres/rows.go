@@ -43,9 +43,10 @@ func owned(victimID string, consented, referred int32) lindung.Owned {
 // for this request's viewer, from the viewer_bits join ($BITS in findByVictims' queries).
 const ownedColumns = `, b.consented, b.referred`
 
-// inScopeColumn says whether a row's victim is within the request's row scope: the victims table is
-// filtered by row-level security, so the victim is there exactly when the request may see it.
-const inScopeColumn = `, EXISTS (SELECT 1 FROM victims v WHERE v.id = x.victim_id)`
+// inScopeColumn says whether a row's victim is within the request's row scope: bitsJoin reads the victim's
+// row (bv) under row-level security, so it is there exactly when the request may see it. It must follow
+// bitsJoin in the statement.
+const inScopeColumn = `, bv.id IS NOT NULL`
 
 // bitsJoin joins the viewer's consent and referral bits on each row's victim to rows aliased x, from the
 // victim's row as the request may see it (none for a victim out of scope: no bits); victimBitsJoin does
