@@ -93,11 +93,11 @@ func (s *Session) CreateFamilyContact(ctx context.Context, f *lindung.FamilyCont
 func (s *Session) FindFamilyContactsByVictimIDs(ctx context.Context, ids []string) ([][]*lindung.FamilyContact, error) {
 	own := ""
 	if s.scope.Rows == lindung.ScopeReferred {
-		own = ` AND x.recorded_by_partner_id = @partner::uuid`
+		own = ` WHERE x.recorded_by_partner_id = @partner::uuid`
 	}
 	return findByVictims(ctx, s, ids, `SELECT x.id::text, x.victim_id::text, x.kind::text, x.with_whom,
 		x.occurred_on, x.interpreter_partner_id::text, x.recorded_by_partner_id::text, x.recorded_at`+ownedColumns+`
-		FROM family_contacts x $BITS WHERE x.victim_id IN $VISIBLE`+own+` ORDER BY x.occurred_on DESC, x.id`,
+		FROM family_contacts x $VISIBLE`+own+` ORDER BY x.occurred_on DESC, x.id`,
 		func(rows pgx.Rows) (*lindung.FamilyContact, string, error) {
 			f := &lindung.FamilyContact{}
 			var victimID string

@@ -32,7 +32,7 @@ func (s *Session) FindConsentsByVictimIDs(ctx context.Context, ids []string) ([]
 			'CategoryBits', p.category_bits, 'Purposes', p.purposes,
 			'PeriodStart', p.period_start, 'PeriodEnd', p.period_end) ORDER BY p.position)
 			FROM consent_provisions p WHERE p.consent_id = x.id), '[]')`+ownedColumns+`
-		FROM consents x $BITS WHERE x.victim_id IN $VISIBLE ORDER BY x.recorded_at DESC, x.id`,
+		FROM consents x $VISIBLE ORDER BY x.recorded_at DESC, x.id`,
 		func(rows pgx.Rows) (*lindung.Consent, string, error) {
 			c := &lindung.Consent{}
 			var victimID string

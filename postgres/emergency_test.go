@@ -85,6 +85,7 @@ func TestEmergencyAccess(t *testing.T) {
 		})
 		return g, err
 	}
+	var records int // the orders and placements the last read found
 	read := func(c emergencyCaller) (got map[string]*lindung.Victim, total int) {
 		got = map[string]*lindung.Victim{}
 		err := c.run(t, f.db, func(s *postgres.Session) error {
@@ -102,12 +103,35 @@ func TestEmergencyAccess(t *testing.T) {
 				return err
 			}
 			total = page.TotalCount
-			orders, err := s.FindOrdersByVictimIDs(ctx, []string{w})
+			// A victim's records come with that victim's bits, and only a victim read above has any.
+			ids := []string{w, v, f.foreign}
+			orders, err := s.FindOrdersByVictimIDs(ctx, ids)
 			if err != nil {
 				return err
 			}
-			if len(orders[0]) != 0 {
-				t.Errorf("%s under EMERGENCY reads the orders of a victim without a grant", c.username)
+			placements, err := s.FindPlacementsByVictimIDs(ctx, ids)
+			if err != nil {
+				return err
+			}
+			records = 0
+			for i, id := range ids {
+				owners := []lindung.Owned{}
+				for _, o := range orders[i] {
+					owners = append(owners, o.Owned)
+				}
+				for _, p := range placements[i] {
+					owners = append(owners, p.Owned)
+				}
+				for _, o := range owners {
+					x := got[id]
+					if x == nil {
+						t.Errorf("%s under EMERGENCY reads a record of %s, a victim it does not see", c.username, id)
+					} else if o.VictimID != id || o.Consented != x.Consented || o.Referred != x.Referred {
+						t.Errorf("%s under EMERGENCY reads a record of %s owned by %s with bits %s/%s, want %s/%s",
+							c.username, id, o.VictimID, o.Consented, o.Referred, x.Consented, x.Referred)
+					}
+				}
+				records += len(owners)
 			}
 			return nil
 		})
@@ -139,6 +163,9 @@ func TestEmergencyAccess(t *testing.T) {
 	got, total := read(officerInEmergency)
 	if len(got) != 1 || got[v] == nil || total != 1 {
 		t.Fatalf("under EMERGENCY: %d victims (total %d), want V alone", len(got), total)
+	}
+	if records == 0 {
+		t.Errorf("under EMERGENCY: no order or placement of V read: the records' bits are not tested")
 	}
 	if x := got[v]; x.Consented != lindung.SetOf(lindung.Health) || x.MedicalNeeds == nil || x.CounsellingNotes != nil || x.LegalName != nil {
 		t.Errorf("V under EMERGENCY: bits %s, medical %v, counselling %v, name %v", x.Consented, x.MedicalNeeds, x.CounsellingNotes, x.LegalName)

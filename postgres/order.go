@@ -12,7 +12,7 @@ import (
 func (s *Session) FindOrdersByVictimIDs(ctx context.Context, ids []string) ([][]*lindung.ProtectionOrder, error) {
 	return findByVictims(ctx, s, ids, `SELECT x.id::text, x.victim_id::text, x.type::text, x.court,
 		x.order_number, x.starts_on, x.ends_on, x.ended_on, x.conditions`+ownedColumns+`
-		FROM protection_orders x $BITS WHERE x.victim_id IN $VISIBLE ORDER BY x.starts_on DESC`,
+		FROM protection_orders x $VISIBLE ORDER BY x.starts_on DESC`,
 		func(rows pgx.Rows) (*lindung.ProtectionOrder, string, error) {
 			o := &lindung.ProtectionOrder{}
 			var victimID string

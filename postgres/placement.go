@@ -11,7 +11,7 @@ import (
 // FindPlacementsByVictimIDs returns each visible victim's placements, the current one first.
 func (s *Session) FindPlacementsByVictimIDs(ctx context.Context, ids []string) ([][]*lindung.Placement, error) {
 	return findByVictims(ctx, s, ids, `SELECT x.id::text, x.victim_id::text, x.shelter_id::text, x.from_date,
-		x.to_date, x.reason`+ownedColumns+` FROM placements x $BITS WHERE x.victim_id IN $VISIBLE
+		x.to_date, x.reason`+ownedColumns+` FROM placements x $VISIBLE
 		ORDER BY x.to_date DESC NULLS FIRST, x.from_date DESC`,
 		func(rows pgx.Rows) (*lindung.Placement, string, error) {
 			p := &lindung.Placement{}

@@ -8,9 +8,16 @@ import (
 	"github.com/lindung/lindung"
 )
 
-const referralColumns = `x.id::text, x.victim_id::text, x.from_partner_id::text, x.to_partner_id::text,
+// referralColumns are a referral's columns, its victim's bits and whether its victim is in scope, for a
+// statement that reads the referral's victim with bitsJoin; visibleReferralColumns are the same for
+// findByVictims, where the visible victim joined (b) is the answer.
+const (
+	referralColumns        = referralFields + ownedColumns + inScopeColumn
+	visibleReferralColumns = referralFields + ownedColumns + `, b.id IS NOT NULL`
+	referralFields         = `x.id::text, x.victim_id::text, x.from_partner_id::text, x.to_partner_id::text,
 	x.service_code::text, x.category_bits, x.status::text, x.reason, x.rejection_reason, x.due_on,
-	x.created_at, x.updated_at` + ownedColumns + inScopeColumn
+	x.created_at, x.updated_at`
+)
 
 // scanReferral reads referralColumns. A referral is the one record the partners it is between read whatever
 // the case's scope, so whether its victim is in scope is read with it, never assumed.
@@ -32,10 +39,10 @@ func (s *Session) FindReferralsByVictimIDs(ctx context.Context, ids []string) ([
 	own := ""
 	if s.scope.Rows == lindung.ScopeReferred {
 		// An NGO sees a case's referrals to itself, not those to other partners (nor their reasons).
-		own = ` AND (x.from_partner_id = @partner::uuid OR x.to_partner_id = @partner::uuid)`
+		own = ` WHERE (x.from_partner_id = @partner::uuid OR x.to_partner_id = @partner::uuid)`
 	}
-	return findByVictims(ctx, s, ids, `SELECT `+referralColumns+` FROM referrals x $BITS
-		WHERE x.victim_id IN $VISIBLE`+own+` ORDER BY x.created_at DESC, x.id`, scanReferral)
+	return findByVictims(ctx, s, ids, `SELECT `+visibleReferralColumns+` FROM referrals x $VISIBLE`+own+`
+		ORDER BY x.created_at DESC, x.id`, scanReferral)
 }
 
 // FindReferrals returns the referrals sent by or to the session's partner, newest first. The partners a

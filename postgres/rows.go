@@ -40,7 +40,8 @@ func owned(victimID string, consented, referred int32) lindung.Owned {
 }
 
 // ownedColumns are the columns every victim-owned query appends: its victim's consent and referral bits
-// for this request's viewer, from the viewer_bits join ($BITS in findByVictims' queries).
+// for this request's viewer, from the viewer_bits join (bitsJoin, or $VISIBLE in findByVictims' queries),
+// aliased b.
 const ownedColumns = `, b.consented, b.referred`
 
 // inScopeColumn says whether a row's victim is within the request's row scope: bitsJoin reads the victim's
@@ -67,13 +68,24 @@ func (s *Session) victimBitsJoin() string {
 	return ` CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
 }
 
+// visibleJoin joins rows aliased x to the visible victims among @ids, each with the viewer's bits (b):
+// the victims are read once, under row-level security and the row scope, and each one's bits computed
+// once, however many records it has. Joining every record to its victim and the bits instead (bitsJoin)
+// read the victim again and evaluated the bits again per record. OFFSET 0 keeps the victims and their
+// bits a subquery of their own: flattened into the statement, the planner may join the records first and
+// evaluate the bits per record again.
+func (s *Session) visibleJoin() string {
+	return ` JOIN (SELECT v.id, b.consented, b.referred FROM victims v` + s.victimBitsJoin() +
+		` WHERE v.id = ANY(@ids::uuid[]) AND ` + s.visibleVictims() + ` OFFSET 0) b ON b.id = x.victim_id`
+}
+
 // viewerArgs are the bits functions' arguments after the victim's grants and id.
 const viewerArgs = `nullif(@purpose, '')::purpose, @partner::uuid, nullif(@partner_type, '')::partner_type`
 
 // findByVictims runs a query over the child records of the visible victims among ids and groups the
-// results aligned to ids. The query selects from a table aliased x, holds the marker $BITS after its FROM
-// item (the join that brings ownedColumns), and the marker $VISIBLE where the ids of the visible victims
-// go, as in `FROM placements x $BITS WHERE x.victim_id IN $VISIBLE ORDER BY ...`.
+// results aligned to ids. The query selects from a table aliased x and holds the marker $VISIBLE after its
+// FROM item, where visibleJoin goes, as in `FROM placements x $VISIBLE ORDER BY ...`: it admits the rows of
+// the visible victims alone and brings ownedColumns.
 func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql string, scan func(pgx.Rows) (T, string, error)) ([][]T, error) {
 	out := make([][]T, len(ids))
 	valid := validUUIDs(ids)
@@ -82,7 +94,7 @@ func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql str
 	}
 	byVictim := make(map[string][]T, len(valid))
 	err := s.query(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, strings.NewReplacer("$VISIBLE", s.scopedVictimIDs(), "$BITS", s.bitsJoin()).Replace(sql), s.args(pgx.NamedArgs{"ids": valid}))
+		rows, err := tx.Query(ctx, strings.Replace(sql, "$VISIBLE", s.visibleJoin(), 1), s.args(pgx.NamedArgs{"ids": valid}))
 		if err != nil {
 			return err
 		}

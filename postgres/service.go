@@ -29,11 +29,11 @@ func (s *Session) FindServices(ctx context.Context) ([]*lindung.Service, error) 
 func (s *Session) FindServiceRecordsByVictimIDs(ctx context.Context, ids []string) ([][]*lindung.ServiceRecord, error) {
 	own := ""
 	if s.scope.Rows == lindung.ScopeReferred {
-		own = ` AND x.provider_partner_id = @partner::uuid` // an NGO sees the services it provides
+		own = ` WHERE x.provider_partner_id = @partner::uuid` // an NGO sees the services it provides
 	}
 	return findByVictims(ctx, s, ids, `SELECT x.id::text, x.victim_id::text, x.service_code::text,
 		x.provider_partner_id::text, x.status::text, x.requested_on, x.scheduled_for, x.delivered_on`+ownedColumns+`
-		FROM service_records x $BITS WHERE x.victim_id IN $VISIBLE`+own+` ORDER BY x.requested_on DESC, x.id`,
+		FROM service_records x $VISIBLE`+own+` ORDER BY x.requested_on DESC, x.id`,
 		func(rows pgx.Rows) (*lindung.ServiceRecord, string, error) {
 			r := &lindung.ServiceRecord{}
 			var victimID string
@@ -49,7 +49,7 @@ func (s *Session) FindServiceRecordsByVictimIDs(ctx context.Context, ids []strin
 func (s *Session) FindWorkEligibilityByVictimIDs(ctx context.Context, ids []string) ([]*lindung.WorkEligibility, error) {
 	groups, err := findByVictims(ctx, s, ids, `SELECT x.victim_id::text, x.protection_order_held,
 		x.medical_screening_passed, x.risk_assessment_passed, x.decision::text, x.decided_on, x.valid_until`+ownedColumns+`
-		FROM work_eligibility x $BITS WHERE x.victim_id IN $VISIBLE`,
+		FROM work_eligibility x $VISIBLE`,
 		func(rows pgx.Rows) (*lindung.WorkEligibility, string, error) {
 			w := &lindung.WorkEligibility{}
 			var victimID string
@@ -77,8 +77,8 @@ func (s *Session) FindFamilyByVictimIDs(ctx context.Context, ids []string) ([][]
 	return findByVictims(ctx, s, ids, `SELECT x.victim_id::text, x.related_victim_id::text, x.relationship`+ownedColumns+`
 		FROM (SELECT victim_id, related_victim_id, relationship::text FROM family_links
 		      UNION ALL
-		      SELECT related_victim_id, victim_id, 'CHILD' FROM family_links) x $BITS
-		WHERE x.victim_id IN $VISIBLE ORDER BY x.relationship DESC, x.related_victim_id`,
+		      SELECT related_victim_id, victim_id, 'CHILD' FROM family_links) x $VISIBLE
+		ORDER BY x.relationship DESC, x.related_victim_id`,
 		func(rows pgx.Rows) (*lindung.FamilyLink, string, error) {
 			f := &lindung.FamilyLink{}
 			var victimID string

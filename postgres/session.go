@@ -194,9 +194,4 @@ func (s *Session) requireVisible(ctx context.Context, tx pgx.Tx, victimID string
 	return nil
 }
 
-// scopedVictimIDs is a subquery of the visible victims' ids among @ids, for child records.
-func (s *Session) scopedVictimIDs() string {
-	return `(SELECT v.id FROM victims v WHERE v.id = ANY(@ids::uuid[]) AND ` + s.visibleVictims() + `)`
-}
-
 var _ lindung.Session = (*Session)(nil)

@@ -259,6 +259,7 @@ func TestByIDsAreAligned(t *testing.T) {
 					t.Fatalf("%s: %d results, %v; want %d", name, n, err, len(ids))
 				}
 				total := 0
+				kinds := map[lindung.Owned]bool{} // the distinct bits the records were found with
 				for i := range ids {
 					got, owners := lens(i)
 					w := 0
@@ -269,6 +270,7 @@ func TestByIDsAreAligned(t *testing.T) {
 						t.Errorf("%s[%d]: %d records, want %d", name, i, got, w)
 					}
 					for _, o := range owners {
+						kinds[lindung.Owned{Consented: o.Consented, Referred: o.Referred}] = true
 						if o.VictimID != ids[i] || o.Consented != bits[ids[i]].Consented || o.Referred != bits[ids[i]].Referred {
 							t.Errorf("%s[%d]: owned by %s with %v/%v, want %s with %v/%v", name, i, o.VictimID,
 								o.Consented, o.Referred, ids[i], bits[ids[i]].Consented, bits[ids[i]].Referred)
@@ -278,6 +280,10 @@ func TestByIDsAreAligned(t *testing.T) {
 				}
 				if sc.rows != lindung.ScopeNone && total == 0 {
 					t.Errorf("%s: no records at all: the test would prove nothing", name)
+				}
+				// A record given another victim's bits shows only where the victims' bits differ.
+				if sc.rows != lindung.ScopeNone && len(kinds) < 2 {
+					t.Errorf("%s: every record's victim has the same bits %v: a record with another victim's would pass", name, kinds)
 				}
 			}
 			ownersOf := func(n int, at func(int) *lindung.Owned) []*lindung.Owned {
