@@ -73,7 +73,8 @@ func (s *Session) victimBitsJoin() string {
 // once, however many records it has. Joining every record to its victim and the bits instead (bitsJoin)
 // read the victim again and evaluated the bits again per record. OFFSET 0 keeps the victims and their
 // bits a subquery of their own: flattened into the statement, the planner may join the records first and
-// evaluate the bits per record again.
+// evaluate the bits per record again. The price is the bits of a victim without records: a list with
+// fewer records than victims (family links) costs a little more than before (bench/results.md).
 func (s *Session) visibleJoin() string {
 	return ` JOIN (SELECT v.id, b.consented, b.referred FROM victims v` + s.victimBitsJoin() +
 		` WHERE v.id = ANY(@ids::uuid[]) AND ` + s.visibleVictims() + ` OFFSET 0) b ON b.id = x.victim_id`
