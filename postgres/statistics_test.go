@@ -1,9 +1,14 @@
 package postgres_test
 
 import (
+	"context"
 	"maps"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
@@ -256,5 +261,78 @@ func TestStatisticsWalls(t *testing.T) {
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `SELECT * FROM statistics_counted(8, 8, 0)`); err == nil {
 		t.Error("the runtime login may call statistics_counted, which returns case ids")
+	}
+}
+
+// TestStatisticsCasePanelsPlanForTheCallersBases: the case panels are planned for each call's bases, so a
+// caller whose bases are all legal counts without the consent test, while a caller counting on consent
+// keeps it. The test is a subquery per case that never runs for the first caller, but a plan that keeps it
+// charges it to every case: at 100,000 cases that charge pushed the panels past jit_above_cost, and every
+// call compiled its statements first (bench BenchmarkStatistics100k, migration 016). The plans are those
+// PostgreSQL runs inside statistics_cases, read with auto_explain on a connection that asks for generic
+// plans, as the hub's do.
+func TestStatisticsCasePanelsPlanForTheCallersBases(t *testing.T) {
+	db := statsFixture(t)
+	cfg := admin(t, db).Pool.Config().ConnConfig.Copy()
+	var notices []string
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n.Message) }
+	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LOAD 'auto_explain'`); err != nil {
+		t.Fatalf("auto_explain, which this test reads the plans with: %v", err)
+	}
+	for _, tc := range []struct {
+		name           string
+		legal, consent lindung.CategorySet
+		total          int64
+		consentTest    bool
+	}{
+		{"legal", analystLegal, 0, 5, false},
+		{"consent", lindung.SetOf(lindung.Case), lindung.SetOf(lindung.Demographic), 1, true},
+		{"legal again, on the same connection", analystLegal, 0, 5, false},
+	} {
+		for _, panel := range []lindung.StatisticsPanel{lindung.PanelGender, lindung.PanelAgeBand, lindung.PanelCitizenship} { // each needs DEMOGRAPHIC
+			t.Run(tc.name+"/"+string(panel), func(t *testing.T) {
+				notices = nil
+				var total int64
+				err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+					for _, stmt := range []string{`SELECT set_config('lindung.partner_id', p.id::text, true),
+							set_config('lindung.partner_type', p.type::text, true), set_config('lindung.user_id', u.id::text, true),
+							set_config('lindung.purpose', 'STATISTICS', true)
+						FROM partners p JOIN users u ON u.partner_id = p.id WHERE p.slug = 'ministry'`,
+						`SET LOCAL auto_explain.log_min_duration = 0`, `SET LOCAL auto_explain.log_nested_statements = on`,
+						`SET LOCAL auto_explain.log_level = notice`, `SET LOCAL client_min_messages = notice`} {
+						if _, err := tx.Exec(ctx, stmt); err != nil {
+							return err
+						}
+					}
+					return tx.QueryRow(ctx, `SELECT n FROM statistics_cases($1, $2, $3, $4, NULL, NULL, NULL) WHERE kind = 'total'`,
+						string(panel), int32(panel.Needs()), int32(tc.legal), int32(tc.consent)).Scan(&total)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if total != tc.total {
+					t.Errorf("total = %d, want %d", total, tc.total)
+				}
+				counting := 0
+				for _, n := range notices {
+					if !strings.Contains(n, "GROUPING SETS") {
+						continue
+					}
+					counting++
+					if got := strings.Contains(n, "SubPlan"); got != tc.consentTest {
+						t.Errorf("consent test in the plan: %v, want %v\n%s", got, tc.consentTest, n)
+					}
+				}
+				if counting != 1 {
+					t.Errorf("%d counting statements explained, want 1: %q", counting, notices)
+				}
+			})
+		}
 	}
 }
