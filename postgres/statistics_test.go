@@ -264,14 +264,14 @@ func TestStatisticsWalls(t *testing.T) {
 	}
 }
 
-// TestStatisticsCasePanelsPlanForTheCallersBases: the case panels are planned for each call's bases, so a
+// TestStatisticsPlanForTheCallersBases: the statistics functions are planned for each call's bases, so a
 // caller whose bases are all legal counts without the consent test, while a caller counting on consent
 // keeps it. The test is a subquery per case that never runs for the first caller, but a plan that keeps it
 // charges it to every case: at 100,000 cases that charge pushed the panels past jit_above_cost, and every
 // call compiled its statements first (bench BenchmarkStatistics100k, migration 016). The plans are those
-// PostgreSQL runs inside statistics_cases, read with auto_explain on a connection that asks for generic
+// PostgreSQL runs inside the functions, read with auto_explain on a connection that asks for generic
 // plans, as the hub's do.
-func TestStatisticsCasePanelsPlanForTheCallersBases(t *testing.T) {
+func TestStatisticsPlanForTheCallersBases(t *testing.T) {
 	db := statsFixture(t)
 	cfg := admin(t, db).Pool.Config().ConnConfig.Copy()
 	var notices []string
@@ -285,54 +285,88 @@ func TestStatisticsCasePanelsPlanForTheCallersBases(t *testing.T) {
 	if _, err := conn.Exec(ctx, `LOAD 'auto_explain'`); err != nil {
 		t.Fatalf("auto_explain, which this test reads the plans with: %v", err)
 	}
-	for _, tc := range []struct {
+	const (
+		cases     = `statistics_cases($1::text, $2, $3, $4, NULL, NULL, NULL)`
+		orders    = `statistics_orders($2, $3, $4, 14, NULL) WHERE $1::text IS NOT NULL`
+		services  = `statistics_services($2, $3, $4, NULL, NULL, NULL) WHERE $1::text IS NOT NULL`
+		referrals = `statistics_referrals($2, $3, $4, NULL, NULL, NULL) WHERE $1::text IS NOT NULL`
+	)
+	consentOnly := lindung.SetOf(lindung.Case, lindung.Demographic, lindung.Legal) // as the consent basis, no legal one
+	type call struct {
 		name           string
+		query          string
+		panel          lindung.StatisticsPanel
 		legal, consent lindung.CategorySet
-		total          int64
+		total          int64 // the 'total' row, or -1 for none
 		consentTest    bool
-	}{
-		{"legal", analystLegal, 0, 5, false},
-		{"consent", lindung.SetOf(lindung.Case), lindung.SetOf(lindung.Demographic), 1, true},
-		{"legal again, on the same connection", analystLegal, 0, 5, false},
-	} {
-		for _, panel := range []lindung.StatisticsPanel{lindung.PanelGender, lindung.PanelAgeBand, lindung.PanelCitizenship} { // each needs DEMOGRAPHIC
-			t.Run(tc.name+"/"+string(panel), func(t *testing.T) {
-				notices = nil
-				var total int64
-				err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-					for _, stmt := range []string{`SELECT set_config('lindung.partner_id', p.id::text, true),
-							set_config('lindung.partner_type', p.type::text, true), set_config('lindung.user_id', u.id::text, true),
-							set_config('lindung.purpose', 'STATISTICS', true)
-						FROM partners p JOIN users u ON u.partner_id = p.id WHERE p.slug = 'ministry'`,
-						`SET LOCAL auto_explain.log_min_duration = 0`, `SET LOCAL auto_explain.log_nested_statements = on`,
-						`SET LOCAL auto_explain.log_level = notice`, `SET LOCAL client_min_messages = notice`} {
-						if _, err := tx.Exec(ctx, stmt); err != nil {
-							return err
-						}
+	}
+	var calls []call
+	for _, panel := range []lindung.StatisticsPanel{lindung.PanelGender, lindung.PanelAgeBand, lindung.PanelCitizenship} { // each needs DEMOGRAPHIC
+		calls = append(calls,
+			call{"legal", "SELECT kind, n FROM " + cases, panel, analystLegal, 0, 5, false},
+			call{"consent", "SELECT kind, n FROM " + cases, panel, lindung.SetOf(lindung.Case), lindung.SetOf(lindung.Demographic), 1, true})
+	}
+	calls = append(calls,
+		call{"legal", "SELECT kind, n FROM " + orders, lindung.PanelOrders, analystLegal, 0, -1, false},
+		call{"consent", "SELECT kind, n FROM " + orders, lindung.PanelOrders, 0, consentOnly, -1, true},
+		call{"legal", "SELECT kind, n FROM " + services, lindung.PanelServices, analystLegal, 0, 3, false},
+		call{"consent", "SELECT kind, n FROM " + services, lindung.PanelServices, 0, consentOnly, 0, true},
+		call{"legal", "SELECT kind, n FROM " + referrals, lindung.PanelReferrals, analystLegal, 0, -1, false},
+		call{"consent", "SELECT kind, n FROM " + referrals, lindung.PanelReferrals, 0, consentOnly, -1, true},
+	)
+	calls = append(calls, calls...) // again, on the same connection: no plan is kept from one call to the next
+	for _, c := range calls {
+		t.Run(c.name+"/"+string(c.panel), func(t *testing.T) {
+			notices = nil
+			total := int64(-1)
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				for _, stmt := range []string{`SELECT set_config('lindung.partner_id', p.id::text, true),
+						set_config('lindung.partner_type', p.type::text, true), set_config('lindung.user_id', u.id::text, true),
+						set_config('lindung.purpose', 'STATISTICS', true)
+					FROM partners p JOIN users u ON u.partner_id = p.id WHERE p.slug = 'ministry'`,
+					`SET LOCAL auto_explain.log_min_duration = 0`, `SET LOCAL auto_explain.log_nested_statements = on`,
+					`SET LOCAL auto_explain.log_level = notice`, `SET LOCAL client_min_messages = notice`} {
+					if _, err := tx.Exec(ctx, stmt); err != nil {
+						return err
 					}
-					return tx.QueryRow(ctx, `SELECT n FROM statistics_cases($1, $2, $3, $4, NULL, NULL, NULL) WHERE kind = 'total'`,
-						string(panel), int32(panel.Needs()), int32(tc.legal), int32(tc.consent)).Scan(&total)
-				})
+				}
+				rows, err := tx.Query(ctx, c.query, string(c.panel), int32(c.panel.Needs()), int32(c.legal), int32(c.consent))
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
-				if total != tc.total {
-					t.Errorf("total = %d, want %d", total, tc.total)
-				}
-				counting := 0
-				for _, n := range notices {
-					if !strings.Contains(n, "GROUPING SETS") {
-						continue
+				for rows.Next() {
+					var kind string
+					var n int64
+					if err := rows.Scan(&kind, &n); err != nil {
+						return err
 					}
-					counting++
-					if got := strings.Contains(n, "SubPlan"); got != tc.consentTest {
-						t.Errorf("consent test in the plan: %v, want %v\n%s", got, tc.consentTest, n)
+					if kind == "total" {
+						total = n
 					}
 				}
-				if counting != 1 {
-					t.Errorf("%d counting statements explained, want 1: %q", counting, notices)
-				}
+				return rows.Err()
 			})
-		}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != c.total {
+				t.Errorf("total = %d, want %d", total, c.total)
+			}
+			counting, withTest := 0, 0
+			for _, n := range notices {
+				if strings.Contains(n, "statistics_counted_for(") {
+					counting++
+					if strings.Contains(n, "SubPlan") {
+						withTest++
+					}
+				}
+			}
+			if counting == 0 {
+				t.Fatalf("no counting statement explained: %q", notices)
+			}
+			if got := withTest > 0; got != c.consentTest {
+				t.Errorf("consent test in the plans: %v, want %v\n%s", got, c.consentTest, strings.Join(notices, "\n"))
+			}
+		})
 	}
 }
