@@ -19,11 +19,15 @@
 
 -- statistics_counted_for is statistics_counted for bases already resolved by statistics_caller. Like it,
 -- it returns victim ids: granted to no one, inlined into the SECURITY DEFINER functions that call it.
+-- PARALLEL SAFE (it reads no setting and writes nothing; workers run with the caller's user and
+-- snapshot): PostgreSQL decides whether a statement may run in parallel before it inlines the functions
+-- the statement names, and one not so marked kept the services and referrals panels on one core while
+-- the same SQL by hand ran on two.
 CREATE FUNCTION statistics_counted_for(need integer, legal_bits integer, consent_bits integer,
     partner_id uuid, partner_type partner_type)
 RETURNS TABLE (id uuid, state malaysian_state, identified_on date, trafficking_status trafficking_status,
     exploitation_types exploitation_type[], sector sector, gender gender, age_band age_band, citizenship text[])
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT v.id, coalesce(s.state, o.state), v.identified_on, v.trafficking_status, v.exploitation_types,
            v.sector, v.gender, v.age_band, v.citizenship
     FROM victims v
