@@ -22,6 +22,37 @@ type AccessRecord struct {
 	OperationName string
 }
 
+// RequestAccess is what one request disclosed, as the store writes it: the facts every access record of
+// the request shares, given once, and per victim the categories disclosed and withheld. It is written as
+// one AccessRecord per victim (Record). Holding the shared facts once makes a mixed batch impossible and
+// lets the store send them once instead of once per victim.
+type RequestAccess struct {
+	RequestID     string
+	UserID        string
+	Username      string
+	PartnerID     string
+	Roles         []string
+	Purpose       Purpose
+	PolicyVersion string
+	OperationName string
+	Victims       []VictimAccess
+}
+
+// VictimAccess is one victim's part of a request's access: what an access record holds of its own.
+type VictimAccess struct {
+	VictimID  string
+	Disclosed CategorySet
+	Withheld  CategorySet
+}
+
+// Record returns the access record of the request's i-th victim.
+func (a *RequestAccess) Record(i int) *AccessRecord {
+	v := a.Victims[i]
+	return &AccessRecord{RequestID: a.RequestID, UserID: a.UserID, Username: a.Username, PartnerID: a.PartnerID,
+		Roles: a.Roles, Purpose: a.Purpose, VictimID: v.VictimID, Disclosed: v.Disclosed, Withheld: v.Withheld,
+		PolicyVersion: a.PolicyVersion, OperationName: a.OperationName}
+}
+
 // Disclosure is a line of a victim's disclosure report, phrased for reading out to the victim.
 type Disclosure struct {
 	At          time.Time

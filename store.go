@@ -60,7 +60,8 @@ type Session interface {
 	CreateVictim(ctx context.Context, v *Victim) error
 	UpdateVictim(ctx context.Context, id string, upd VictimUpdate) (*Victim, error)
 
-	RecordAccess(ctx context.Context, records []*AccessRecord) error
+	// RecordAccess writes a request's access records in its transaction; none when it disclosed no victim.
+	RecordAccess(ctx context.Context, access *RequestAccess) error
 }
 
 // VictimUpdate holds the fields of a victim to change; nil leaves a field as it is.

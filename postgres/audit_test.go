@@ -54,17 +54,20 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 			userID = u.ID
 		}
 	}
-	var records []*lindung.AccessRecord
+	access := &lindung.RequestAccess{RequestID: "req-1", UserID: userID, Username: "caseworker", PartnerID: f.partners[sc.slug].ID,
+		Roles: []string{"ngo_caseworker", "extra"}, Purpose: sc.purpose, PolicyVersion: "pv-1", OperationName: "CaseFile"}
 	for i, v := range victims {
-		r := &lindung.AccessRecord{RequestID: "req-1", Username: "caseworker", PartnerID: f.partners[sc.slug].ID,
-			Roles: []string{"ngo_caseworker", "extra"}, Purpose: sc.purpose, VictimID: v,
-			Disclosed: lindung.SetOf(lindung.Health, lindung.Category(i%10)), Withheld: lindung.SetOf(lindung.Counselling),
-			PolicyVersion: "pv-1", OperationName: "CaseFile"}
-		if i%2 == 0 {
-			r.UserID = userID
-		}
-		records = append(records, r)
+		access.Victims = append(access.Victims, lindung.VictimAccess{VictimID: v,
+			Disclosed: lindung.SetOf(lindung.Health, lindung.Category(i%10)), Withheld: lindung.SetOf(lindung.Counselling)})
 	}
+	// A user the hub does not know (a token for a user not registered) is recorded without a user id.
+	unregistered := &lindung.RequestAccess{RequestID: "req-2", Username: "someone", PartnerID: access.PartnerID,
+		Purpose: sc.purpose, PolicyVersion: "pv-1", Victims: access.Victims[2:3]}
+	var records []*lindung.AccessRecord
+	for i := range access.Victims {
+		records = append(records, access.Record(i))
+	}
+	records = append(records, unregistered.Record(0))
 
 	s := session(t, db, sc)
 	before := counter.n.Load()
@@ -74,25 +77,28 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 	if n := counter.n.Load() - before; n != 0 {
 		t.Errorf("no records: %d statements, want 0", n)
 	}
-	if err := s.RecordAccess(ctx, records); err != nil {
+	if err := s.RecordAccess(ctx, access); err != nil {
 		t.Fatal(err)
 	}
 	if n := counter.n.Load() - before; n != 1 {
-		t.Errorf("%d records: %d statements, want 1", len(records), n)
+		t.Errorf("%d records: %d statements, want 1", len(access.Victims), n)
+	}
+	if err := s.RecordAccess(ctx, unregistered); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := admin(t, db).Pool.Query(ctx, `SELECT coalesce(user_id::text, ''), username, partner_id::text, roles, purpose::text,
+	rows, err := admin(t, db).Pool.Query(ctx, `SELECT request_id, coalesce(user_id::text, ''), username, partner_id::text, roles, purpose::text,
 		victim_id::text, category_bits(disclosed), category_bits(withheld), policy_version, operation_name
-		FROM access_records WHERE request_id = 'req-1' ORDER BY victim_id`)
+		FROM access_records WHERE request_id IN ('req-1', 'req-2') ORDER BY request_id, victim_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lindung.AccessRecord, error) {
-		a := &lindung.AccessRecord{RequestID: "req-1"}
+		a := &lindung.AccessRecord{}
 		var d, w int32
-		err := r.Scan(&a.UserID, &a.Username, &a.PartnerID, &a.Roles, &a.Purpose, &a.VictimID, &d, &w, &a.PolicyVersion, &a.OperationName)
+		err := r.Scan(&a.RequestID, &a.UserID, &a.Username, &a.PartnerID, &a.Roles, &a.Purpose, &a.VictimID, &d, &w, &a.PolicyVersion, &a.OperationName)
 		a.Disclosed, a.Withheld = lindung.CategorySet(d), lindung.CategorySet(w)
 		return a, err
 	})
@@ -101,7 +107,7 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 	}
 	for i, g := range got {
 		w := records[i]
-		if g.UserID != w.UserID || g.Username != w.Username || g.PartnerID != w.PartnerID ||
+		if g.RequestID != w.RequestID || g.UserID != w.UserID || g.Username != w.Username || g.PartnerID != w.PartnerID ||
 			strings.Join(g.Roles, ",") != strings.Join(w.Roles, ",") || g.Purpose != w.Purpose || g.VictimID != w.VictimID ||
 			g.Disclosed != w.Disclosed || g.Withheld != w.Withheld || g.PolicyVersion != w.PolicyVersion || g.OperationName != w.OperationName {
 			t.Errorf("row %d = %+v, want %+v", i, g, w)
@@ -110,14 +116,15 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 
 	// Rolled back with its request: no victim data left, so no record of it either.
 	s2 := session(t, db, sc)
-	if err := s2.RecordAccess(ctx, records[:1]); err != nil {
+	if err := s2.RecordAccess(ctx, &lindung.RequestAccess{RequestID: "req-1", UserID: userID, Username: "caseworker",
+		PartnerID: access.PartnerID, Purpose: sc.purpose, PolicyVersion: "pv-1", Victims: access.Victims[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	s2.Rollback(ctx)
 	var n int
 	mustScan(t, db, []any{&n}, `SELECT count(*) FROM access_records WHERE request_id = 'req-1'`)
-	if n != len(records) {
-		t.Errorf("after a rolled back request: %d records, want %d", n, len(records))
+	if n != len(access.Victims) {
+		t.Errorf("after a rolled back request: %d records, want %d", n, len(access.Victims))
 	}
 }
 

@@ -165,9 +165,9 @@ func TestEmergencyAccess(t *testing.T) {
 
 	// Audit: the access record under EMERGENCY names the grant; the victim's report shows its reason.
 	if err := officerInEmergency.run(t, f.db, func(s *postgres.Session) error {
-		return s.RecordAccess(ctx, []*lindung.AccessRecord{{RequestID: "emergency-read", UserID: userID(t, f.db, officer.username),
+		return s.RecordAccess(ctx, &lindung.RequestAccess{RequestID: "emergency-read", UserID: userID(t, f.db, officer.username),
 			Username: officer.username, PartnerID: kpwkm, Roles: []string{"protection_officer"}, Purpose: lindung.PurposeEmergency,
-			VictimID: v, Disclosed: lindung.SetOf(lindung.Health), PolicyVersion: "test"}})
+			PolicyVersion: "test", Victims: []lindung.VictimAccess{{VictimID: v, Disclosed: lindung.SetOf(lindung.Health)}}})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,9 +37,21 @@ func (s *Session) ExecForTest(ctx context.Context, sql string, args ...any) erro
 var MapError = mapError
 
 // RecordAccessBeforeLog writes access records as the hub did before the transparency log: no time from
-// the hub and no leaf hash. It exists only as the baseline of BenchmarkRecordAccess.
-func (s *Session) RecordAccessBeforeLog(ctx context.Context, records []*lindung.AccessRecord) error {
-	c := newAccessColumns(records)
+// the hub and no leaf hash, every column sent as an array of one value per record. It exists only as the
+// baseline of BenchmarkRecordAccess.
+func (s *Session) RecordAccessBeforeLog(ctx context.Context, a *lindung.RequestAccess) error {
+	n := len(a.Victims)
+	requestIDs, userIDs, usernames, partnerIDs, roles := make([]string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n)
+	purposes, victimIDs, disclosed, withheld, versions, ops := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i := range a.Victims {
+		r := a.Record(i)
+		requestIDs[i], usernames[i], partnerIDs[i], roles[i] = r.RequestID, r.Username, r.PartnerID, strings.Join(r.Roles, ",")
+		if r.UserID != "" {
+			userIDs[i] = &r.UserID
+		}
+		purposes[i], victimIDs[i], versions[i], ops[i] = string(r.Purpose), r.VictimID, r.PolicyVersion, r.OperationName
+		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
+	}
 	return s.query(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
 			purpose, victim_id, disclosed, withheld, policy_version, operation_name)
@@ -46,8 +59,7 @@ func (s *Session) RecordAccessBeforeLog(ctx context.Context, records []*lindung.
 				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], pv, op
 			FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[]) AS t(r, u, n, p, ro, pu, v, d, w, pv, op)`,
-			c.requestIDs, c.userIDs, c.usernames, c.partnerIDs, c.roles, c.purposes, c.victimIDs, c.disclosed, c.withheld,
-			c.versions, c.ops)
+			requestIDs, userIDs, usernames, partnerIDs, roles, purposes, victimIDs, disclosed, withheld, versions, ops)
 		return err
 	})
 }

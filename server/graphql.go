@@ -191,11 +191,11 @@ func (s *Server) finish(ctx context.Context, op *graphql.OperationContext, req *
 		resp.Data = []byte("null")
 		return resp
 	}
-	records := s.accessRecords(ctx, op, req)
+	access := s.access(ctx, op, req)
 	if s.cfg.UnauditedBenchmark {
-		records = nil
+		access = nil
 	}
-	if err := sess.RecordAccess(ctx, records); err != nil {
+	if err := sess.RecordAccess(ctx, access); err != nil {
 		sess.Rollback(ctx)
 		return s.unavailable(ctx, err)
 	}
@@ -203,7 +203,9 @@ func (s *Server) finish(ctx context.Context, op *graphql.OperationContext, req *
 		sess.Rollback(ctx)
 		return s.unavailable(ctx, err)
 	}
-	s.metrics.disclosures.Add(float64(len(records)))
+	if access != nil {
+		s.metrics.disclosures.Add(float64(len(access.Victims)))
+	}
 	if w := req.WithheldList(); w != nil {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
@@ -226,21 +228,20 @@ func (s *Server) unavailable(ctx context.Context, err error) *graphql.Response {
 	}}}
 }
 
-// accessRecords turns the request's tally into one access record per victim disclosed.
-func (s *Server) accessRecords(ctx context.Context, op *graphql.OperationContext, req *resolvers.Request) []*lindung.AccessRecord {
+// access turns the request's tally into its access records: one per victim disclosed, nil for none.
+func (s *Server) access(ctx context.Context, op *graphql.OperationContext, req *resolvers.Request) *lindung.RequestAccess {
 	tallies := req.Tallies()
 	if len(tallies) == 0 {
 		return nil
 	}
-	version := callerFrom(ctx).decision.Version
-	out := make([]*lindung.AccessRecord, 0, len(tallies))
+	a := &lindung.RequestAccess{RequestID: RequestID(ctx), UserID: req.Viewer.UserID, Username: req.Viewer.Username,
+		PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles, Purpose: req.Viewer.Purpose,
+		PolicyVersion: callerFrom(ctx).decision.Version, OperationName: op.OperationName,
+		Victims: make([]lindung.VictimAccess, 0, len(tallies))}
 	for victimID, t := range tallies {
-		out = append(out, &lindung.AccessRecord{RequestID: RequestID(ctx), UserID: req.Viewer.UserID,
-			Username: req.Viewer.Username, PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles,
-			Purpose: req.Viewer.Purpose, VictimID: victimID, Disclosed: t.Disclosed, Withheld: t.Withheld,
-			PolicyVersion: version, OperationName: op.OperationName})
+		a.Victims = append(a.Victims, lindung.VictimAccess{VictimID: victimID, Disclosed: t.Disclosed, Withheld: t.Withheld})
 	}
-	return out
+	return a
 }
 
 // usesIncrementalDelivery reports whether any selection of the document carries @defer or @stream.

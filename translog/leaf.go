@@ -57,21 +57,29 @@ func (l Leaf) Encode() []byte {
 	return e.b
 }
 
-// HashRecord returns the leaf hash of r as the database will store it at the time at, without building a
-// Leaf: the leaf whose lists are r's joined with commas and split again (the store sends them joined,
-// the database splits them with string_to_array) and whose UUIDs are lower case. RecordAccess calls it
-// for every record it writes; the sequencer checks it against the record read back.
-func HashRecord(r *lindung.AccessRecord, at time.Time) []byte {
+// HashAccess returns the leaf hashes of a request's access records as the database will store them at
+// the time at, 32 bytes per victim in a's order, without building a Leaf: each is the hash of the leaf
+// whose lists are the record's joined with commas and split again (the store sends them joined, the
+// database splits them with string_to_array) and whose UUIDs are lower case. RecordAccess calls it for
+// every request it records; the sequencer checks each hash against the record read back. The part every
+// record of the request shares is encoded once.
+func HashAccess(a *lindung.RequestAccess, at time.Time) []byte {
 	e := encoder{b: make([]byte, 1, 512)} // the leading 0x00 of RFC 6962's leaf hash
-	e.header(at, r.RequestID, strings.ToLower(r.UserID), r.Username, strings.ToLower(r.PartnerID))
-	e.joined(r.Roles)
-	e.middle(string(r.Purpose), strings.ToLower(r.VictimID))
-	e.categories(r.Disclosed)
-	e.key("withheld")
-	e.categories(r.Withheld)
-	e.footer(r.PolicyVersion, r.OperationName)
-	sum := sha256.Sum256(e.b)
-	return sum[:]
+	e.header(at, a.RequestID, strings.ToLower(a.UserID), a.Username, strings.ToLower(a.PartnerID))
+	e.joined(a.Roles)
+	shared := len(e.b)
+	sums := make([]byte, 0, sha256.Size*len(a.Victims))
+	for _, v := range a.Victims {
+		e.b = e.b[:shared]
+		e.middle(string(a.Purpose), strings.ToLower(v.VictimID))
+		e.categories(v.Disclosed)
+		e.key("withheld")
+		e.categories(v.Withheld)
+		e.footer(a.PolicyVersion, a.OperationName)
+		sum := sha256.Sum256(e.b)
+		sums = append(sums, sum[:]...)
+	}
+	return sums
 }
 
 // encoder appends a leaf's encoding to b, one field at a time.

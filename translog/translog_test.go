@@ -56,14 +56,18 @@ func FuzzLeafEncoding(f *testing.F) {
 	})
 }
 
-// TestHashRecord: the hash written at insert is the hash of the leaf the database will hold, lists joined
-// and split again and UUIDs lower case, and it costs few allocations.
-func TestHashRecord(t *testing.T) {
+// TestHashAccess: the hashes written at insert are the hashes of the leaves the database will hold, one
+// per victim in order, lists joined and split again and UUIDs lower case, and a request's hashes cost a
+// fixed number of allocations however many victims it disclosed.
+func TestHashAccess(t *testing.T) {
 	at := time.Date(2026, 3, 1, 8, 30, 0, 123456000, time.UTC)
-	for _, r := range []*lindung.AccessRecord{
-		{RequestID: "r", Username: "u", PartnerID: "ABC", VictimID: "Def", UserID: "GH", Purpose: lindung.PurposeStatistics},
-		{Roles: []string{""}, Disclosed: lindung.AllCategories, OperationName: "Op\n\u2028"},
-		{Roles: []string{"a,b", "", "c"}, Withheld: lindung.SetOf(lindung.Health, lindung.Identity)},
+	for _, a := range []*lindung.RequestAccess{
+		{RequestID: "r", Username: "u", PartnerID: "ABC", UserID: "GH", Purpose: lindung.PurposeStatistics,
+			Victims: []lindung.VictimAccess{{VictimID: "Def"}, {VictimID: "ghi", Disclosed: lindung.SetOf(lindung.Case)}}},
+		{Roles: []string{""}, OperationName: "Op\n\u2028", Victims: []lindung.VictimAccess{{Disclosed: lindung.AllCategories}}},
+		{Roles: []string{"a,b", "", "c"}, Victims: []lindung.VictimAccess{{Withheld: lindung.SetOf(lindung.Health, lindung.Identity)},
+			{VictimID: "x", Disclosed: lindung.SetOf(lindung.Identity), Withheld: lindung.SetOf(lindung.Family)}}},
+		{RequestID: "none"},
 	} {
 		split := func(s string) []string {
 			if s == "" {
@@ -71,18 +75,26 @@ func TestHashRecord(t *testing.T) {
 			}
 			return strings.Split(s, ",")
 		}
-		l := translog.Leaf{At: at, RequestID: r.RequestID, UserID: strings.ToLower(r.UserID), Username: r.Username,
-			PartnerID: strings.ToLower(r.PartnerID), Roles: split(strings.Join(r.Roles, ",")), Purpose: string(r.Purpose),
-			VictimID: strings.ToLower(r.VictimID), Disclosed: r.Disclosed.Names(), Withheld: r.Withheld.Names(),
-			PolicyVersion: r.PolicyVersion, OperationName: r.OperationName}
-		if got, want := translog.HashRecord(r, at), l.Hash(); !bytes.Equal(got, want) {
-			t.Errorf("%+v: HashRecord differs from the leaf's hash", r)
+		var want []byte
+		for i := range a.Victims {
+			r := a.Record(i)
+			l := translog.Leaf{At: at, RequestID: r.RequestID, UserID: strings.ToLower(r.UserID), Username: r.Username,
+				PartnerID: strings.ToLower(r.PartnerID), Roles: split(strings.Join(r.Roles, ",")), Purpose: string(r.Purpose),
+				VictimID: strings.ToLower(r.VictimID), Disclosed: r.Disclosed.Names(), Withheld: r.Withheld.Names(),
+				PolicyVersion: r.PolicyVersion, OperationName: r.OperationName}
+			want = append(want, l.Hash()...)
+		}
+		if got := translog.HashAccess(a, at); !bytes.Equal(got, want) {
+			t.Errorf("%+v: HashAccess differs from the leaves' hashes", a)
 		}
 	}
-	r := &lindung.AccessRecord{RequestID: "0123456789abcdef01234567", Username: "enforcement_officer@pdrm",
-		Roles: []string{"enforcement_officer"}, Disclosed: lindung.SetOf(lindung.Case, lindung.Legal)}
-	if n := testing.AllocsPerRun(100, func() { translog.HashRecord(r, at) }); n > 3 {
-		t.Errorf("HashRecord allocates %.0f times per record, want at most 3", n)
+	a := &lindung.RequestAccess{RequestID: "0123456789abcdef01234567", Username: "enforcement_officer@pdrm",
+		Roles: []string{"enforcement_officer"}, Victims: make([]lindung.VictimAccess, 100)}
+	for i := range a.Victims {
+		a.Victims[i].Disclosed = lindung.SetOf(lindung.Case, lindung.Legal)
+	}
+	if n := testing.AllocsPerRun(100, func() { translog.HashAccess(a, at) }); n > 3 {
+		t.Errorf("HashAccess allocates %.0f times for 100 victims, want at most 3", n)
 	}
 }
 
@@ -214,14 +226,14 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // BenchmarkLeafHash is what the log adds to writing one access record in a request: its canonical
 // encoding and leaf hash.
 func BenchmarkLeafHash(b *testing.B) {
-	r := &lindung.AccessRecord{RequestID: "0123456789abcdef01234567", UserID: "25e80103-e3b7-46b3-b6ba-19f60c03206a",
+	a := &lindung.RequestAccess{RequestID: "0123456789abcdef01234567", UserID: "25e80103-e3b7-46b3-b6ba-19f60c03206a",
 		Username: "enforcement_officer@pdrm", PartnerID: "cf820a59-f08b-45f3-9513-50a28dc8713f", Roles: []string{"enforcement_officer"},
-		Purpose: lindung.PurposeProsecution, VictimID: "00cbdc34-57a5-4cbc-ac78-5bc86ce24bc3",
-		Disclosed: lindung.SetOf(lindung.Demographic, lindung.Case, lindung.Legal), Withheld: lindung.SetOf(lindung.Identity),
-		PolicyVersion: "ce0e045c59fb", OperationName: "CaseFile"}
+		Purpose: lindung.PurposeProsecution, PolicyVersion: "ce0e045c59fb", OperationName: "CaseFile",
+		Victims: []lindung.VictimAccess{{VictimID: "00cbdc34-57a5-4cbc-ac78-5bc86ce24bc3",
+			Disclosed: lindung.SetOf(lindung.Demographic, lindung.Case, lindung.Legal), Withheld: lindung.SetOf(lindung.Identity)}}}
 	at := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		translog.HashRecord(r, at)
+		translog.HashAccess(a, at)
 	}
 }
