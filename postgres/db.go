@@ -48,6 +48,10 @@ type Options struct {
 // as quickly as one that refuses connections.
 const DefaultAcquireTimeout = 5 * time.Second
 
+// serverSettings are the PostgreSQL settings every connection of the hub's pools starts with, unless the
+// database URL sets them (Open says why).
+var serverSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "jit": "off"}
+
 // Open connects to the database at databaseURL, the hub's runtime login (DATABASE_URL). When
 // opt.MigrateURL is set, it first creates the database if it does not exist and applies pending migrations
 // through that login, the owner's (LINDUNG_MIGRATE_DATABASE_URL); otherwise the schema must already be
@@ -69,9 +73,14 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	cfg.AfterConnect = registerEnums
 	// Every statement is prepared once per connection; a generic plan is then planned once too. Left to
 	// choose, PostgreSQL kept planning the request's statements again on every execution (a custom plan
-	// per parameter value), which cost as much as running them. Where a client's URL sets the mode, it wins.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	// per parameter value), which cost as much as running them. JIT compilation is off: the hub's statements read a page, a victim or a batch, and compiling one
+	// costs tens of milliseconds every time its estimate crosses jit_above_cost (a count over 100,000
+	// visible victims is just under it; the statistics functions crossed it before migration 016 and
+	// spent 30 ms to a second compiling on every call). Where a client's URL sets either, it wins.
+	for param, value := range serverSettings {
+		if _, set := cfg.ConnConfig.RuntimeParams[param]; !set {
+			cfg.ConnConfig.RuntimeParams[param] = value
+		}
 	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns

@@ -183,6 +183,7 @@ func TestRuntimeLoginCannotTamper(t *testing.T) {
 		`UPDATE victims SET id = id`,
 		`SELECT * FROM statistics_bases`,
 		`SELECT * FROM statistics_counted(8, -1, -1)`,
+		`SELECT * FROM statistics_counted_for(8, -1, -1, NULL, NULL)`,
 		`SELECT * FROM statistics_caller(-1, -1)`,
 	} {
 		if _, err := f.db.Pool.Exec(ctx, stmt); !isPermissionDenied(err) {
@@ -240,7 +241,7 @@ func TestFunctionsAreGrantedExplicitly(t *testing.T) {
 	}
 	granted := ownerStrings(t, db, `SELECT p.proname::text FROM pg_proc p
 		WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, login)
-	for _, never := range []string{"statistics_counted", "statistics_caller", "statistics_check", "access_records_append_only",
+	for _, never := range []string{"statistics_counted", "statistics_counted_for", "statistics_caller", "statistics_check", "access_records_append_only",
 		"victims_consent_refresh", "victims_consent_track", "victims_consent_empty"} {
 		if slices.Contains(granted, never) {
 			t.Errorf("the runtime login may execute %s", never)

@@ -16,6 +16,10 @@ type SessionRequest struct {
 	PartnerSlug string
 	Username    string
 	Scope       lindung.Scope // Rows and Purpose; the partner's id and type are filled in by Start
+	// VictimFields, when not nil, names every field of Victim the request can resolve, anywhere in its
+	// operation: the session then reads, of every victim, only the guarded columns those fields serve
+	// (see unreadColumns). Nil, as for every caller but a GraphQL query, reads every column.
+	VictimFields map[string]bool
 }
 
 // Identity is what the database knows of the caller, read when the session starts.
@@ -38,6 +42,9 @@ type Session struct {
 	db    *DB
 	req   SessionRequest
 	scope lindung.Scope
+	// unread is the mask of the guarded victim columns this session reads as NULL, fixed for its life so
+	// that every victim it reads, and primes the request's loader with, has the same columns.
+	unread uint32
 
 	mu sync.Mutex
 	tx pgx.Tx
@@ -45,7 +52,7 @@ type Session struct {
 
 // NewSession returns a session that has not touched the database yet; Start begins it.
 func (db *DB) NewSession(req SessionRequest) *Session {
-	return &Session{db: db, req: req, scope: req.Scope}
+	return &Session{db: db, req: req, scope: req.Scope, unread: unreadColumns(req.VictimFields)}
 }
 
 // startSQL resolves the caller and sets the transaction's scope in one round trip.

@@ -1,9 +1,14 @@
 package postgres_test
 
 import (
+	"context"
 	"maps"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
@@ -256,5 +261,112 @@ func TestStatisticsWalls(t *testing.T) {
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `SELECT * FROM statistics_counted(8, 8, 0)`); err == nil {
 		t.Error("the runtime login may call statistics_counted, which returns case ids")
+	}
+}
+
+// TestStatisticsPlanForTheCallersBases: the statistics functions are planned for each call's bases, so a
+// caller whose bases are all legal counts without the consent test, while a caller counting on consent
+// keeps it. The test is a subquery per case that never runs for the first caller, but a plan that keeps it
+// charges it to every case: at 100,000 cases that charge pushed the panels past jit_above_cost, and every
+// call compiled its statements first (bench BenchmarkStatistics100k, migration 016). The plans are those
+// PostgreSQL runs inside the functions, read with auto_explain on a connection that asks for generic
+// plans, as the hub's do.
+func TestStatisticsPlanForTheCallersBases(t *testing.T) {
+	db := statsFixture(t)
+	cfg := admin(t, db).Pool.Config().ConnConfig.Copy()
+	var notices []string
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n.Message) }
+	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LOAD 'auto_explain'`); err != nil {
+		t.Fatalf("auto_explain, which this test reads the plans with: %v", err)
+	}
+	const (
+		cases     = `statistics_cases($1::text, $2, $3, $4, NULL, NULL, NULL)`
+		orders    = `statistics_orders($2, $3, $4, 14, NULL) WHERE $1::text IS NOT NULL`
+		services  = `statistics_services($2, $3, $4, NULL, NULL, NULL) WHERE $1::text IS NOT NULL`
+		referrals = `statistics_referrals($2, $3, $4, NULL, NULL, NULL) WHERE $1::text IS NOT NULL`
+	)
+	consentOnly := lindung.SetOf(lindung.Case, lindung.Demographic, lindung.Legal) // as the consent basis, no legal one
+	type call struct {
+		name           string
+		query          string
+		panel          lindung.StatisticsPanel
+		legal, consent lindung.CategorySet
+		total          int64 // the 'total' row, or -1 for none
+		consentTest    bool
+	}
+	var calls []call
+	for _, panel := range []lindung.StatisticsPanel{lindung.PanelGender, lindung.PanelAgeBand, lindung.PanelCitizenship} { // each needs DEMOGRAPHIC
+		calls = append(calls,
+			call{"legal", "SELECT kind, n FROM " + cases, panel, analystLegal, 0, 5, false},
+			call{"consent", "SELECT kind, n FROM " + cases, panel, lindung.SetOf(lindung.Case), lindung.SetOf(lindung.Demographic), 1, true})
+	}
+	calls = append(calls,
+		call{"legal", "SELECT kind, n FROM " + orders, lindung.PanelOrders, analystLegal, 0, -1, false},
+		call{"consent", "SELECT kind, n FROM " + orders, lindung.PanelOrders, 0, consentOnly, -1, true},
+		call{"legal", "SELECT kind, n FROM " + services, lindung.PanelServices, analystLegal, 0, 3, false},
+		call{"consent", "SELECT kind, n FROM " + services, lindung.PanelServices, 0, consentOnly, 0, true},
+		call{"legal", "SELECT kind, n FROM " + referrals, lindung.PanelReferrals, analystLegal, 0, -1, false},
+		call{"consent", "SELECT kind, n FROM " + referrals, lindung.PanelReferrals, 0, consentOnly, -1, true},
+	)
+	calls = append(calls, calls...) // again, on the same connection: no plan is kept from one call to the next
+	for _, c := range calls {
+		t.Run(c.name+"/"+string(c.panel), func(t *testing.T) {
+			notices = nil
+			total := int64(-1)
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				for _, stmt := range []string{`SELECT set_config('lindung.partner_id', p.id::text, true),
+						set_config('lindung.partner_type', p.type::text, true), set_config('lindung.user_id', u.id::text, true),
+						set_config('lindung.purpose', 'STATISTICS', true)
+					FROM partners p JOIN users u ON u.partner_id = p.id WHERE p.slug = 'ministry'`,
+					`SET LOCAL auto_explain.log_min_duration = 0`, `SET LOCAL auto_explain.log_nested_statements = on`,
+					`SET LOCAL auto_explain.log_level = notice`, `SET LOCAL client_min_messages = notice`} {
+					if _, err := tx.Exec(ctx, stmt); err != nil {
+						return err
+					}
+				}
+				rows, err := tx.Query(ctx, c.query, string(c.panel), int32(c.panel.Needs()), int32(c.legal), int32(c.consent))
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var kind string
+					var n int64
+					if err := rows.Scan(&kind, &n); err != nil {
+						return err
+					}
+					if kind == "total" {
+						total = n
+					}
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != c.total {
+				t.Errorf("total = %d, want %d", total, c.total)
+			}
+			counting, withTest := 0, 0
+			for _, n := range notices {
+				if strings.Contains(n, "statistics_counted_for(") {
+					counting++
+					if strings.Contains(n, "SubPlan") {
+						withTest++
+					}
+				}
+			}
+			if counting == 0 {
+				t.Fatalf("no counting statement explained: %q", notices)
+			}
+			if got := withTest > 0; got != c.consentTest {
+				t.Errorf("consent test in the plans: %v, want %v\n%s", got, c.consentTest, strings.Join(notices, "\n"))
+			}
+		})
 	}
 }

@@ -14,27 +14,107 @@ import (
 )
 
 // guardedVictimColumns are the columns of victims that carry a data category, as the schema classifies
-// the fields they serve, in the order scanVictim reads them.
+// the fields they serve, in the order scanVictim reads them: the column, the typed NULL that stands for it
+// where it is not read, its category, and the field of Victim it serves.
 var guardedVictimColumns = []struct {
-	sql string
-	cat lindung.Category
+	sql, null string
+	cat       lindung.Category
+	field     string
 }{
-	{"v.legal_name", lindung.Identity}, {"v.aliases", lindung.Identity}, {"v.date_of_birth", lindung.Identity},
-	{"v.age_band::text", lindung.Demographic}, {"v.gender::text", lindung.Demographic},
-	{"v.citizenship", lindung.Demographic}, {"v.languages", lindung.Demographic},
-	{"v.interpreter_needed", lindung.Demographic}, {"v.phone", lindung.Contact},
-	{"v.trafficking_status::text", lindung.Case}, {"v.exploitation_types::text[]", lindung.Case},
-	{"v.sector::text", lindung.Case}, {"v.means_of_control::text[]", lindung.Case}, {"v.identified_on", lindung.Case},
-	{"v.medical_needs", lindung.Health}, {"v.counselling_notes", lindung.Counselling},
+	{"v.legal_name", "NULL::text", lindung.Identity, "legalName"},
+	{"v.aliases", "NULL::text[]", lindung.Identity, "aliases"},
+	{"v.date_of_birth", "NULL::date", lindung.Identity, "dateOfBirth"},
+	{"v.age_band::text", "NULL::text", lindung.Demographic, "ageBand"},
+	{"v.gender::text", "NULL::text", lindung.Demographic, "gender"},
+	{"v.citizenship", "NULL::text[]", lindung.Demographic, "citizenship"},
+	{"v.languages", "NULL::text[]", lindung.Demographic, "languages"},
+	{"v.interpreter_needed", "NULL::boolean", lindung.Demographic, "interpreterNeeded"},
+	{"v.phone", "NULL::text", lindung.Contact, "phone"},
+	{"v.trafficking_status::text", "NULL::text", lindung.Case, "traffickingStatus"},
+	{"v.exploitation_types::text[]", "NULL::text[]", lindung.Case, "exploitationTypes"},
+	{"v.sector::text", "NULL::text", lindung.Case, "sector"},
+	{"v.means_of_control::text[]", "NULL::text[]", lindung.Case, "meansOfControl"},
+	{"v.identified_on", "NULL::date", lindung.Case, "identifiedOn"},
+	{"v.medical_needs", "NULL::text", lindung.Health, "medicalNeeds"},
+	{"v.counselling_notes", "NULL::text", lindung.Counselling, "counsellingNotes"},
 }
 
-// columnsKey is what the columns read of a victim depend on: the request decision's mask inputs.
+// victimFieldsWithoutColumns are the fields of Victim that need no guarded column: id and caseRef are
+// always read, and the others are resolved from other tables by the victim's id and its consent and
+// referral bits, which are always read too. Any other field (withheld, a field added later) reads every
+// column: a field not known here to need nothing might need anything.
+var victimFieldsWithoutColumns = map[string]bool{
+	"__typename": true, "id": true, "caseRef": true,
+	"currentShelter": true, "placements": true, "protectionOrders": true, "services": true, "referrals": true,
+	"consents": true, "family": true, "workEligibility": true, "familyContacts": true,
+}
+
+// maxColumnSets bounds the column sets that sessions read narrowed, process-wide. Each set is one more
+// select list per decision in victimColumnsCache, and more statements for the connections' statement
+// caches; a client could otherwise send a query for each of the 65536 subsets of the guarded fields. A set
+// beyond the bound reads every column, as before narrowing: real clients send a few dozen shapes.
+const maxColumnSets = 256
+
+// columnSets holds the unread masks admitted so far.
+var (
+	columnSetsMu sync.Mutex
+	columnSets   = map[uint32]bool{}
+)
+
+// unreadColumns returns the mask of the guarded columns (bit i for guardedVictimColumns[i]) that a session
+// need not read when its operation can resolve no field of Victim but fields: 0, every column read, when
+// fields is nil (any caller but a GraphQL query), names a field whose needs are not known, or would be a
+// column set beyond maxColumnSets. Every victim a session reads, for any field of its operation and for the victim
+// loader it primes, is read with the same columns, so no field ever finds a victim read without its value.
+func unreadColumns(fields map[string]bool) uint32 {
+	if fields == nil {
+		return 0
+	}
+	for f := range fields {
+		if !victimFieldsWithoutColumns[f] && !hasColumn(f) {
+			return 0
+		}
+	}
+	var unread uint32
+	for i, c := range guardedVictimColumns {
+		if !fields[c.field] {
+			unread |= 1 << i
+		}
+	}
+	if unread == 0 {
+		return 0
+	}
+	columnSetsMu.Lock()
+	defer columnSetsMu.Unlock()
+	if !columnSets[unread] {
+		if len(columnSets) >= maxColumnSets {
+			return 0
+		}
+		columnSets[unread] = true
+	}
+	return unread
+}
+
+// hasColumn reports whether field is served by a guarded column.
+func hasColumn(field string) bool {
+	for _, c := range guardedVictimColumns {
+		if c.field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// columnsKey is what the columns read of a victim depend on: the request decision's mask inputs, and the
+// guarded columns its operation does not need (unreadColumns).
 type columnsKey struct {
 	legal, withConsent lindung.CategorySet
 	limit, rows        bool
+	unread             uint32
 }
 
-// victimColumnsCache holds the select list per columnsKey: a handful of decisions, built once each.
+// victimColumnsCache holds the select list per columnsKey: a handful of decisions and column sets, built
+// once each.
 var victimColumnsCache sync.Map
 
 // victimColumns is the select list of a victim for this request, with the consent and referral bits of
@@ -44,14 +124,22 @@ var victimColumnsCache sync.Map
 // on the victim's consent (and, for a role limited to its referrals, referral) bits where it opens the
 // category on consent; and never where it does not open it or the request sees no rows. Withheld data is
 // then never read, not even to be dropped by the field guard, which still decides what is served.
+// A column the request's operation cannot ask for (Session.unread) is not read either: it is a NULL of
+// its type, so that the statement keeps its shape and scanVictim its destinations.
 func (s *Session) victimColumns() string {
-	key := columnsKey{s.scope.Legal, s.scope.WithConsent, s.scope.LimitToReferral, s.scope.Rows != lindung.ScopeNone && s.scope.Rows.Valid()}
+	key := columnsKey{s.scope.Legal, s.scope.WithConsent, s.scope.LimitToReferral,
+		s.scope.Rows != lindung.ScopeNone && s.scope.Rows.Valid(), s.unread}
 	if cols, ok := victimColumnsCache.Load(key); ok {
 		return cols.(string)
 	}
 	var b strings.Builder
 	b.WriteString(`v.id::text, v.case_ref, v.owner_partner_id::text`)
-	for _, c := range guardedVictimColumns {
+	for i, c := range guardedVictimColumns {
+		b.WriteString(",\n\t")
+		if key.unread&(1<<i) != 0 {
+			b.WriteString(c.null)
+			continue
+		}
 		bit := strconv.Itoa(1 << c.cat)
 		var conds []string
 		switch {
@@ -63,7 +151,6 @@ func (s *Session) victimColumns() string {
 		if key.limit {
 			conds = append(conds, "b.referred & "+bit+" <> 0")
 		}
-		b.WriteString(",\n\t")
 		if len(conds) == 0 {
 			b.WriteString(c.sql)
 		} else {

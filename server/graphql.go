@@ -105,11 +105,16 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 	}
 
 	rows := c.decision.Rows
+	var fields map[string]bool
+	if !s.cfg.ReadAllVictimColumns {
+		fields = victimFields(s.schema, op)
+	}
 	sess := s.cfg.DB.NewSession(postgres.SessionRequest{
 		PartnerSlug: c.claims.Partner,
 		Username:    c.claims.Subject,
 		Scope: lindung.Scope{Rows: rows, Purpose: c.decision.Purpose, Legal: c.decision.Legal,
 			WithConsent: c.decision.WithConsent, LimitToReferral: c.decision.LimitToReferral},
+		VictimFields: fields,
 	})
 	id, err := sess.Start(ctx)
 	if err == nil {

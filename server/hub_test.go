@@ -40,6 +40,8 @@ type hub struct {
 	Policy  *policy.Policy
 	issuer  *auth.Issuer
 	queries atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer
+	// statements records the text of the statements sent while a test has it record.
+	statements statementRecorder
 	// Handler is the hub's handler itself, for fuzzing without a network round trip.
 	Handler http.Handler
 	// requestIDs maps the labels tests give requests to the ids the hub assigned them.
@@ -76,7 +78,7 @@ func newHubWith(t testing.TB, configure func(*server.Config)) *hub {
 	t.Helper()
 	h := &hub{t: t, issuer: auth.NewIssuer(testSecret)}
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: countingTracer{&h.queries}})
+	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: countingTracer{&h.queries, &h.statements}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,10 +262,40 @@ func (h *hub) issue(c auth.Claims) string {
 }
 
 // countingTracer counts the statements sent to PostgreSQL: every round trip of a request.
-type countingTracer struct{ n *atomic.Int64 }
+type countingTracer struct {
+	n   *atomic.Int64
+	rec *statementRecorder
+}
+
+// statementRecorder keeps the text of the statements sent between record and stop.
+type statementRecorder struct {
+	mu  sync.Mutex
+	on  bool
+	sql []string
+}
+
+// record starts recording, dropping what was recorded before.
+func (r *statementRecorder) record() {
+	r.mu.Lock()
+	r.on, r.sql = true, nil
+	r.mu.Unlock()
+}
+
+// stop stops recording and returns the statements recorded.
+func (r *statementRecorder) stop() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.sql
+}
 
 func (c countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
+	c.rec.mu.Lock()
+	if c.rec.on {
+		c.rec.sql = append(c.rec.sql, d.SQL)
+	}
+	c.rec.mu.Unlock()
 	if debugSQL {
 		q := d.SQL
 		if len(q) > 90 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -84,6 +85,9 @@ type Config struct {
 	// MaxRepresentations bounds the representations of one entity type one _entities call resolves (0
 	// takes resolvers.DefaultMaxRepresentations); the cost limit bounds a batch first (docs/federation.md).
 	MaxRepresentations int
+	// ReadAllVictimColumns reads every victim column for every request, whatever its operation selects
+	// (see victimFields): the reference the narrowed reads are tested and measured against.
+	ReadAllVictimColumns bool
 }
 
 // Server is the hub's HTTP handler.
@@ -95,6 +99,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	tracer  trace.Tracer
+	// schema is the served schema, which victimFields reads an operation's selection against.
+	schema *ast.Schema
 	// draining is set by Drain: /readyz answers 503 so that the load balancer stops sending new requests,
 	// while requests still arriving are served.
 	draining atomic.Bool
@@ -152,6 +158,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UnauditedBenchmark && resolvers.Guarded(schema) {
 		return nil, errors.New("UnauditedBenchmark is for a benchmark's unguarded baseline only; refusing to serve unaudited")
 	}
+	s.schema = schema.Schema()
 	s.graphql = s.newGraphQLHandler(schema)
 	s.mux.Handle("/graphql", s.authenticate(s.graphql))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
