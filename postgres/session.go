@@ -174,15 +174,18 @@ func (s *Session) args(extra pgx.NamedArgs) pgx.NamedArgs {
 // victims with a grant in effect for the caller (emergency.go).
 func (s *Session) visibleVictims() string { return s.emergencyVisible(s.rowScope()) }
 
-// rowScope is the role's row scope as a condition on victims v.
+// rowScope is the role's row scope as a condition on victims v: a comparison with a column of the row,
+// as the victims read policy has it. linked_partners and referred_partners (migration 017) are the
+// partners of the victim's case links and of its accepted referrals, kept by triggers in the transaction
+// of every change to them.
 func (s *Session) rowScope() string {
 	switch s.scope.Rows {
 	case lindung.ScopePartner:
 		return `v.owner_partner_id = @partner::uuid`
 	case lindung.ScopeLinked:
-		return `EXISTS (SELECT 1 FROM case_links l WHERE l.victim_id = v.id AND l.partner_id = @partner::uuid)`
+		return `@partner::uuid = ANY (v.linked_partners)`
 	case lindung.ScopeReferred:
-		return `EXISTS (SELECT 1 FROM referrals r WHERE r.victim_id = v.id AND r.to_partner_id = @partner::uuid AND r.status = 'ACCEPTED')`
+		return `@partner::uuid = ANY (v.referred_partners)`
 	}
 	return `false`
 }
