@@ -145,6 +145,43 @@ func TestConsentGrantsUnderConcurrentChanges(t *testing.T) {
 	if bad := ownerStrings(t, f.db, consentRuleMismatches); len(bad) > 0 {
 		t.Fatalf("after concurrent changes %d (victim, partner, purpose) differ, e.g. %v", len(bad), bad[:min(len(bad), 5)])
 	}
+
+	// A transaction that only refers to the victim (a referral in progress: the foreign key's key-share
+	// lock on the victim, held to its end) must not hold up a change of the victim's consent: with a lock
+	// that conflicted with key-share (FOR UPDATE, migration 012 before 018) the consent change waited for
+	// it, and deadlocked with it if the first then changed the victim's consent or scope itself.
+	txB, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txB.Rollback(context.Background())
+	var from, to string
+	if err := txB.QueryRow(ctx, `SELECT (SELECT id::text FROM partners WHERE slug = $1), (SELECT id::text FROM partners WHERE slug = $2)`,
+		demo.SlugKPWKM, demo.SlugNGOCahaya).Scan(&from, &to); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txB.Exec(ctx, `INSERT INTO referrals (victim_id, from_partner_id, to_partner_id, service_code, categories, due_on)
+		VALUES ($1, $2, $3, 'LEGAL', '{LEGAL}', current_date + 7)`, victim, from, to); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, err := pool.Exec(ctx, `UPDATE consents SET withdrawn_at = now() WHERE id = $1`, second)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a change of the victim's consent waited for a transaction that only referred to the victim")
+	}
+	if err := txB.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if bad := ownerStrings(t, f.db, consentRuleMismatches); len(bad) > 0 {
+		t.Fatalf("after the withdrawal beside a referral %d (victim, partner, purpose) differ, e.g. %v", len(bad), bad[:min(len(bad), 5)])
+	}
 }
 
 // TestConsentGrantsNotWritableByTheHub: the runtime login cannot give a victim consent by writing its
