@@ -59,8 +59,17 @@ func openConsentFixture(t *testing.T) *consentFixture {
 	return f
 }
 
+// The session is an NGO caseworker's as the policy has it: referred rows, disclosure limited to what its
+// referrals ask for, so that its statements read the referral bits (viewer_bits, not viewer_consent_bits).
 func (f *consentFixture) session(t *testing.T, slug string, purpose lindung.Purpose) *postgres.Session {
-	return session(t, f.db, scopeCase{name: slug, slug: slug, rows: lindung.ScopeReferred, purpose: purpose})
+	t.Helper()
+	s := f.db.NewSession(postgres.SessionRequest{PartnerSlug: slug, Username: "test@" + slug,
+		Scope: lindung.Scope{Rows: lindung.ScopeReferred, Purpose: purpose, Legal: lindung.AllCategories, LimitToReferral: true}})
+	if _, err := s.Start(ctx); err != nil {
+		t.Fatalf("start session for %s: %v", slug, err)
+	}
+	t.Cleanup(func() { s.Rollback(ctx) })
+	return s
 }
 
 // provision is a consent provision, its period written as SQL evaluated in the reading transaction.

@@ -51,21 +51,29 @@ const inScopeColumn = `, bv.id IS NOT NULL`
 
 // bitsJoin joins the viewer's consent and referral bits on each row's victim to rows aliased x, from the
 // victim's row as the request may see it (none for a victim out of scope: no bits); victimBitsJoin does
-// the same for victims aliased v. The bits are viewer_bits' (migration 012), inlined into the statement
-// and planned once per connection; under EMERGENCY the caller's grants take the place of consent
-// (emergency_bits, migration 013). The arguments are Session.args'.
+// the same for victims aliased v. The bits come from bitsFunction, inlined into the statement and planned
+// once per connection. The arguments are Session.args'.
 func (s *Session) bitsJoin() string {
-	if s.scope.Purpose == lindung.PurposeEmergency {
-		return ` LEFT JOIN victims bv ON bv.id = x.victim_id CROSS JOIN LATERAL emergency_bits(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
-	}
-	return ` LEFT JOIN victims bv ON bv.id = x.victim_id CROSS JOIN LATERAL viewer_bits(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
+	return ` LEFT JOIN victims bv ON bv.id = x.victim_id CROSS JOIN LATERAL ` + s.bitsFunction() + `(bv.consent_grants, x.victim_id, ` + viewerArgs + `) b`
 }
 
 func (s *Session) victimBitsJoin() string {
-	if s.scope.Purpose == lindung.PurposeEmergency {
-		return ` CROSS JOIN LATERAL emergency_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
+	return ` CROSS JOIN LATERAL ` + s.bitsFunction() + `(v.consent_grants, v.id, ` + viewerArgs + `) b`
+}
+
+// bitsFunction names the function that gives a victim's bits to this request: emergency_bits under
+// EMERGENCY, where the caller's grants take the place of consent (migration 013); viewer_bits, consent
+// and the accepted referrals to the caller's partner, for a role limited to its referrals (migration 012);
+// and viewer_consent_bits, consent alone with no referral bits, for every other role, whose masks never
+// read them (policy.Decision.Mask; migration 019), so that no statement probes referrals for nothing.
+func (s *Session) bitsFunction() string {
+	switch {
+	case s.scope.Purpose == lindung.PurposeEmergency:
+		return "emergency_bits"
+	case s.scope.LimitToReferral:
+		return "viewer_bits"
 	}
-	return ` CROSS JOIN LATERAL viewer_bits(v.consent_grants, v.id, ` + viewerArgs + `) b`
+	return "viewer_consent_bits"
 }
 
 // visibleJoin joins rows aliased x to the visible victims among @ids, each with the viewer's bits (b):

@@ -122,7 +122,7 @@ func serveHub(databaseURL, addr string, off bool) error {
 
 // hubHandler returns the hub serving databaseURL. With off it is the baseline of the "policy total" ratio:
 // no field or record guard, no access records, on a copy of the database without row security whose
-// viewer_bits answers every category without reading consent (offDatabase).
+// viewer_bits and viewer_consent_bits answer every category without reading consent (offDatabase).
 func hubHandler(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, off bool) (http.Handler, func(), error) {
 	db, err := postgres.Open(ctx, databaseURL, postgres.Options{Tracer: tracer})
 	if err != nil {
@@ -380,7 +380,8 @@ func run(c config) error {
 }
 
 // offDatabase turns a copy of the hub's database into the policy-off baseline's: row security disabled on
-// every table, and viewer_bits answering every category as consented without reading anything.
+// every table, and viewer_bits and viewer_consent_bits answering every category as consented without
+// reading anything.
 func offDatabase(ctx context.Context, databaseURL string) error {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
@@ -395,6 +396,8 @@ BEGIN
     END LOOP;
 END $$;
 CREATE OR REPLACE FUNCTION viewer_bits(grants consent_grant[], victim uuid, for_purpose purpose, for_partner uuid, for_type partner_type)
+RETURNS TABLE (consented integer, referred integer) LANGUAGE sql STABLE AS $f$ SELECT -1, -1 $f$;
+CREATE OR REPLACE FUNCTION viewer_consent_bits(grants consent_grant[], victim uuid, for_purpose purpose, for_partner uuid, for_type partner_type)
 RETURNS TABLE (consented integer, referred integer) LANGUAGE sql STABLE AS $f$ SELECT -1, -1 $f$;`)
 	return err
 }
