@@ -40,8 +40,8 @@ func owned(victimID string, consented, referred int32) lindung.Owned {
 }
 
 // ownedColumns are the columns every victim-owned query appends: its victim's consent and referral bits
-// for this request's viewer, from the viewer_bits join (bitsJoin, or $VISIBLE in findByVictims' queries),
-// aliased b.
+// for this request's viewer, from the bits join aliased b (bitsJoin, or visibleJoin at $VISIBLE in
+// findByVictims' queries).
 const ownedColumns = `, b.consented, b.referred`
 
 // inScopeColumn says whether a row's victim is within the request's row scope: bitsJoin reads the victim's

@@ -118,7 +118,7 @@ type columnsKey struct {
 var victimColumnsCache sync.Map
 
 // victimColumns is the select list of a victim for this request, with the consent and referral bits of
-// its viewer (from the viewer_bits join b) computed in the same statement, so that guarding a field
+// its viewer (from the bits join b, bitsFunction) computed in the same statement, so that guarding a field
 // needs no further query. A guarded column is read only where the request's mask may disclose its
 // category for that victim: as it is where the policy opens the category on a legal basis; under a CASE
 // on the victim's consent (and, for a role limited to its referrals, referral) bits where it opens the
