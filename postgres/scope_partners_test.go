@@ -9,6 +9,7 @@ import (
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/demo"
+	"github.com/lindung/lindung/postgres"
 )
 
 // scopeRuleMismatches compares, for every victim and partner, the linked and referred scopes read from the
@@ -125,7 +126,11 @@ func TestScopePartnersFollowLinksAndReferrals(t *testing.T) {
 	mustExec(t, f.db, `UPDATE referrals SET status = 'ACCEPTED' WHERE id IN (SELECT id FROM referrals WHERE status = 'IN_PROGRESS' ORDER BY id LIMIT 25)`)
 	check("fifty referrals changed by two statements")
 
-	// What the runtime sees in each scope, as each partner, through the read policy.
+	// What the runtime sees in each scope, as each partner, through every path that reads the scope: the
+	// read policy alone, the store's listing (the scope written into SQL, the first wall, against the
+	// columns), and the lookup by case reference (victims_by_case_ref, migration 010, which still reads
+	// case_links and referrals themselves). A path that disagreed with the rule would show or hide a case.
+	refs := ownerStrings(t, f.db, `SELECT case_ref FROM victims ORDER BY case_ref`)
 	for _, p := range f.ds.Partners {
 		for _, sc := range []struct {
 			rows lindung.RowScope
@@ -135,17 +140,47 @@ func TestScopePartnersFollowLinksAndReferrals(t *testing.T) {
 			{lindung.ScopeReferred, `SELECT DISTINCT victim_id::text FROM referrals WHERE to_partner_id = $1 AND status = 'ACCEPTED'`},
 		} {
 			want := ownerStrings(t, f.db, sc.rule, p.ID)
-			s := session(t, f.db, scopeCase{p.Slug, p.Slug, sc.rows, lindung.PurposeCaseManagement})
-			got, err := s.QueryForTest(ctx, `SELECT id::text FROM victims`)
-			s.Rollback(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
 			sort.Strings(want)
-			sort.Strings(got)
-			if missing, extra := diff(got, want); len(missing)+len(extra) > 0 {
-				t.Errorf("%s in the %s scope: %d victims missing, %d too many through the policy, e.g. %v %v",
-					p.Slug, sc.rows, len(missing), len(extra), head(missing), head(extra))
+			for _, path := range []struct {
+				name string
+				read func(s *postgres.Session) ([]string, error)
+			}{
+				{"the policy", func(s *postgres.Session) ([]string, error) {
+					return s.QueryForTest(ctx, `SELECT id::text FROM victims`)
+				}},
+				{"the listing", func(s *postgres.Session) ([]string, error) {
+					page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: len(refs) + 1})
+					if err != nil {
+						return nil, err
+					}
+					var ids []string
+					for _, v := range page.Victims {
+						ids = append(ids, v.ID)
+					}
+					return ids, nil
+				}},
+				{"the case references", func(s *postgres.Session) ([]string, error) {
+					vs, err := s.FindVictimsByCaseRefs(ctx, refs)
+					var ids []string
+					for _, v := range vs {
+						if v != nil {
+							ids = append(ids, v.ID)
+						}
+					}
+					return ids, err
+				}},
+			} {
+				s := session(t, f.db, scopeCase{p.Slug, p.Slug, sc.rows, lindung.PurposeCaseManagement})
+				got, err := path.read(s)
+				s.Rollback(ctx)
+				if err != nil {
+					t.Fatalf("%s in the %s scope, %s: %v", p.Slug, sc.rows, path.name, err)
+				}
+				sort.Strings(got)
+				if missing, extra := diff(got, want); len(missing)+len(extra) > 0 {
+					t.Errorf("%s in the %s scope: %d victims missing, %d too many through %s, e.g. %v %v",
+						p.Slug, sc.rows, len(missing), len(extra), path.name, head(missing), head(extra))
+				}
 			}
 		}
 	}
