@@ -137,9 +137,7 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 			s.logError(ctx, err) // the caller's own refusals (unregistered, disabled, untrained) are not faults
 		} else if n, ok := entityRepresentations(op.Operation, op.Variables); ok {
 			// A gateway's entity fetch by a caller the hub refuses: the shape both gateways show once.
-			body, _ := json.Marshal(map[string]any{"_entities": make([]any, n)})
-			return graphql.OneShot(&graphql.Response{Data: body, Errors: gqlerror.List{{Message: lindung.MessageOf(err),
-				Path: ast.Path{ast.PathName("_entities")}, Extensions: map[string]any{"code": string(code)}}}})
+			return graphql.OneShot(entitiesRefused(n, err))
 		}
 		c.status.setStatus(httpStatus(code))
 		return refuse(ctx, err)
