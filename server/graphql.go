@@ -237,9 +237,9 @@ func (s *Server) access(ctx context.Context, op *graphql.OperationContext, req *
 	if len(tallies) == 0 {
 		return nil
 	}
-	a := &lindung.RequestAccess{RequestID: RequestID(ctx), UserID: req.Viewer.UserID, Username: req.Viewer.Username,
-		PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles, Purpose: req.Viewer.Purpose,
-		PolicyVersion: callerFrom(ctx).decision.Version, OperationName: op.OperationName,
+	a := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: RequestID(ctx), UserID: req.Viewer.UserID,
+		Username: req.Viewer.Username, PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles,
+		Purpose: req.Viewer.Purpose, PolicyVersion: callerFrom(ctx).decision.Version, OperationName: op.OperationName},
 		Victims: make([]lindung.VictimAccess, 0, len(tallies))}
 	for victimID, t := range tallies {
 		a.Victims = append(a.Victims, lindung.VictimAccess{VictimID: victimID, Disclosed: t.Disclosed, Withheld: t.Withheld})
