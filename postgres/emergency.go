@@ -58,6 +58,20 @@ func (s *Session) findGrant(ctx context.Context, tx pgx.Tx, id string) (*lindung
 	return scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = $1::uuid`, id))
 }
 
+// lockGrant locks one grant visible to the caller for the rest of the transaction and scans cols of it
+// into dest; ErrNotFound for any other id. An id that is no uuid is refused before it reaches the
+// database, where the failed cast would abort the request's transaction and with it the audit.
+func lockGrant(ctx context.Context, tx pgx.Tx, id, cols string, dest ...any) error {
+	if !canonicalUUID(id) {
+		return lindung.ErrNotFound
+	}
+	err := tx.QueryRow(ctx, `SELECT `+cols+` FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(dest...)
+	if err == pgx.ErrNoRows {
+		return lindung.ErrNotFound
+	}
+	return err
+}
+
 // OpenEmergency writes a grant for a victim in the request's row scope, in effect for the caller's user
 // from now for o.Minutes (the caller checked the policy's maximum; the database holds 24 h). A victim out
 // of scope is NOT_FOUND, as a missing one; a caller with a grant of the victim still open (in effect or
@@ -104,11 +118,9 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		var openedBy, partner, need string
 		var approved, closed bool
-		err := tx.QueryRow(ctx, `SELECT opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
-				revoked_at IS NOT NULL OR now() >= expires_at
-			FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&openedBy, &partner, &need, &approved, &closed)
-		if err != nil || !canonicalUUID(id) {
-			return lindung.ErrNotFound
+		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
+				revoked_at IS NOT NULL OR now() >= expires_at`, &openedBy, &partner, &need, &approved, &closed); err != nil {
+			return err
 		}
 		switch {
 		case openedBy == s.scope.UserID:
@@ -126,6 +138,7 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 			approved_at = now() WHERE id = $1::uuid`, id, s.scope.UserID, s.scope.PartnerID); err != nil {
 			return err
 		}
+		var err error
 		g, err = s.findGrant(ctx, tx, id)
 		return err
 	})
@@ -140,10 +153,9 @@ func (s *Session) RevokeEmergency(ctx context.Context, id string, anyone bool) (
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		var openedBy, partner string
 		var revoked bool
-		err := tx.QueryRow(ctx, `SELECT opened_by::text, partner_id::text, revoked_at IS NOT NULL
-			FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&openedBy, &partner, &revoked)
-		if err != nil || !canonicalUUID(id) {
-			return lindung.ErrNotFound
+		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, revoked_at IS NOT NULL`,
+			&openedBy, &partner, &revoked); err != nil {
+			return err
 		}
 		if openedBy != s.scope.UserID && partner != s.scope.PartnerID && !anyone {
 			return lindung.Errorf(lindung.EFORBIDDEN, "emergency access is revoked by its opener, the opener's partner, an approver or a reviewer")
@@ -154,6 +166,7 @@ func (s *Session) RevokeEmergency(ctx context.Context, id string, anyone bool) (
 				return err
 			}
 		}
+		var err error
 		g, err = s.findGrant(ctx, tx, id)
 		return err
 	})
@@ -171,11 +184,9 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 		var openedBy string
 		var approvedBy *string
 		var reviewed, usable bool
-		err := tx.QueryRow(ctx, `SELECT opened_by::text, approved_by::text, reviewed_at IS NOT NULL,
-				revoked_at IS NULL AND now() < expires_at
-			FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&openedBy, &approvedBy, &reviewed, &usable)
-		if err != nil || !canonicalUUID(id) {
-			return lindung.ErrNotFound
+		if err := lockGrant(ctx, tx, id, `opened_by::text, approved_by::text, reviewed_at IS NOT NULL,
+				revoked_at IS NULL AND now() < expires_at`, &openedBy, &approvedBy, &reviewed, &usable); err != nil {
+			return err
 		}
 		switch {
 		case openedBy == s.scope.UserID || (approvedBy != nil && *approvedBy == s.scope.UserID):
@@ -189,6 +200,7 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 			WHERE id = $1::uuid`, id, s.scope.UserID, finding); err != nil {
 			return err
 		}
+		var err error
 		g, err = s.findGrant(ctx, tx, id)
 		return err
 	})

@@ -354,6 +354,26 @@ func TestEmergencyAccess(t *testing.T) {
 	if err := closeReview(reviewer, g.ID); code(err) != lindung.ECONFLICT {
 		t.Errorf("closing a review twice: %v, want CONFLICT", err)
 	}
+	// An id that is no uuid is NOT_FOUND, as a missing one, and leaves the request's transaction usable:
+	// the request goes on to write its audit in it.
+	for name, fn := range map[string]func(s *postgres.Session) error{
+		"approve": func(s *postgres.Session) error { _, err := s.ApproveEmergency(ctx, "not-a-uuid"); return err },
+		"revoke":  func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, "not-a-uuid", true); return err },
+		"review": func(s *postgres.Session) error {
+			_, err := s.CloseEmergencyReview(ctx, "not-a-uuid", "a finding long enough")
+			return err
+		},
+	} {
+		if err := reviewer.run(t, f.db, func(s *postgres.Session) error {
+			if err := fn(s); !errors.Is(err, lindung.ErrNotFound) {
+				t.Errorf("%s of an id that is no uuid: %v, want NOT_FOUND", name, err)
+			}
+			_, err := s.FindEmergencyGrants(ctx, false, true)
+			return err
+		}); err != nil {
+			t.Errorf("the transaction after %s of an id that is no uuid: %v", name, err)
+		}
+	}
 	if err := reviewer.run(t, f.db, func(s *postgres.Session) (err error) {
 		closed, err = s.FindEmergencyGrants(ctx, true, true)
 		return err
