@@ -146,18 +146,24 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 }
 
 // RevokeEmergency ends a grant from this request's transaction on: the opener, a user of the opener's
-// partner, or (anyone) where anyone is true: a caller the policy lets approve or review grants. Revoking a
-// revoked grant changes nothing.
-func (s *Session) RevokeEmergency(ctx context.Context, id string, anyone bool) (*lindung.EmergencyGrant, error) {
+// partner, a caller the policy lets approve grants (any grant it sees: those of the victims its partner
+// holds), or one it lets review them (any grant: the reviewer's setting shows every one, as it does to
+// FindEmergencyGrants). Revoking a revoked grant changes nothing.
+func (s *Session) RevokeEmergency(ctx context.Context, id string, approver, reviewer bool) (*lindung.EmergencyGrant, error) {
 	var g *lindung.EmergencyGrant
 	err := s.query(ctx, func(tx pgx.Tx) error {
+		if reviewer {
+			if err := s.asReviewer(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var openedBy, partner string
 		var revoked bool
 		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, revoked_at IS NOT NULL`,
 			&openedBy, &partner, &revoked); err != nil {
 			return err
 		}
-		if openedBy != s.scope.UserID && partner != s.scope.PartnerID && !anyone {
+		if openedBy != s.scope.UserID && partner != s.scope.PartnerID && !approver && !reviewer {
 			return lindung.Errorf(lindung.EFORBIDDEN, "emergency access is revoked by its opener, the opener's partner, an approver or a reviewer")
 		}
 		if !revoked {

@@ -230,13 +230,13 @@ func TestEmergencyAccess(t *testing.T) {
 	if got, _ := read(officerInEmergency); got[v] == nil {
 		t.Fatal("a new grant shows nothing")
 	}
-	if err := secondOfficer.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false); return err }); err != nil {
+	if err := secondOfficer.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false, false); return err }); err != nil {
 		t.Fatalf("revoke by the opener's partner: %v", err)
 	}
 	if got, _ := read(officerInEmergency); len(got) != 0 {
 		t.Fatal("a revoked grant still shows the victim")
 	}
-	if err := police.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false); return err }); code(err) != lindung.EFORBIDDEN && !errors.Is(err, lindung.ErrNotFound) {
+	if err := police.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false, false); return err }); code(err) != lindung.EFORBIDDEN && !errors.Is(err, lindung.ErrNotFound) {
 		t.Errorf("revoke by another partner that may only open grants: %v", err)
 	}
 
@@ -358,7 +358,10 @@ func TestEmergencyAccess(t *testing.T) {
 	// the request goes on to write its audit in it.
 	for name, fn := range map[string]func(s *postgres.Session) error{
 		"approve": func(s *postgres.Session) error { _, err := s.ApproveEmergency(ctx, "not-a-uuid"); return err },
-		"revoke":  func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, "not-a-uuid", true); return err },
+		"revoke": func(s *postgres.Session) error {
+			_, err := s.RevokeEmergency(ctx, "not-a-uuid", false, true)
+			return err
+		},
 		"review": func(s *postgres.Session) error {
 			_, err := s.CloseEmergencyReview(ctx, "not-a-uuid", "a finding long enough")
 			return err
@@ -379,6 +382,16 @@ func TestEmergencyAccess(t *testing.T) {
 		return err
 	}); err != nil || len(closed) != 1 || closed[0].Finding == nil {
 		t.Errorf("closed reviews: %+v %v", closed, err)
+	}
+	// A reviewer revokes any grant, another partner's too (the police's, in effect): it sees every one.
+	if err := reviewer.run(t, f.db, func(s *postgres.Session) error {
+		g, err := s.RevokeEmergency(ctx, g4.ID, false, true)
+		if err == nil && g.State != lindung.EmergencyRevoked {
+			t.Errorf("revoked by the reviewer: %+v", g)
+		}
+		return err
+	}); err != nil {
+		t.Errorf("a reviewer revoking another partner's grant: %v", err)
 	}
 }
 

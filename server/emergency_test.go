@@ -218,4 +218,11 @@ func TestBreakGlass(t *testing.T) {
 	if got := h.changes(v.ID); !strings.Contains(strings.Join(got, "\n"), "emergency_grant reviewed") {
 		t.Errorf("change log: %v", got)
 	}
+	// The reviewer revokes any grant, another partner's too: the police's, still in effect.
+	var byReviewer struct{ RevokeEmergencyAccess grantOut }
+	h.ok(t, analyst, revokeEmergency, map[string]any{"id": pg.ID}, &byReviewer)
+	if byReviewer.RevokeEmergencyAccess.State != "REVOKED" {
+		t.Errorf("revoked by the reviewer: %+v", byReviewer)
+	}
+	nothing(emergency(h.pdrm, "revoked-by-reviewer"))
 }
