@@ -50,12 +50,48 @@ func scanGrant(r pgx.Row) (*lindung.EmergencyGrant, error) {
 	return g, err
 }
 
-// findGrant reads one grant visible to the caller, ErrNotFound for any other.
+// findGrant reads one grant visible to the caller with the reads made under it, as the mutations answer
+// with it; ErrNotFound for any other.
 func (s *Session) findGrant(ctx context.Context, tx pgx.Tx, id string) (*lindung.EmergencyGrant, error) {
 	if !canonicalUUID(id) {
 		return nil, lindung.ErrNotFound
 	}
-	return scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = $1::uuid`, id))
+	g, err := scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = $1::uuid`, id))
+	if err != nil {
+		return nil, err
+	}
+	return g, attachReads(ctx, tx, []*lindung.EmergencyGrant{g})
+}
+
+// attachReads gives each grant the access records made under it that the caller may read, oldest first,
+// in one statement for them all.
+func attachReads(ctx context.Context, tx pgx.Tx, grants []*lindung.EmergencyGrant) error {
+	ids := make([]string, len(grants))
+	byID := make(map[string]*lindung.EmergencyGrant, len(grants))
+	for i, g := range grants {
+		ids[i], byID[g.ID] = g.ID, g
+	}
+	rows, err := tx.Query(ctx, `SELECT a.emergency_grant_id::text, a.at, a.request_id, a.username, p.name,
+			category_bits(a.disclosed)
+		FROM access_records a JOIN partners p ON p.id = a.partner_id
+		WHERE a.emergency_grant_id = ANY($1::uuid[]) ORDER BY a.at, a.id`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var grant string
+		var bits int32
+		r := &lindung.EmergencyRead{}
+		if err := rows.Scan(&grant, &r.At, &r.RequestID, &r.Username, &r.PartnerName, &bits); err != nil {
+			return err
+		}
+		r.Disclosed = lindung.CategorySet(bits)
+		if g := byID[grant]; g != nil {
+			g.ReadsUnderGrant = append(g.ReadsUnderGrant, r)
+		}
+	}
+	return rows.Err()
 }
 
 // lockGrant locks one grant visible to the caller for the rest of the transaction and scans cols of it
@@ -242,32 +278,7 @@ func (s *Session) FindEmergencyGrants(ctx context.Context, reviewed, reviewer bo
 		if err != nil || len(out) == 0 {
 			return err
 		}
-		ids := make([]string, len(out))
-		byID := make(map[string]*lindung.EmergencyGrant, len(out))
-		for i, g := range out {
-			ids[i], byID[g.ID] = g.ID, g
-		}
-		rows, err = tx.Query(ctx, `SELECT a.emergency_grant_id::text, a.at, a.request_id, a.username, p.name,
-				category_bits(a.disclosed)
-			FROM access_records a JOIN partners p ON p.id = a.partner_id
-			WHERE a.emergency_grant_id = ANY($1::uuid[]) ORDER BY a.at, a.id`, ids)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var grant string
-			var bits int32
-			r := &lindung.EmergencyRead{}
-			if err := rows.Scan(&grant, &r.At, &r.RequestID, &r.Username, &r.PartnerName, &bits); err != nil {
-				return err
-			}
-			r.Disclosed = lindung.CategorySet(bits)
-			if g := byID[grant]; g != nil {
-				g.ReadsUnderGrant = append(g.ReadsUnderGrant, r)
-			}
-		}
-		return rows.Err()
+		return attachReads(ctx, tx, out)
 	})
 	return out, mapError(err, "find emergency grants")
 }

@@ -348,7 +348,14 @@ func TestEmergencyAccess(t *testing.T) {
 	if err := closeReview(officer, g.ID); code(err) != lindung.EFORBIDDEN {
 		t.Errorf("the opener closing their own review: %v, want FORBIDDEN", err)
 	}
-	if err := closeReview(reviewer, g.ID); err != nil {
+	// The grant a mutation answers with carries the reads made under it, as the review queue's does.
+	if err := reviewer.run(t, f.db, func(s *postgres.Session) error {
+		reviewed, err := s.CloseEmergencyReview(ctx, g.ID, "justified: ambulance called, health record needed")
+		if err == nil && (len(reviewed.ReadsUnderGrant) != 1 || reviewed.ReadsUnderGrant[0].RequestID != "emergency-read") {
+			t.Errorf("the reads of the grant whose review was closed: %+v", reviewed.ReadsUnderGrant)
+		}
+		return err
+	}); err != nil {
 		t.Fatalf("closing an expired grant's review: %v", err)
 	}
 	if err := closeReview(reviewer, g.ID); code(err) != lindung.ECONFLICT {
