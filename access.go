@@ -8,25 +8,14 @@ import (
 // AccessRecord is one line of the audit: the disclosure of one victim's data in one response. The table
 // that holds them is append-only; a victim's "who saw my data" report is read from it.
 type AccessRecord struct {
-	At            time.Time
-	RequestID     string
-	UserID        string
-	Username      string
-	PartnerID     string
-	Roles         []string
-	Purpose       Purpose
-	VictimID      string
-	Disclosed     CategorySet
-	Withheld      CategorySet
-	PolicyVersion string
-	OperationName string
+	At time.Time
+	Accessor
+	VictimAccess
 }
 
-// RequestAccess is what one request disclosed, as the store writes it: the facts every access record of
-// the request shares, given once, and per victim the categories disclosed and withheld. It is written as
-// one AccessRecord per victim (Record). Holding the shared facts once makes a mixed batch impossible and
-// lets the store send them once instead of once per victim.
-type RequestAccess struct {
+// Accessor is who disclosed, in which request and under which policy: what every access record of a
+// request shares.
+type Accessor struct {
 	RequestID     string
 	UserID        string
 	Username      string
@@ -35,22 +24,27 @@ type RequestAccess struct {
 	Purpose       Purpose
 	PolicyVersion string
 	OperationName string
-	Victims       []VictimAccess
 }
 
-// VictimAccess is one victim's part of a request's access: what an access record holds of its own.
+// VictimAccess is one victim's part of an access record: whose data, and which categories of it were
+// disclosed and withheld.
 type VictimAccess struct {
 	VictimID  string
 	Disclosed CategorySet
 	Withheld  CategorySet
 }
 
+// RequestAccess is what one request disclosed, as the store writes it: the accessor once, and each victim's
+// part. It is written as one AccessRecord per victim (Record). Holding the accessor once makes a mixed batch
+// impossible and lets the store send it once instead of once per victim.
+type RequestAccess struct {
+	Accessor
+	Victims []VictimAccess
+}
+
 // Record returns the access record of the request's i-th victim.
 func (a *RequestAccess) Record(i int) *AccessRecord {
-	v := a.Victims[i]
-	return &AccessRecord{RequestID: a.RequestID, UserID: a.UserID, Username: a.Username, PartnerID: a.PartnerID,
-		Roles: a.Roles, Purpose: a.Purpose, VictimID: v.VictimID, Disclosed: v.Disclosed, Withheld: v.Withheld,
-		PolicyVersion: a.PolicyVersion, OperationName: a.OperationName}
+	return &AccessRecord{Accessor: a.Accessor, VictimAccess: a.Victims[i]}
 }
 
 // Disclosure is a line of a victim's disclosure report, phrased for reading out to the victim.

@@ -10,15 +10,6 @@ import (
 	"github.com/lindung/lindung/postgres/pgtest"
 )
 
-// The peer benchmark's three queries (bench/peer), as the hub serves them.
-const (
-	peerQueryA = `query A($id: ID!) { victim(id: $id) { caseRef legalName ageBand gender
-		currentShelter { name } referrals { status to { name } } } }`
-	peerQueryB = `{ victims(first: 100) { edges { node { caseRef legalName ageBand gender
-		traffickingStatus identifiedOn } } } }`
-	peerQueryC = `{ victims(first: 100) { edges { node { caseRef ageBand referrals { status dueOn } } } } }`
-)
-
 // BenchmarkPeerQueries serves the peer benchmark's queries in-process with the policy on, for a CPU or
 // allocation profile of the hub's own work on them:
 //
@@ -42,7 +33,7 @@ func BenchmarkPeerQueries(b *testing.B) {
 	for _, q := range []struct {
 		name, query string
 		vars        map[string]any
-	}{{"a", peerQueryA, map[string]any{"id": id}}, {"b", peerQueryB, nil}, {"c", peerQueryC, nil}} {
+	}{{"a", PeerQueryA, map[string]any{"id": id}}, {"b", PeerQueryB, nil}, {"c", PeerQueryC, nil}} {
 		b.Run(q.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

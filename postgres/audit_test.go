@@ -54,15 +54,17 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 			userID = u.ID
 		}
 	}
-	access := &lindung.RequestAccess{RequestID: "req-1", UserID: userID, Username: "caseworker", PartnerID: f.partners[sc.slug].ID,
-		Roles: []string{"ngo_caseworker", "extra"}, Purpose: sc.purpose, PolicyVersion: "pv-1", OperationName: "CaseFile"}
+	access := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "req-1", UserID: userID,
+		Username: "caseworker", PartnerID: f.partners[sc.slug].ID, Roles: []string{"ngo_caseworker", "extra"},
+		Purpose: sc.purpose, PolicyVersion: "pv-1", OperationName: "CaseFile"}}
 	for i, v := range victims {
 		access.Victims = append(access.Victims, lindung.VictimAccess{VictimID: v,
 			Disclosed: lindung.SetOf(lindung.Health, lindung.Category(i%10)), Withheld: lindung.SetOf(lindung.Counselling)})
 	}
 	// A user the hub does not know (a token for a user not registered) is recorded without a user id.
-	unregistered := &lindung.RequestAccess{RequestID: "req-2", Username: "someone", PartnerID: access.PartnerID,
-		Purpose: sc.purpose, PolicyVersion: "pv-1", Victims: access.Victims[2:3]}
+	unregistered := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "req-2", Username: "someone",
+		PartnerID: access.PartnerID, Purpose: sc.purpose, PolicyVersion: "pv-1"},
+		Victims: access.Victims[2:3]}
 	var records []*lindung.AccessRecord
 	for i := range access.Victims {
 		records = append(records, access.Record(i))
@@ -116,8 +118,10 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 
 	// Rolled back with its request: no victim data left, so no record of it either.
 	s2 := session(t, db, sc)
-	if err := s2.RecordAccess(ctx, &lindung.RequestAccess{RequestID: "req-1", UserID: userID, Username: "caseworker",
-		PartnerID: access.PartnerID, Purpose: sc.purpose, PolicyVersion: "pv-1", Victims: access.Victims[:1]}); err != nil {
+	if err := s2.RecordAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "req-1",
+		UserID: userID, Username: "caseworker", PartnerID: access.PartnerID, Purpose: sc.purpose,
+		PolicyVersion: "pv-1"},
+		Victims: access.Victims[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	s2.Rollback(ctx)

@@ -260,9 +260,10 @@ func (s *Session) FindAuditEntries(ctx context.Context, victimID string) ([]*lin
 			}
 			e.Leaf = l.Encode()
 			e.LeafHash = translog.HashLeaf(e.Leaf)
-			e.Record = lindung.AccessRecord{At: l.At, RequestID: l.RequestID, UserID: l.UserID, Username: l.Username,
-				PartnerID: l.PartnerID, Roles: l.Roles, Purpose: lindung.Purpose(l.Purpose), VictimID: l.VictimID,
-				PolicyVersion: l.PolicyVersion, OperationName: l.OperationName}
+			e.Record = lindung.AccessRecord{At: l.At, Accessor: lindung.Accessor{RequestID: l.RequestID,
+				UserID: l.UserID, Username: l.Username, PartnerID: l.PartnerID, Roles: l.Roles,
+				Purpose: lindung.Purpose(l.Purpose), PolicyVersion: l.PolicyVersion, OperationName: l.OperationName},
+				VictimAccess: lindung.VictimAccess{VictimID: l.VictimID}}
 			if e.Record.Disclosed, err = lindung.ParseCategorySet(l.Disclosed); err != nil {
 				return nil, err
 			}

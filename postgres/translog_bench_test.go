@@ -54,9 +54,10 @@ func BenchmarkRecordAccess(b *testing.B) {
 	}
 	for _, n := range []int{1, 20, 100} {
 		b.Run(fmt.Sprintf("victims=%d", n), func(b *testing.B) {
-			access := &lindung.RequestAccess{RequestID: "bench", Username: demo.DemoUsername(demo.RoleProtectionOfficer, demo.SlugKPWKM),
-				PartnerID: partner, Roles: []string{demo.RoleProtectionOfficer}, Purpose: lindung.PurposeCaseManagement,
-				PolicyVersion: "bench", OperationName: "CaseFile"}
+			access := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "bench",
+				Username: demo.DemoUsername(demo.RoleProtectionOfficer, demo.SlugKPWKM), PartnerID: partner,
+				Roles: []string{demo.RoleProtectionOfficer}, Purpose: lindung.PurposeCaseManagement,
+				PolicyVersion: "bench", OperationName: "CaseFile"}}
 			for _, v := range victims[:n] {
 				access.Victims = append(access.Victims, lindung.VictimAccess{VictimID: v,
 					Disclosed: lindung.SetOf(lindung.Identity, lindung.Case, lindung.Health), Withheld: lindung.SetOf(lindung.Counselling)})

@@ -27,9 +27,10 @@ func officerSession(t *testing.T, db *postgres.DB) *postgres.Session {
 // recordFor writes one access record of victim in s, as a request would.
 func recordFor(t *testing.T, s *postgres.Session, partnerID, victim, requestID string) {
 	t.Helper()
-	err := s.RecordAccess(ctx, &lindung.RequestAccess{RequestID: requestID, Username: "officer <&> \"quoted\"", PartnerID: partnerID,
-		Roles: []string{demo.RoleProtectionOfficer}, Purpose: lindung.PurposeCaseManagement, PolicyVersion: "test",
-		OperationName: "Q\nwith a newline", Victims: []lindung.VictimAccess{{VictimID: victim,
+	err := s.RecordAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: requestID,
+		Username: "officer <&> \"quoted\"", PartnerID: partnerID, Roles: []string{demo.RoleProtectionOfficer},
+		Purpose: lindung.PurposeCaseManagement, PolicyVersion: "test", OperationName: "Q\nwith a newline"},
+		Victims: []lindung.VictimAccess{{VictimID: victim,
 			Disclosed: lindung.SetOf(lindung.Identity, lindung.Health), Withheld: lindung.SetOf(lindung.Counselling)}}})
 	if err != nil {
 		t.Fatal(err)

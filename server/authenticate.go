@@ -13,7 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/lindung/lindung"
@@ -182,16 +184,12 @@ func entityRepresentations(op *ast.OperationDefinition, vars map[string]any) (in
 }
 
 // entitiesRefused is the answer to an entity fetch refused whole: a null for each of its n
-// representations and the error once, at ["_entities"] (see unauthenticated).
-func entitiesRefused(n int, err error) map[string]any {
-	return map[string]any{
-		"data": map[string]any{"_entities": make([]any, n)},
-		"errors": []map[string]any{{
-			"message":    lindung.MessageOf(err),
-			"path":       []string{"_entities"},
-			"extensions": map[string]any{"code": lindung.CodeOf(err)},
-		}},
-	}
+// representations and the error once, at ["_entities"] (see unauthenticated). aroundOperation answers a
+// caller refused as its request starts the same way.
+func entitiesRefused(n int, err error) *graphql.Response {
+	data, _ := json.Marshal(map[string]any{"_entities": make([]any, n)})
+	return &graphql.Response{Data: data, Errors: gqlerror.List{{Message: lindung.MessageOf(err),
+		Path: ast.Path{ast.PathName("_entities")}, Extensions: map[string]any{"code": string(lindung.CodeOf(err))}}}}
 }
 
 // admit holds the token to the hub's own record of the caller, read as the request's session started:

@@ -137,9 +137,7 @@ func (s *Server) aroundOperation(ctx context.Context, next graphql.OperationHand
 			s.logError(ctx, err) // the caller's own refusals (unregistered, disabled, untrained) are not faults
 		} else if n, ok := entityRepresentations(op.Operation, op.Variables); ok {
 			// A gateway's entity fetch by a caller the hub refuses: the shape both gateways show once.
-			body, _ := json.Marshal(map[string]any{"_entities": make([]any, n)})
-			return graphql.OneShot(&graphql.Response{Data: body, Errors: gqlerror.List{{Message: lindung.MessageOf(err),
-				Path: ast.Path{ast.PathName("_entities")}, Extensions: map[string]any{"code": string(code)}}}})
+			return graphql.OneShot(entitiesRefused(n, err))
 		}
 		c.status.setStatus(httpStatus(code))
 		return refuse(ctx, err)
@@ -239,9 +237,9 @@ func (s *Server) access(ctx context.Context, op *graphql.OperationContext, req *
 	if len(tallies) == 0 {
 		return nil
 	}
-	a := &lindung.RequestAccess{RequestID: RequestID(ctx), UserID: req.Viewer.UserID, Username: req.Viewer.Username,
-		PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles, Purpose: req.Viewer.Purpose,
-		PolicyVersion: callerFrom(ctx).decision.Version, OperationName: op.OperationName,
+	a := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: RequestID(ctx), UserID: req.Viewer.UserID,
+		Username: req.Viewer.Username, PartnerID: req.Viewer.PartnerID, Roles: req.Viewer.Roles,
+		Purpose: req.Viewer.Purpose, PolicyVersion: callerFrom(ctx).decision.Version, OperationName: op.OperationName},
 		Victims: make([]lindung.VictimAccess, 0, len(tallies))}
 	for victimID, t := range tallies {
 		a.Victims = append(a.Victims, lindung.VictimAccess{VictimID: victimID, Disclosed: t.Disclosed, Withheld: t.Withheld})

@@ -62,12 +62,15 @@ func FuzzLeafEncoding(f *testing.F) {
 func TestHashAccess(t *testing.T) {
 	at := time.Date(2026, 3, 1, 8, 30, 0, 123456000, time.UTC)
 	for _, a := range []*lindung.RequestAccess{
-		{RequestID: "r", Username: "u", PartnerID: "ABC", UserID: "GH", Purpose: lindung.PurposeStatistics,
+		{Accessor: lindung.Accessor{RequestID: "r", Username: "u", PartnerID: "ABC", UserID: "GH",
+			Purpose: lindung.PurposeStatistics},
 			Victims: []lindung.VictimAccess{{VictimID: "Def"}, {VictimID: "ghi", Disclosed: lindung.SetOf(lindung.Case)}}},
-		{Roles: []string{""}, OperationName: "Op\n\u2028", Victims: []lindung.VictimAccess{{Disclosed: lindung.AllCategories}}},
-		{Roles: []string{"a,b", "", "c"}, Victims: []lindung.VictimAccess{{Withheld: lindung.SetOf(lindung.Health, lindung.Identity)},
-			{VictimID: "x", Disclosed: lindung.SetOf(lindung.Identity), Withheld: lindung.SetOf(lindung.Family)}}},
-		{RequestID: "none"},
+		{Accessor: lindung.Accessor{Roles: []string{""}, OperationName: "Op\n\u2028"},
+			Victims: []lindung.VictimAccess{{Disclosed: lindung.AllCategories}}},
+		{Accessor: lindung.Accessor{Roles: []string{"a,b", "", "c"}},
+			Victims: []lindung.VictimAccess{{Withheld: lindung.SetOf(lindung.Health, lindung.Identity)},
+				{VictimID: "x", Disclosed: lindung.SetOf(lindung.Identity), Withheld: lindung.SetOf(lindung.Family)}}},
+		{Accessor: lindung.Accessor{RequestID: "none"}},
 	} {
 		split := func(s string) []string {
 			if s == "" {
@@ -88,8 +91,9 @@ func TestHashAccess(t *testing.T) {
 			t.Errorf("%+v: HashAccess differs from the leaves' hashes", a)
 		}
 	}
-	a := &lindung.RequestAccess{RequestID: "0123456789abcdef01234567", Username: "enforcement_officer@pdrm",
-		Roles: []string{"enforcement_officer"}, Victims: make([]lindung.VictimAccess, 100)}
+	a := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "0123456789abcdef01234567",
+		Username: "enforcement_officer@pdrm", Roles: []string{"enforcement_officer"}},
+		Victims: make([]lindung.VictimAccess, 100)}
 	for i := range a.Victims {
 		a.Victims[i].Disclosed = lindung.SetOf(lindung.Case, lindung.Legal)
 	}
@@ -226,9 +230,10 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // BenchmarkLeafHash is what the log adds to writing one access record in a request: its canonical
 // encoding and leaf hash.
 func BenchmarkLeafHash(b *testing.B) {
-	a := &lindung.RequestAccess{RequestID: "0123456789abcdef01234567", UserID: "25e80103-e3b7-46b3-b6ba-19f60c03206a",
-		Username: "enforcement_officer@pdrm", PartnerID: "cf820a59-f08b-45f3-9513-50a28dc8713f", Roles: []string{"enforcement_officer"},
-		Purpose: lindung.PurposeProsecution, PolicyVersion: "ce0e045c59fb", OperationName: "CaseFile",
+	a := &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "0123456789abcdef01234567",
+		UserID: "25e80103-e3b7-46b3-b6ba-19f60c03206a", Username: "enforcement_officer@pdrm",
+		PartnerID: "cf820a59-f08b-45f3-9513-50a28dc8713f", Roles: []string{"enforcement_officer"},
+		Purpose: lindung.PurposeProsecution, PolicyVersion: "ce0e045c59fb", OperationName: "CaseFile"},
 		Victims: []lindung.VictimAccess{{VictimID: "00cbdc34-57a5-4cbc-ac78-5bc86ce24bc3",
 			Disclosed: lindung.SetOf(lindung.Demographic, lindung.Case, lindung.Legal), Withheld: lindung.SetOf(lindung.Identity)}}}
 	at := time.Now()

@@ -43,6 +43,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/lindung/lindung/auth"
+	"github.com/lindung/lindung/bench"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
@@ -466,21 +467,18 @@ func peerQueries(victimID string, hubHeader, peerHeader http.Header) []query {
 	vars := map[string]any{"id": victimID}
 	return []query{
 		{name: "(a) one victim, shelter, referrals",
-			hub: map[string]any{"query": `query A($id: ID!) { victim(id: $id) { caseRef legalName ageBand gender
-				currentShelter { name } referrals { status to { name } } } }`, "variables": vars},
+			hub: map[string]any{"query": bench.PeerQueryA, "variables": vars},
 			peer: map[string]any{"query": `query A($id: UUID!) { victimByRowId(rowId: $id) { caseRef legalName ageBand gender
 				placementsByVictimId { nodes { toDate shelterByShelterId { name } } }
 				referralsByVictimId { nodes { status partnerByToPartnerId { name } } } } }`, "variables": vars},
 			hubCount: one("victim"), peerCount: one("victimByRowId"), hubHeader: hubHeader, peerHeader: peerHeader},
 		{name: "(b) 100 victims, 6 scalars",
-			hub: map[string]any{"query": `{ victims(first: 100) { edges { node { caseRef legalName ageBand gender
-				traffickingStatus identifiedOn } } } }`},
+			hub: map[string]any{"query": bench.PeerQueryB},
 			peer: map[string]any{"query": `{ allVictims(first: 100) { nodes { caseRef legalName ageBand gender
 				traffickingStatus identifiedOn } } }`},
 			hubCount: edges, peerCount: nodes, hubHeader: hubHeader, peerHeader: peerHeader},
 		{name: "(c) 100 victims, nested referrals",
-			hub: map[string]any{"query": `{ victims(first: 100) { edges { node { caseRef ageBand
-				referrals { status dueOn } } } } }`},
+			hub: map[string]any{"query": bench.PeerQueryC},
 			peer: map[string]any{"query": `{ allVictims(first: 100) { nodes { caseRef ageBand
 				referralsByVictimId { nodes { status dueOn } } } } }`},
 			hubCount: edges, peerCount: nodes, hubHeader: hubHeader, peerHeader: peerHeader},

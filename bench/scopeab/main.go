@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lindung/lindung/auth"
+	"github.com/lindung/lindung/bench"
 	"github.com/lindung/lindung/demo"
 	"github.com/lindung/lindung/policy"
 	"github.com/lindung/lindung/postgres"
@@ -110,8 +111,8 @@ func main() {
 		return el, w.Body.Bytes()
 	}
 	queries := []struct{ name, q string }{
-		{"b", `{ victims(first: 100) { edges { node { caseRef legalName ageBand gender traffickingStatus identifiedOn } } } }`},
-		{"c", `{ victims(first: 100) { edges { node { caseRef ageBand referrals { status dueOn } } } } }`},
+		{"b", bench.PeerQueryB},
+		{"c", bench.PeerQueryC},
 	}
 	for _, q := range queries {
 		if *list {
