@@ -137,9 +137,10 @@ type EmergencySession interface {
 	// ApproveEmergency approves a grant visible to the caller; FORBIDDEN for the opener, or for the
 	// opener's partner where another partner must approve.
 	ApproveEmergency(ctx context.Context, id string) (*EmergencyGrant, error)
-	// RevokeEmergency ends a grant at once: the opener's or the opener's partner's, or any grant the caller
-	// sees where anyone is true (a caller who may approve or review grants).
-	RevokeEmergency(ctx context.Context, id string, anyone bool) (*EmergencyGrant, error)
+	// RevokeEmergency ends a grant at once: the opener's or the opener's partner's, any grant the caller
+	// sees where approver is true (a caller who may approve grants), and any grant at all where reviewer is
+	// true (a caller who may review grants, and so sees every one, as in FindEmergencyGrants).
+	RevokeEmergency(ctx context.Context, id string, approver, reviewer bool) (*EmergencyGrant, error)
 	// CloseEmergencyReview records a reviewer's finding on a grant no longer in effect.
 	CloseEmergencyReview(ctx context.Context, id, finding string) (*EmergencyGrant, error)
 	// FindEmergencyGrants lists the grants visible to the caller (every grant for a reviewer), newest

@@ -50,12 +50,62 @@ func scanGrant(r pgx.Row) (*lindung.EmergencyGrant, error) {
 	return g, err
 }
 
-// findGrant reads one grant visible to the caller, ErrNotFound for any other.
+// findGrant reads one grant visible to the caller with the reads made under it, as the mutations answer
+// with it; ErrNotFound for any other.
 func (s *Session) findGrant(ctx context.Context, tx pgx.Tx, id string) (*lindung.EmergencyGrant, error) {
 	if !canonicalUUID(id) {
 		return nil, lindung.ErrNotFound
 	}
-	return scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = $1::uuid`, id))
+	g, err := scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = $1::uuid`, id))
+	if err != nil {
+		return nil, err
+	}
+	return g, attachReads(ctx, tx, []*lindung.EmergencyGrant{g})
+}
+
+// attachReads gives each grant the access records made under it that the caller may read, oldest first,
+// in one statement for them all.
+func attachReads(ctx context.Context, tx pgx.Tx, grants []*lindung.EmergencyGrant) error {
+	ids := make([]string, len(grants))
+	byID := make(map[string]*lindung.EmergencyGrant, len(grants))
+	for i, g := range grants {
+		ids[i], byID[g.ID] = g.ID, g
+	}
+	rows, err := tx.Query(ctx, `SELECT a.emergency_grant_id::text, a.at, a.request_id, a.username, p.name,
+			category_bits(a.disclosed)
+		FROM access_records a JOIN partners p ON p.id = a.partner_id
+		WHERE a.emergency_grant_id = ANY($1::uuid[]) ORDER BY a.at, a.id`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var grant string
+		var bits int32
+		r := &lindung.EmergencyRead{}
+		if err := rows.Scan(&grant, &r.At, &r.RequestID, &r.Username, &r.PartnerName, &bits); err != nil {
+			return err
+		}
+		r.Disclosed = lindung.CategorySet(bits)
+		if g := byID[grant]; g != nil {
+			g.ReadsUnderGrant = append(g.ReadsUnderGrant, r)
+		}
+	}
+	return rows.Err()
+}
+
+// lockGrant locks one grant visible to the caller for the rest of the transaction and scans cols of it
+// into dest; ErrNotFound for any other id. An id that is no uuid is refused before it reaches the
+// database, where the failed cast would abort the request's transaction and with it the audit.
+func lockGrant(ctx context.Context, tx pgx.Tx, id, cols string, dest ...any) error {
+	if !canonicalUUID(id) {
+		return lindung.ErrNotFound
+	}
+	err := tx.QueryRow(ctx, `SELECT `+cols+` FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(dest...)
+	if err == pgx.ErrNoRows {
+		return lindung.ErrNotFound
+	}
+	return err
 }
 
 // OpenEmergency writes a grant for a victim in the request's row scope, in effect for the caller's user
@@ -104,11 +154,9 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		var openedBy, partner, need string
 		var approved, closed bool
-		err := tx.QueryRow(ctx, `SELECT opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
-				revoked_at IS NOT NULL OR now() >= expires_at
-			FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&openedBy, &partner, &need, &approved, &closed)
-		if err != nil || !canonicalUUID(id) {
-			return lindung.ErrNotFound
+		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
+				revoked_at IS NOT NULL OR now() >= expires_at`, &openedBy, &partner, &need, &approved, &closed); err != nil {
+			return err
 		}
 		switch {
 		case openedBy == s.scope.UserID:
@@ -126,6 +174,7 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 			approved_at = now() WHERE id = $1::uuid`, id, s.scope.UserID, s.scope.PartnerID); err != nil {
 			return err
 		}
+		var err error
 		g, err = s.findGrant(ctx, tx, id)
 		return err
 	})
@@ -133,19 +182,24 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 }
 
 // RevokeEmergency ends a grant from this request's transaction on: the opener, a user of the opener's
-// partner, or (anyone) where anyone is true: a caller the policy lets approve or review grants. Revoking a
-// revoked grant changes nothing.
-func (s *Session) RevokeEmergency(ctx context.Context, id string, anyone bool) (*lindung.EmergencyGrant, error) {
+// partner, a caller the policy lets approve grants (any grant it sees: those of the victims its partner
+// holds), or one it lets review them (any grant: the reviewer's setting shows every one, as it does to
+// FindEmergencyGrants). Revoking a revoked grant changes nothing.
+func (s *Session) RevokeEmergency(ctx context.Context, id string, approver, reviewer bool) (*lindung.EmergencyGrant, error) {
 	var g *lindung.EmergencyGrant
 	err := s.query(ctx, func(tx pgx.Tx) error {
+		if reviewer {
+			if err := s.asReviewer(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var openedBy, partner string
 		var revoked bool
-		err := tx.QueryRow(ctx, `SELECT opened_by::text, partner_id::text, revoked_at IS NOT NULL
-			FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&openedBy, &partner, &revoked)
-		if err != nil || !canonicalUUID(id) {
-			return lindung.ErrNotFound
+		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, revoked_at IS NOT NULL`,
+			&openedBy, &partner, &revoked); err != nil {
+			return err
 		}
-		if openedBy != s.scope.UserID && partner != s.scope.PartnerID && !anyone {
+		if openedBy != s.scope.UserID && partner != s.scope.PartnerID && !approver && !reviewer {
 			return lindung.Errorf(lindung.EFORBIDDEN, "emergency access is revoked by its opener, the opener's partner, an approver or a reviewer")
 		}
 		if !revoked {
@@ -154,6 +208,7 @@ func (s *Session) RevokeEmergency(ctx context.Context, id string, anyone bool) (
 				return err
 			}
 		}
+		var err error
 		g, err = s.findGrant(ctx, tx, id)
 		return err
 	})
@@ -171,11 +226,9 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 		var openedBy string
 		var approvedBy *string
 		var reviewed, usable bool
-		err := tx.QueryRow(ctx, `SELECT opened_by::text, approved_by::text, reviewed_at IS NOT NULL,
-				revoked_at IS NULL AND now() < expires_at
-			FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(&openedBy, &approvedBy, &reviewed, &usable)
-		if err != nil || !canonicalUUID(id) {
-			return lindung.ErrNotFound
+		if err := lockGrant(ctx, tx, id, `opened_by::text, approved_by::text, reviewed_at IS NOT NULL,
+				revoked_at IS NULL AND now() < expires_at`, &openedBy, &approvedBy, &reviewed, &usable); err != nil {
+			return err
 		}
 		switch {
 		case openedBy == s.scope.UserID || (approvedBy != nil && *approvedBy == s.scope.UserID):
@@ -189,6 +242,7 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 			WHERE id = $1::uuid`, id, s.scope.UserID, finding); err != nil {
 			return err
 		}
+		var err error
 		g, err = s.findGrant(ctx, tx, id)
 		return err
 	})
@@ -224,32 +278,7 @@ func (s *Session) FindEmergencyGrants(ctx context.Context, reviewed, reviewer bo
 		if err != nil || len(out) == 0 {
 			return err
 		}
-		ids := make([]string, len(out))
-		byID := make(map[string]*lindung.EmergencyGrant, len(out))
-		for i, g := range out {
-			ids[i], byID[g.ID] = g.ID, g
-		}
-		rows, err = tx.Query(ctx, `SELECT a.emergency_grant_id::text, a.at, a.request_id, a.username, p.name,
-				category_bits(a.disclosed)
-			FROM access_records a JOIN partners p ON p.id = a.partner_id
-			WHERE a.emergency_grant_id = ANY($1::uuid[]) ORDER BY a.at, a.id`, ids)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var grant string
-			var bits int32
-			r := &lindung.EmergencyRead{}
-			if err := rows.Scan(&grant, &r.At, &r.RequestID, &r.Username, &r.PartnerName, &bits); err != nil {
-				return err
-			}
-			r.Disclosed = lindung.CategorySet(bits)
-			if g := byID[grant]; g != nil {
-				g.ReadsUnderGrant = append(g.ReadsUnderGrant, r)
-			}
-		}
-		return rows.Err()
+		return attachReads(ctx, tx, out)
 	})
 	return out, mapError(err, "find emergency grants")
 }

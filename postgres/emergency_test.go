@@ -231,13 +231,13 @@ func TestEmergencyAccess(t *testing.T) {
 	if got, _ := read(officerInEmergency); got[v] == nil {
 		t.Fatal("a new grant shows nothing")
 	}
-	if err := secondOfficer.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false); return err }); err != nil {
+	if err := secondOfficer.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false, false); return err }); err != nil {
 		t.Fatalf("revoke by the opener's partner: %v", err)
 	}
 	if got, _ := read(officerInEmergency); len(got) != 0 {
 		t.Fatal("a revoked grant still shows the victim")
 	}
-	if err := police.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false); return err }); code(err) != lindung.EFORBIDDEN && !errors.Is(err, lindung.ErrNotFound) {
+	if err := police.run(t, f.db, func(s *postgres.Session) error { _, err := s.RevokeEmergency(ctx, g2.ID, false, false); return err }); code(err) != lindung.EFORBIDDEN && !errors.Is(err, lindung.ErrNotFound) {
 		t.Errorf("revoke by another partner that may only open grants: %v", err)
 	}
 
@@ -349,17 +349,57 @@ func TestEmergencyAccess(t *testing.T) {
 	if err := closeReview(officer, g.ID); code(err) != lindung.EFORBIDDEN {
 		t.Errorf("the opener closing their own review: %v, want FORBIDDEN", err)
 	}
-	if err := closeReview(reviewer, g.ID); err != nil {
+	// The grant a mutation answers with carries the reads made under it, as the review queue's does.
+	if err := reviewer.run(t, f.db, func(s *postgres.Session) error {
+		reviewed, err := s.CloseEmergencyReview(ctx, g.ID, "justified: ambulance called, health record needed")
+		if err == nil && (len(reviewed.ReadsUnderGrant) != 1 || reviewed.ReadsUnderGrant[0].RequestID != "emergency-read") {
+			t.Errorf("the reads of the grant whose review was closed: %+v", reviewed.ReadsUnderGrant)
+		}
+		return err
+	}); err != nil {
 		t.Fatalf("closing an expired grant's review: %v", err)
 	}
 	if err := closeReview(reviewer, g.ID); code(err) != lindung.ECONFLICT {
 		t.Errorf("closing a review twice: %v, want CONFLICT", err)
+	}
+	// An id that is no uuid is NOT_FOUND, as a missing one, and leaves the request's transaction usable:
+	// the request goes on to write its audit in it.
+	for name, fn := range map[string]func(s *postgres.Session) error{
+		"approve": func(s *postgres.Session) error { _, err := s.ApproveEmergency(ctx, "not-a-uuid"); return err },
+		"revoke": func(s *postgres.Session) error {
+			_, err := s.RevokeEmergency(ctx, "not-a-uuid", false, true)
+			return err
+		},
+		"review": func(s *postgres.Session) error {
+			_, err := s.CloseEmergencyReview(ctx, "not-a-uuid", "a finding long enough")
+			return err
+		},
+	} {
+		if err := reviewer.run(t, f.db, func(s *postgres.Session) error {
+			if err := fn(s); !errors.Is(err, lindung.ErrNotFound) {
+				t.Errorf("%s of an id that is no uuid: %v, want NOT_FOUND", name, err)
+			}
+			_, err := s.FindEmergencyGrants(ctx, false, true)
+			return err
+		}); err != nil {
+			t.Errorf("the transaction after %s of an id that is no uuid: %v", name, err)
+		}
 	}
 	if err := reviewer.run(t, f.db, func(s *postgres.Session) (err error) {
 		closed, err = s.FindEmergencyGrants(ctx, true, true)
 		return err
 	}); err != nil || len(closed) != 1 || closed[0].Finding == nil {
 		t.Errorf("closed reviews: %+v %v", closed, err)
+	}
+	// A reviewer revokes any grant, another partner's too (the police's, in effect): it sees every one.
+	if err := reviewer.run(t, f.db, func(s *postgres.Session) error {
+		g, err := s.RevokeEmergency(ctx, g4.ID, false, true)
+		if err == nil && g.State != lindung.EmergencyRevoked {
+			t.Errorf("revoked by the reviewer: %+v", g)
+		}
+		return err
+	}); err != nil {
+		t.Errorf("a reviewer revoking another partner's grant: %v", err)
 	}
 }
 

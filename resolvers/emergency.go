@@ -90,15 +90,15 @@ func revokeEmergency(ctx context.Context, id string) (*lindung.EmergencyGrant, e
 	if err != nil {
 		return nil, err
 	}
-	anyone := req.Decision.May(lindung.ActionApproveEmergency) || req.Decision.May(lindung.ActionReviewEmergency)
-	if !anyone && !req.Decision.May(lindung.ActionOpenEmergency) {
+	approver, reviewer := req.Decision.May(lindung.ActionApproveEmergency), req.Decision.May(lindung.ActionReviewEmergency)
+	if !approver && !reviewer && !req.Decision.May(lindung.ActionOpenEmergency) {
 		return nil, lindung.Errorf(lindung.EFORBIDDEN, "your role may not revoke emergency access")
 	}
 	store, err := emergencyStore(req)
 	if err != nil {
 		return nil, err
 	}
-	g, err := store.RevokeEmergency(ctx, id, anyone)
+	g, err := store.RevokeEmergency(ctx, id, approver, reviewer)
 	if err != nil {
 		return nil, err
 	}

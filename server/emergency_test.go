@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -20,12 +21,14 @@ const (
 	reviewQueue      = `query($s: EmergencyReviewStatus!) { emergencyGrants(status: $s) { id victimId openedBy partnerName categories need reason state
 		reads { username partnerName categories requestId } } }`
 	// emergencyRead reaches the victims by every path a caller has: aliases, fragments, nested records,
-	// the root list and its count, the root referral list and the disclosure report.
+	// the root list and its count, the root referral lists and the expiring orders.
 	emergencyRead = `query($a: ID!, $b: ID!, $c: ID!) {
 		a: victim(id: $a) { ...All } b: victim(id: $b) { ...All } c: victim(id: $c) { ...All }
 		again: victim(id: $a) { ... on Victim { medicalNeeds counsellingNotes family { victim { ...All } } } }
 		victims(first: 100) { totalCount edges { node { ...All } } }
 		referrals { victim { id caseRef medicalNeeds legalName } }
+		overdueReferrals { victim { id caseRef medicalNeeds legalName } }
+		expiring: ordersExpiring(withinDays: 366) { id }
 	}` + "\n" + allVictimFields
 )
 
@@ -57,6 +60,9 @@ func TestBreakGlass(t *testing.T) {
 	// nothing asserts that a response under EMERGENCY shows no trace of any of the marker victims.
 	nothing := func(res *response) {
 		t.Helper()
+		if orders := expiringOrders(t, res); orders != 0 {
+			t.Errorf("without a grant in effect: %d expiring orders listed", orders)
+		}
 		for _, x := range []*markerVictim{v, w, foreign} {
 			assertNoLeak(t, res.Body, x.identifiers())
 			if p := checkMarkers(res.Body, x, 0); len(p) > 0 {
@@ -73,6 +79,10 @@ func TestBreakGlass(t *testing.T) {
 
 	// Without a grant, EMERGENCY shows nothing, not even that a victim exists.
 	nothing(emergency(h.officer, "none"))
+	// The same paths under the officer's everyday purpose reach V's and W's orders, which EMERGENCY hides.
+	if everyday := h.do(request{Token: h.officer, Query: emergencyRead, Variables: vars}); expiringOrders(t, everyday) < 2 {
+		t.Fatalf("the officer's expiring orders under CASE_MANAGEMENT: %s", truncate(everyday.Data))
+	}
 
 	// Refused at open: a category the role may never open, more minutes than the role's maximum, a
 	// victim outside the scope (as a missing one), EMERGENCY declared by a role that may not.
@@ -101,6 +111,9 @@ func TestBreakGlass(t *testing.T) {
 	}
 	for _, x := range []*markerVictim{w, foreign} {
 		assertNoLeak(t, res.Body, x.identifiers())
+	}
+	if orders := expiringOrders(t, res); orders != 0 {
+		t.Errorf("under a HEALTH grant of V: %d expiring orders listed, want none (an order reveals LEGAL)", orders)
 	}
 	if !strings.Contains(string(res.Data), `"totalCount":1`) {
 		t.Errorf("totalCount under EMERGENCY: %s", truncate(res.Data))
@@ -218,4 +231,22 @@ func TestBreakGlass(t *testing.T) {
 	if got := h.changes(v.ID); !strings.Contains(strings.Join(got, "\n"), "emergency_grant reviewed") {
 		t.Errorf("change log: %v", got)
 	}
+	// The reviewer revokes any grant, another partner's too: the police's, still in effect.
+	var byReviewer struct{ RevokeEmergencyAccess grantOut }
+	h.ok(t, analyst, revokeEmergency, map[string]any{"id": pg.ID}, &byReviewer)
+	if byReviewer.RevokeEmergencyAccess.State != "REVOKED" {
+		t.Errorf("revoked by the reviewer: %+v", byReviewer)
+	}
+	nothing(emergency(h.pdrm, "revoked-by-reviewer"))
+}
+
+// expiringOrders counts the expiring orders an emergencyRead response lists: an order's id alone, which
+// no marker check sees, tells that the victim has one.
+func expiringOrders(t *testing.T, res *response) int {
+	t.Helper()
+	var data struct{ Expiring []struct{ ID string } }
+	if err := json.Unmarshal(res.Data, &data); err != nil {
+		t.Fatalf("emergency read: %v", err)
+	}
+	return len(data.Expiring)
 }
