@@ -56,7 +56,7 @@ func (s *Session) findGrant(ctx context.Context, tx pgx.Tx, id string) (*lindung
 	if !canonicalUUID(id) {
 		return nil, lindung.ErrNotFound
 	}
-	g, err := scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = $1::uuid`, id))
+	g, err := scanGrant(tx.QueryRow(ctx, grantColumns+` WHERE g.id = @id::uuid AND `+s.visibleGrants(), s.grantArgs(id)))
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +97,12 @@ func attachReads(ctx context.Context, tx pgx.Tx, grants []*lindung.EmergencyGran
 // lockGrant locks one grant visible to the caller for the rest of the transaction and scans cols of it
 // into dest; ErrNotFound for any other id. An id that is no uuid is refused before it reaches the
 // database, where the failed cast would abort the request's transaction and with it the audit.
-func lockGrant(ctx context.Context, tx pgx.Tx, id, cols string, dest ...any) error {
+func (s *Session) lockGrant(ctx context.Context, tx pgx.Tx, id, cols string, dest ...any) error {
 	if !canonicalUUID(id) {
 		return lindung.ErrNotFound
 	}
-	err := tx.QueryRow(ctx, `SELECT `+cols+` FROM emergency_grants WHERE id = $1::uuid FOR UPDATE`, id).Scan(dest...)
+	err := tx.QueryRow(ctx, `SELECT `+cols+` FROM emergency_grants g WHERE g.id = @id::uuid AND `+s.visibleGrants()+`
+		FOR UPDATE OF g`, s.grantArgs(id)).Scan(dest...)
 	if err == pgx.ErrNoRows {
 		return lindung.ErrNotFound
 	}
@@ -154,7 +155,7 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 	err := s.query(ctx, func(tx pgx.Tx) error {
 		var openedBy, partner, need string
 		var approved, closed bool
-		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
+		if err := s.lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
 				revoked_at IS NOT NULL OR now() >= expires_at`, &openedBy, &partner, &need, &approved, &closed); err != nil {
 			return err
 		}
@@ -195,7 +196,7 @@ func (s *Session) RevokeEmergency(ctx context.Context, id string, approver, revi
 		}
 		var openedBy, partner string
 		var revoked bool
-		if err := lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, revoked_at IS NOT NULL`,
+		if err := s.lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, revoked_at IS NOT NULL`,
 			&openedBy, &partner, &revoked); err != nil {
 			return err
 		}
@@ -226,7 +227,7 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 		var openedBy string
 		var approvedBy *string
 		var reviewed, usable bool
-		if err := lockGrant(ctx, tx, id, `opened_by::text, approved_by::text, reviewed_at IS NOT NULL,
+		if err := s.lockGrant(ctx, tx, id, `opened_by::text, approved_by::text, reviewed_at IS NOT NULL,
 				revoked_at IS NULL AND now() < expires_at`, &openedBy, &approvedBy, &reviewed, &usable); err != nil {
 			return err
 		}
@@ -253,7 +254,29 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 // under them (the policies of migration 013 read the setting). The caller has checked review_emergency.
 func (s *Session) asReviewer(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `SELECT set_config('lindung.emergency_review', 'on', true)`)
+	s.reviewing = err == nil
 	return err
+}
+
+// visibleGrants is the first wall around emergency grants, as a condition on grants g: the read policy of
+// migration 013 written into SQL, as visibleVictims is for victims, so that a grant query that row
+// security did not hold would still answer only what the caller may see: the grants its user opened, its
+// partner's, those of victims in its row scope for the agency holding the case (partner scope), and every
+// grant for a reviewer. Its arguments are grantArgs'.
+func (s *Session) visibleGrants() string {
+	if s.reviewing {
+		return `true`
+	}
+	c := `(g.opened_by = nullif(@user, '')::uuid OR g.partner_id = @partner::uuid`
+	if s.scope.Rows == lindung.ScopePartner {
+		c += ` OR EXISTS (SELECT 1 FROM victims v WHERE v.id = g.victim_id AND ` + s.visibleVictims() + `)`
+	}
+	return c + `)`
+}
+
+// grantArgs are the arguments of a statement on the grant id that visibleGrants guards.
+func (s *Session) grantArgs(id string) pgx.NamedArgs {
+	return s.args(pgx.NamedArgs{"id": id, "user": s.scope.UserID})
 }
 
 // maxGrantsListed bounds one answer of the review queue.
@@ -269,8 +292,8 @@ func (s *Session) FindEmergencyGrants(ctx context.Context, reviewed, reviewer bo
 				return err
 			}
 		}
-		rows, err := tx.Query(ctx, grantColumns+` WHERE (g.reviewed_at IS NOT NULL) = $1
-			ORDER BY g.opened_at DESC, g.id LIMIT $2`, reviewed, maxGrantsListed)
+		rows, err := tx.Query(ctx, grantColumns+` WHERE (g.reviewed_at IS NOT NULL) = @reviewed AND `+s.visibleGrants()+`
+			ORDER BY g.opened_at DESC, g.id LIMIT @limit`, s.args(pgx.NamedArgs{"user": s.scope.UserID, "reviewed": reviewed, "limit": maxGrantsListed}))
 		if err != nil {
 			return err
 		}

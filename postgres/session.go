@@ -45,6 +45,8 @@ type Session struct {
 	// unread is the mask of the guarded victim columns this session reads as NULL, fixed for its life so
 	// that every victim it reads, and primes the request's loader with, has the same columns.
 	unread uint32
+	// reviewing is set once the transaction reads as an emergency reviewer (asReviewer), for visibleGrants.
+	reviewing bool
 
 	mu sync.Mutex
 	tx pgx.Tx
