@@ -24,24 +24,31 @@ func (s *Session) RecordAccess(ctx context.Context, a *lindung.RequestAccess) er
 	if a == nil || len(a.Victims) == 0 {
 		return nil
 	}
+	sql, args := accessInsert(a)
+	err := s.query(ctx, func(tx querier) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+	return mapError(err, "record access")
+}
+
+// accessInsert returns the statement that writes a's records, and its arguments: RecordAccess runs it on
+// its own, CommitWithAccess in one pipeline with the COMMIT.
+func accessInsert(a *lindung.RequestAccess) (string, []any) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	hashes := translog.HashAccess(a, at)
 	victims, disclosed, withheld := make([]string, len(a.Victims)), make([]string, len(a.Victims)), make([]string, len(a.Victims))
 	for i, v := range a.Victims {
 		victims[i], disclosed[i], withheld[i] = v.VictimID, categoryList(v.Disclosed), categoryList(v.Withheld)
 	}
-	err := s.query(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
+	return `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
 			purpose, victim_id, disclosed, withheld, policy_version, operation_name, at, leaf_hash)
 			SELECT $1, nullif($2, '')::uuid, $3, $4::uuid, string_to_array($5, ','), $6::purpose, v::uuid,
 				string_to_array(d, ',')::data_category[], string_to_array(w, ',')::data_category[], $7, $8, $9,
 				substring($10::bytea FROM i::integer * 32 - 31 FOR 32)
 			FROM unnest($11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS t(v, d, w, i)`,
-			a.RequestID, a.UserID, a.Username, a.PartnerID, strings.Join(a.Roles, ","), string(a.Purpose),
-			a.PolicyVersion, a.OperationName, at, hashes, victims, disclosed, withheld)
-		return err
-	})
-	return mapError(err, "record access")
+		[]any{a.RequestID, a.UserID, a.Username, a.PartnerID, strings.Join(a.Roles, ","), string(a.Purpose),
+			a.PolicyVersion, a.OperationName, at, hashes, victims, disclosed, withheld}
 }
 
 // categoryLists holds the names of every category set joined by commas, as the access records' INSERT
@@ -68,7 +75,7 @@ func (s *Session) FindDisclosures(ctx context.Context, victimID string) ([]*lind
 		return nil, lindung.ErrNotFound
 	}
 	var out []*lindung.Disclosure
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		if err := s.requireVisible(ctx, tx, victimID); err != nil {
 			return err
 		}

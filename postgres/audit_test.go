@@ -16,14 +16,24 @@ import (
 	"github.com/lindung/lindung/postgres/pgtest"
 )
 
-// queryCounter counts the statements sent to the database.
-type queryCounter struct{ n atomic.Int64 }
+// queryCounter counts the statements sent to the database (n), and the round trips they took (trips): a
+// pipeline (pgx.Batch) is one, whatever it holds.
+type queryCounter struct{ n, trips atomic.Int64 }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
+	c.trips.Add(1)
 	return ctx
 }
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.n.Add(int64(d.Batch.Len()))
+	c.trips.Add(1)
+	return ctx
+}
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // TestRecordAccessIsOneStatement: a request's access records go in with one statement, one row each,
 // every field kept, and commit with the request.
@@ -85,11 +95,13 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 	if n := counter.n.Load() - before; n != 1 {
 		t.Errorf("%d records: %d statements, want 1", len(access.Victims), n)
 	}
-	if err := s.RecordAccess(ctx, unregistered); err != nil {
+	// The request's last records and its COMMIT take one round trip.
+	before, trips := counter.n.Load(), counter.trips.Load()
+	if err := s.CommitWithAccess(ctx, unregistered); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx); err != nil {
-		t.Fatal(err)
+	if n, rt := counter.n.Load()-before, counter.trips.Load()-trips; n != 2 || rt != 1 {
+		t.Errorf("records and commit: %d statements in %d round trips, want 2 in 1", n, rt)
 	}
 	rows, err := admin(t, db).Pool.Query(ctx, `SELECT request_id, coalesce(user_id::text, ''), username, partner_id::text, roles, purpose::text,
 		victim_id::text, category_bits(disclosed), category_bits(withheld), policy_version, operation_name

@@ -33,7 +33,7 @@ func (s *Session) RecordChanges(ctx context.Context, records []*lindung.ChangeRe
 		roles[i], purposes[i] = strings.Join(r.Roles, ","), string(r.Purpose)
 		entities[i], recordIDs[i], actions[i], fields[i] = r.Entity, r.RecordID, r.Action, strings.Join(r.Fields, ",")
 	}
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, `INSERT INTO change_records (request_id, user_id, username, partner_id, roles, purpose,
 			victim_id, entity, record_id, action, fields)
 			SELECT r, u, n, p::uuid, string_to_array(ro, ','), pu::purpose, v, e, id, a, string_to_array(f, ',')
@@ -49,7 +49,7 @@ func (s *Session) RecordChanges(ctx context.Context, records []*lindung.ChangeRe
 // used for. A concurrent request with the same key waits for the first to commit or roll back.
 func (s *Session) ClaimIdempotencyKey(ctx context.Context, key, operation string, inputHash []byte) (*lindung.IdempotencyClaim, error) {
 	c := &lindung.IdempotencyClaim{}
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (partner_id, key, operation, input_hash)
 			VALUES (@partner::uuid, @key, @op, @hash) ON CONFLICT (partner_id, key) DO NOTHING`,
 			s.args(pgx.NamedArgs{"key": key, "op": operation, "hash": inputHash}))
@@ -72,7 +72,7 @@ func (s *Session) ClaimIdempotencyKey(ctx context.Context, key, operation string
 
 // SetIdempotencyResult stores the reference of the result of the request that claimed key.
 func (s *Session) SetIdempotencyResult(ctx context.Context, key, result string) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET result = @result WHERE partner_id = @partner::uuid AND key = @key`,
 			s.args(pgx.NamedArgs{"key": key, "result": result}))
 		return err
@@ -83,7 +83,7 @@ func (s *Session) SetIdempotencyResult(ctx context.Context, key, result string) 
 // FindPartnerBySlug returns the partner with slug, ErrNotFound when there is none.
 func (s *Session) FindPartnerBySlug(ctx context.Context, slug string) (*lindung.Partner, error) {
 	var p *lindung.Partner
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT `+partnerColumns+` FROM partners p WHERE p.slug = $1`, slug)
 		if err != nil {
 			return err
@@ -106,7 +106,7 @@ func (s *Session) LockVictims(ctx context.Context, ids []string) error {
 	sort.Strings(sorted)
 	sorted = compactStrings(sorted)
 	var n int
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT v.id FROM victims v WHERE v.id = ANY(@ids::uuid[]) AND `+s.visibleVictims()+`
 			ORDER BY v.id FOR UPDATE`, s.args(pgx.NamedArgs{"ids": sorted}))
 		if err != nil {
@@ -150,7 +150,7 @@ func (s *Session) CreateFamilyLink(ctx context.Context, childID, motherID string
 		return lindung.ErrNotFound
 	}
 	var n int64
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM family_links WHERE victim_id = $1::uuid)`, childID).Scan(&exists); err != nil {
 			return err

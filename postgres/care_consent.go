@@ -13,7 +13,7 @@ import (
 // withdraw them. c.NeedsConfirmation is the caller's to set; the database refuses, at commit, a consent
 // without evidence that widens its recorder's partner and is not waiting for confirmation.
 func (s *Session) CreateConsent(ctx context.Context, c *lindung.Consent) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `INSERT INTO consents (victim_id, grantor_victim_id, grantor_relation,
 				recorded_by_user_id, language, interpreter_partner_id, method, document_ref, needs_confirmation)
 			SELECT @victim::uuid, @grantor::uuid, @relation::grantor_relation, @user::uuid, @language,
@@ -56,7 +56,7 @@ func (s *Session) WithdrawConsent(ctx context.Context, id string) (string, error
 	}
 	var victimID string
 	var withdrawn bool
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `SELECT x.victim_id::text, x.withdrawn_at IS NOT NULL FROM consents x
 			JOIN victims v ON v.id = x.victim_id WHERE x.id = @id::uuid AND `+s.visibleVictims()+` FOR UPDATE OF x`,
 			s.args(pgx.NamedArgs{"id": id})).Scan(&victimID, &withdrawn)
@@ -84,7 +84,7 @@ func (s *Session) ConfirmConsent(ctx context.Context, id string) (string, error)
 	}
 	var victimID, recorder string
 	var needs, confirmed, withdrawn bool
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `SELECT x.victim_id::text, x.recorded_by_user_id::text, x.needs_confirmation,
 				x.confirmed_at IS NOT NULL, x.withdrawn_at IS NOT NULL
 			FROM consents x JOIN victims v ON v.id = x.victim_id

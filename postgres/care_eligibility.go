@@ -14,7 +14,7 @@ import (
 // the previous decision (the change log keeps that there was one).
 func (s *Session) SaveWorkEligibility(ctx context.Context, w *lindung.WorkEligibility) error {
 	var n int64
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO work_eligibility (victim_id, protection_order_held,
 				medical_screening_passed, risk_assessment_passed, decision, decided_on, valid_until)
 			SELECT @victim::uuid, @po, @medical, @risk, @decision::eligibility_decision, @decided, @until
@@ -43,7 +43,7 @@ func (s *Session) SaveWorkEligibility(ctx context.Context, w *lindung.WorkEligib
 // (consent_grants, migration 010) decides.
 func (s *Session) HasEmploymentConsent(ctx context.Context, victimID string, employerPartnerID *string) (bool, error) {
 	var ok bool
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `SELECT `+s.visibleVictim()+` AND EXISTS (SELECT 1
 			FROM consent_grants('EMPLOYMENT_CHECK', @employer::uuid, 'PRIVATE') g
 			WHERE g.victim_id = @victim::uuid AND g.category_bits & category_bits('{EMPLOYMENT}') <> 0)`,
@@ -54,7 +54,7 @@ func (s *Session) HasEmploymentConsent(ctx context.Context, victimID string, emp
 
 // CreateEligibilityCode stores a new code of a visible victim by its hash, and fills in its id and times.
 func (s *Session) CreateEligibilityCode(ctx context.Context, c *lindung.EligibilityCode, hash []byte) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO eligibility_codes (victim_id, code_hash, employer_partner_id,
 				issued_by_user_id, expires_at)
 			SELECT @victim::uuid, @hash, @employer::uuid, nullif(@user, '')::uuid, @expires
@@ -86,7 +86,7 @@ func (s *Session) FindEligibilityCodeForUpdate(ctx context.Context, id string) (
 
 // RevokeEligibilityCode ends a code now.
 func (s *Session) RevokeEligibilityCode(ctx context.Context, id string) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, `UPDATE eligibility_codes SET revoked_at = greatest(now(), issued_at)
 			WHERE id = $1::uuid AND revoked_at IS NULL`, id)
 		return err
@@ -110,7 +110,7 @@ func (s *Session) CheckEligibilityCode(ctx context.Context, hash []byte, legal, 
 	out := &lindung.EligibilityCheck{}
 	var victimID *string
 	var validUntil *time.Time
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `WITH c AS (SELECT * FROM check_eligibility_code(@hash, @legal, @consent)),
 			log AS (INSERT INTO eligibility_checks (request_id, employer_partner_id, username, code_hash_prefix, eligible)
 				SELECT @request, @partner::uuid, @username, @prefix, c.eligible FROM c)

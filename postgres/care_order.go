@@ -24,7 +24,7 @@ func scanOrder(rows pgx.Rows) (*lindung.ProtectionOrder, string, error) {
 
 // CreateOrder records a protection order of a visible victim and fills in its id.
 func (s *Session) CreateOrder(ctx context.Context, o *lindung.ProtectionOrder) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO protection_orders (victim_id, type, court, order_number, starts_on,
 				ends_on, conditions)
 			SELECT @victim::uuid, @type::order_type, @court, @number, @starts, @ends, @conditions
@@ -45,7 +45,7 @@ func (s *Session) FindOrderForUpdate(ctx context.Context, id string) (*lindung.P
 
 // UpdateOrderDates sets an order's end (an extension) or the day it was ended early; nil leaves a date.
 func (s *Session) UpdateOrderDates(ctx context.Context, id string, endsOn, endedOn *time.Time) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, `UPDATE protection_orders SET ends_on = coalesce(@ends, ends_on),
 			ended_on = coalesce(@ended, ended_on) WHERE id = @id::uuid`,
 			pgx.NamedArgs{"id": id, "ends": endsOn, "ended": endedOn})
@@ -58,7 +58,7 @@ func (s *Session) UpdateOrderDates(ctx context.Context, id string, endsOn, ended
 // days, the soonest first.
 func (s *Session) FindOrdersExpiring(ctx context.Context, withinDays int) ([]*lindung.ProtectionOrder, error) {
 	var out []*lindung.ProtectionOrder
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `WITH page AS (SELECT x.* FROM protection_orders x JOIN victims v ON v.id = x.victim_id
 				WHERE `+s.visibleVictims()+` AND x.starts_on <= current_date AND x.ends_on >= current_date
 				AND (x.ended_on IS NULL OR x.ended_on > current_date) AND x.ends_on <= current_date + @days::int
@@ -88,7 +88,7 @@ func findOneForUpdate[T any](ctx context.Context, s *Session, id, sql string, sc
 		return nil, lindung.ErrNotFound
 	}
 	var out *T
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, sql, s.args(pgx.NamedArgs{"id": id}))
 		if err != nil {
 			return err

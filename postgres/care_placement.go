@@ -17,7 +17,7 @@ func (s *Session) LockShelter(ctx context.Context, id string) (*lindung.Shelter,
 		return nil, lindung.ErrNotFound
 	}
 	var sh *lindung.Shelter
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		tag, err := tx.Exec(ctx, `SELECT 1 FROM shelters WHERE id = $1::uuid FOR UPDATE`, id)
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (s *Session) LockShelter(ctx context.Context, id string) (*lindung.Shelter,
 // CreatePlacement places a visible victim in a shelter and fills in the placement's id. A victim placed
 // already is a CONFLICT (one current placement per victim).
 func (s *Session) CreatePlacement(ctx context.Context, p *lindung.Placement) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO placements (victim_id, shelter_id, from_date, reason)
 			SELECT @victim::uuid, @shelter::uuid, @from, @reason WHERE `+s.visibleVictim()+` RETURNING id::text`,
 			s.args(pgx.NamedArgs{"victim": p.VictimID, "shelter": p.ShelterID, "from": p.FromDate, "reason": p.Reason})).
@@ -51,7 +51,7 @@ func (s *Session) CreatePlacement(ctx context.Context, p *lindung.Placement) err
 // EndPlacement ends a visible victim's current placement on day on.
 func (s *Session) EndPlacement(ctx context.Context, id string, on time.Time) error {
 	var n int64
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		tag, err := tx.Exec(ctx, `UPDATE placements x SET to_date = @on WHERE x.id = @id::uuid AND x.to_date IS NULL
 			AND x.victim_id IN (SELECT v.id FROM victims v WHERE `+s.visibleVictims()+`)`,
 			s.args(pgx.NamedArgs{"id": id, "on": on}))
@@ -71,7 +71,7 @@ func (s *Session) EndPlacement(ctx context.Context, id string, on time.Time) err
 // Like a shelter's occupancy it counts every resident, whoever asks: it is a fact about the shelters.
 func (s *Session) FindOccupancy(ctx context.Context, state *string) ([]*lindung.StateOccupancy, error) {
 	var out []*lindung.StateOccupancy
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT state::text, shelters, capacity, occupancy FROM state_occupancy
 			WHERE $1::malaysian_state IS NULL OR state = $1::malaysian_state ORDER BY state`, state)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 // status and times.
 func (s *Session) CreateReferral(ctx context.Context, r *lindung.Referral) error {
 	r.FromPartnerID = s.scope.PartnerID
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO referrals (victim_id, from_partner_id, to_partner_id, service_code,
 				categories, reason, due_on)
 			SELECT @victim::uuid, @partner::uuid, @to::uuid, @service::service_code,
@@ -32,7 +32,7 @@ func (s *Session) FindReferralForUpdate(ctx context.Context, id string) (*lindun
 		return nil, lindung.ErrNotFound
 	}
 	var r *lindung.Referral
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM referrals x WHERE x.id = @id::uuid
 				AND (x.from_partner_id = @partner::uuid OR x.to_partner_id = @partner::uuid) FOR UPDATE`,
 			s.args(pgx.NamedArgs{"id": id})); err != nil {
@@ -67,7 +67,7 @@ func (s *Session) FindReferralForUpdate(ctx context.Context, id string) (*lindun
 // it as it now is. The caller has checked the transition on the locked row.
 func (s *Session) SetReferralStatus(ctx context.Context, id, status string, rejectionReason *string) (*lindung.Referral, error) {
 	var n int64
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		tag, err := tx.Exec(ctx, `UPDATE referrals x SET status = @status::referral_status,
 				rejection_reason = @rejection, updated_at = now()
 			WHERE x.id = @id::uuid AND (x.from_partner_id = @partner::uuid OR x.to_partner_id = @partner::uuid)`,
@@ -88,7 +88,7 @@ func (s *Session) SetReferralStatus(ctx context.Context, id, status string, reje
 // the most overdue first.
 func (s *Session) FindOverdueReferrals(ctx context.Context) ([]*lindung.Referral, error) {
 	var out []*lindung.Referral
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `WITH page AS (SELECT * FROM referrals x WHERE x.from_partner_id = @partner::uuid
 				AND x.status IN ('IN_PROGRESS', 'ACCEPTED') AND x.due_on < current_date
 				ORDER BY x.due_on, x.id LIMIT 500)

@@ -23,7 +23,7 @@ func scanServiceRecord(rows pgx.Rows) (*lindung.ServiceRecord, string, error) {
 
 // CreateServiceRecord records a service of a visible victim and fills in its id.
 func (s *Session) CreateServiceRecord(ctx context.Context, r *lindung.ServiceRecord) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO service_records (victim_id, service_code, provider_partner_id, status,
 				requested_on, scheduled_for, delivered_on)
 			SELECT @victim::uuid, @service::service_code, @provider::uuid, @status::service_status, @requested,
@@ -50,7 +50,7 @@ func (s *Session) FindServiceRecordForUpdate(ctx context.Context, id string) (*l
 
 // UpdateServiceRecord writes a service record's status and dates.
 func (s *Session) UpdateServiceRecord(ctx context.Context, r *lindung.ServiceRecord) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, `UPDATE service_records SET status = @status::service_status,
 			scheduled_for = @scheduled, delivered_on = @delivered WHERE id = @id::uuid`,
 			pgx.NamedArgs{"id": r.ID, "status": r.Status, "scheduled": r.ScheduledFor, "delivered": r.DeliveredOn})
@@ -66,7 +66,7 @@ func (s *Session) HasAcceptedReferral(ctx context.Context, victimID, service str
 		return false, nil
 	}
 	var ok bool
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM referrals WHERE victim_id = @victim::uuid
 			AND to_partner_id = @partner::uuid AND status = 'ACCEPTED' AND service_code = @service::service_code)`,
 			s.args(pgx.NamedArgs{"victim": victimID, "service": service})).Scan(&ok)
@@ -77,7 +77,7 @@ func (s *Session) HasAcceptedReferral(ctx context.Context, victimID, service str
 // CreateFamilyContact records a call or visit with family, by the session's partner.
 func (s *Session) CreateFamilyContact(ctx context.Context, f *lindung.FamilyContact) error {
 	f.RecordedByPartnerID = s.scope.PartnerID
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO family_contacts (victim_id, kind, with_whom, occurred_on,
 				interpreter_partner_id, recorded_by_partner_id)
 			SELECT @victim::uuid, @kind::family_contact_kind, @with, @on, @interpreter::uuid, @partner::uuid

@@ -13,8 +13,13 @@ import (
 // training operations of the GraphQL API run on the session fn gets. The transaction commits when fn
 // succeeds and commit is true; otherwise nothing fn did remains, which is how a dry run changes nothing.
 func (db *DB) Administer(ctx context.Context, commit bool, fn func(*Session) error) error {
-	tx, err := db.Pool.Begin(ctx)
+	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
+		return mapError(err, "begin administration")
+	}
+	tx := &requestTx{conn}
+	if _, err := tx.Exec(ctx, "BEGIN"); err != nil {
+		tx.Release()
 		return mapError(err, "begin administration")
 	}
 	s := &Session{db: db, tx: tx}
@@ -31,7 +36,7 @@ func (db *DB) Administer(ctx context.Context, commit bool, fn func(*Session) err
 // FindUsers returns every registered user with their partner's slug, ordered by username.
 func (s *Session) FindUsers(ctx context.Context) ([]*lindung.DirectoryUser, error) {
 	var out []*lindung.DirectoryUser
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT `+userColumns+`, p.slug FROM users u JOIN partners p ON p.id = u.partner_id
 			ORDER BY u.username`)
 		if err != nil {
@@ -49,7 +54,7 @@ func (s *Session) FindUsers(ctx context.Context) ([]*lindung.DirectoryUser, erro
 // FindTraining returns every recorded training completion with its user's name.
 func (s *Session) FindTraining(ctx context.Context) ([]*lindung.TrainingCompletion, error) {
 	var out []*lindung.TrainingCompletion
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT t.user_id::text, u.username, t.module_version, t.completed_on, t.expires_on
 			FROM training_completions t JOIN users u ON u.id = t.user_id ORDER BY u.username, t.module_version`)
 		if err != nil {

@@ -52,7 +52,7 @@ func scanGrant(r pgx.Row) (*lindung.EmergencyGrant, error) {
 
 // findGrant reads one grant visible to the caller with the reads made under it, as the mutations answer
 // with it; ErrNotFound for any other.
-func (s *Session) findGrant(ctx context.Context, tx pgx.Tx, id string) (*lindung.EmergencyGrant, error) {
+func (s *Session) findGrant(ctx context.Context, tx querier, id string) (*lindung.EmergencyGrant, error) {
 	if !canonicalUUID(id) {
 		return nil, lindung.ErrNotFound
 	}
@@ -65,7 +65,7 @@ func (s *Session) findGrant(ctx context.Context, tx pgx.Tx, id string) (*lindung
 
 // attachReads gives each grant the access records made under it that the caller may read, oldest first,
 // in one statement for them all.
-func attachReads(ctx context.Context, tx pgx.Tx, grants []*lindung.EmergencyGrant) error {
+func attachReads(ctx context.Context, tx querier, grants []*lindung.EmergencyGrant) error {
 	ids := make([]string, len(grants))
 	byID := make(map[string]*lindung.EmergencyGrant, len(grants))
 	for i, g := range grants {
@@ -97,7 +97,7 @@ func attachReads(ctx context.Context, tx pgx.Tx, grants []*lindung.EmergencyGran
 // lockGrant locks one grant visible to the caller for the rest of the transaction and scans cols of it
 // into dest; ErrNotFound for any other id. An id that is no uuid is refused before it reaches the
 // database, where the failed cast would abort the request's transaction and with it the audit.
-func (s *Session) lockGrant(ctx context.Context, tx pgx.Tx, id, cols string, dest ...any) error {
+func (s *Session) lockGrant(ctx context.Context, tx querier, id, cols string, dest ...any) error {
 	if !canonicalUUID(id) {
 		return lindung.ErrNotFound
 	}
@@ -118,7 +118,7 @@ func (s *Session) OpenEmergency(ctx context.Context, o lindung.EmergencyOpen) (*
 		return nil, lindung.ErrNotFound
 	}
 	var g *lindung.EmergencyGrant
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		// One grant at a time per user and victim, even when two requests open at once.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 13))`, s.scope.UserID+"|"+o.VictimID); err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Session) OpenEmergency(ctx context.Context, o lindung.EmergencyOpen) (*
 // user of the opener's partner one that needs another partner (FORBIDDEN); the database refuses both too.
 func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.EmergencyGrant, error) {
 	var g *lindung.EmergencyGrant
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		var openedBy, partner, need string
 		var approved, closed bool
 		if err := s.lockGrant(ctx, tx, id, `opened_by::text, partner_id::text, need, approved_by IS NOT NULL,
@@ -188,7 +188,7 @@ func (s *Session) ApproveEmergency(ctx context.Context, id string) (*lindung.Eme
 // FindEmergencyGrants). Revoking a revoked grant changes nothing.
 func (s *Session) RevokeEmergency(ctx context.Context, id string, approver, reviewer bool) (*lindung.EmergencyGrant, error) {
 	var g *lindung.EmergencyGrant
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		if reviewer {
 			if err := s.asReviewer(ctx, tx); err != nil {
 				return err
@@ -220,7 +220,7 @@ func (s *Session) RevokeEmergency(ctx context.Context, id string, approver, revi
 // revoked). The reviewer is neither its opener nor its approver (FORBIDDEN); a review is closed once.
 func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) (*lindung.EmergencyGrant, error) {
 	var g *lindung.EmergencyGrant
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		if err := s.asReviewer(ctx, tx); err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func (s *Session) CloseEmergencyReview(ctx context.Context, id, finding string) 
 
 // asReviewer lets the rest of the request's transaction see every grant and the access records made
 // under them (the policies of migration 013 read the setting). The caller has checked review_emergency.
-func (s *Session) asReviewer(ctx context.Context, tx pgx.Tx) error {
+func (s *Session) asReviewer(ctx context.Context, tx querier) error {
 	_, err := tx.Exec(ctx, `SELECT set_config('lindung.emergency_review', 'on', true)`)
 	s.reviewing = err == nil
 	return err
@@ -286,7 +286,7 @@ const maxGrantsListed = 500
 // most 500, whose review is closed (reviewed) or open, each with the access records made under it.
 func (s *Session) FindEmergencyGrants(ctx context.Context, reviewed, reviewer bool) ([]*lindung.EmergencyGrant, error) {
 	var out []*lindung.EmergencyGrant
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		if reviewer {
 			if err := s.asReviewer(ctx, tx); err != nil {
 				return err

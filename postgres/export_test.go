@@ -14,7 +14,7 @@ import (
 // query and see that row-level security, the second wall, still holds.
 func (s *Session) QueryForTest(ctx context.Context, sql string, args ...any) ([]string, error) {
 	var out []string
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -27,7 +27,7 @@ func (s *Session) QueryForTest(ctx context.Context, sql string, args ...any) ([]
 
 // ExecForTest runs a statement inside the session's transaction and returns pgx's raw error.
 func (s *Session) ExecForTest(ctx context.Context, sql string, args ...any) error {
-	return s.query(ctx, func(tx pgx.Tx) error {
+	return s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, sql, args...)
 		return err
 	})
@@ -52,7 +52,7 @@ func (s *Session) RecordAccessBeforeLog(ctx context.Context, a *lindung.RequestA
 		purposes[i], victimIDs[i], versions[i], ops[i] = string(r.Purpose), r.VictimID, r.PolicyVersion, r.OperationName
 		disclosed[i], withheld[i] = strings.Join(r.Disclosed.Names(), ","), strings.Join(r.Withheld.Names(), ",")
 	}
-	return s.query(ctx, func(tx pgx.Tx) error {
+	return s.query(ctx, func(tx querier) error {
 		_, err := tx.Exec(ctx, `INSERT INTO access_records (request_id, user_id, username, partner_id, roles,
 			purpose, victim_id, disclosed, withheld, policy_version, operation_name)
 			SELECT r, u, n, p::uuid, string_to_array(ro, ','), pu::purpose, v::uuid,

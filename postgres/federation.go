@@ -21,7 +21,7 @@ func (s *Session) FindVictimsByCaseRefs(ctx context.Context, refs []string) ([]*
 		return out, nil
 	}
 	byRef := make(map[string]*lindung.Victim, len(refs))
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `WITH found AS (SELECT v.id FROM victims v
 				WHERE v.id IN (SELECT victims_by_case_ref(@refs::text[])) AND `+s.visibleVictims()+`)
 			SELECT `+s.victimColumns()+` FROM victims v `+s.victimBitsJoin()+`

@@ -25,7 +25,7 @@ func scanUser(r pgx.CollectableRow) (*lindung.User, error) {
 // updateOne runs an UPDATE ... RETURNING of one row and scans it; a missing row is ErrNotFound.
 func updateOne[T any](ctx context.Context, s *Session, what, sql string, args pgx.NamedArgs, scan pgx.RowToFunc[*T]) (*T, error) {
 	var out *T
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, sql, args)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (s *Session) FindPartnersByIDs(ctx context.Context, ids []string) ([]*lindu
 // FindPartners returns the partners, of one type when the filter names one.
 func (s *Session) FindPartners(ctx context.Context, f lindung.PartnerFilter) ([]*lindung.Partner, error) {
 	var out []*lindung.Partner
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT `+partnerColumns+` FROM partners p
 			WHERE $1::partner_type IS NULL OR p.type = $1::partner_type ORDER BY p.slug`, f.Type)
 		if err != nil {
@@ -84,7 +84,7 @@ func (s *Session) FindPartners(ctx context.Context, f lindung.PartnerFilter) ([]
 
 // CreatePartner registers a partner organisation and fills in its id.
 func (s *Session) CreatePartner(ctx context.Context, p *lindung.Partner) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO partners (slug, name, type, state)
 			VALUES ($1, $2, $3::partner_type, $4::malaysian_state) RETURNING id::text, created_at`,
 			p.Slug, p.Name, string(p.Type), p.State).Scan(&p.ID, &p.CreatedAt)
@@ -94,7 +94,7 @@ func (s *Session) CreatePartner(ctx context.Context, p *lindung.Partner) error {
 
 // CreateUser registers a user of a partner and fills in its id.
 func (s *Session) CreateUser(ctx context.Context, u *lindung.User) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO users (partner_id, username, display_name, roles)
 			VALUES ($1::uuid, $2, $3, $4) RETURNING id::text, created_at`,
 			u.PartnerID, u.Username, u.DisplayName, u.Roles).Scan(&u.ID, &u.CreatedAt)

@@ -31,7 +31,7 @@ func (s *Session) FindResidentIDsByShelterIDs(ctx context.Context, ids []string)
 		return out, nil
 	}
 	byShelter := map[string][]string{}
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT p.shelter_id::text, v.id::text FROM placements p
 			JOIN victims v ON v.id = p.victim_id
 			WHERE p.shelter_id = ANY(@ids::uuid[]) AND p.to_date IS NULL AND `+s.visibleVictims()+`

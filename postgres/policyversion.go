@@ -36,7 +36,7 @@ func (db *DB) RecordPolicyVersion(ctx context.Context, version, model, rules str
 // FindPolicyVersions returns the policy versions the hub has run with, oldest first.
 func (s *Session) FindPolicyVersions(ctx context.Context) ([]*lindung.PolicyVersion, error) {
 	var out []*lindung.PolicyVersion
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT version, first_started_at, last_started_at, starts, model, rules
 			FROM policy_versions ORDER BY first_started_at, version`)
 		if err != nil {

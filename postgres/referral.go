@@ -55,7 +55,7 @@ func (s *Session) FindReferrals(ctx context.Context, f lindung.ReferralFilter) (
 		args["status"] = *f.Status
 	}
 	var out []*lindung.Referral
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `WITH page AS (SELECT * FROM referrals x WHERE `+where+`
 				ORDER BY x.created_at DESC, x.id LIMIT 500)
 			SELECT `+referralColumns+` FROM page x

@@ -102,7 +102,7 @@ func findByVictims[T any](ctx context.Context, s *Session, ids []string, sql str
 		return out, nil
 	}
 	byVictim := make(map[string][]T, len(valid))
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, strings.Replace(sql, "$VISIBLE", s.visibleJoin(), 1), s.args(pgx.NamedArgs{"ids": valid}))
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func findByIDs[T any](ctx context.Context, s *Session, ids []string, sql string,
 		return out, nil
 	}
 	byID := make(map[string]*T, len(valid))
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, sql, s.args(pgx.NamedArgs{"ids": valid}))
 		if err != nil {
 			return err

@@ -11,7 +11,7 @@ import (
 // FindServices returns the service catalogue.
 func (s *Session) FindServices(ctx context.Context) ([]*lindung.Service, error) {
 	var out []*lindung.Service
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT code::text, name, description FROM services ORDER BY code`)
 		if err != nil {
 			return err

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -49,7 +51,7 @@ type Session struct {
 	reviewing bool
 
 	mu sync.Mutex
-	tx pgx.Tx
+	tx *requestTx
 }
 
 // NewSession returns a session that has not touched the database yet; Start begins it.
@@ -71,33 +73,29 @@ SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
 FROM partners p LEFT JOIN users u ON u.partner_id = p.id AND u.username = @username
 WHERE p.slug = @slug`
 
-// Start begins the transaction and resolves the caller. A partner the hub does not know is
-// UNAUTHENTICATED: the token may be valid, but it names no one the hub shares data with.
+// Start begins the transaction and resolves the caller, in one round trip. A partner the hub does not
+// know is UNAUTHENTICATED: the token may be valid, but it names no one the hub shares data with.
 func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx != nil {
 		return nil, lindung.Internal(nil, "session started twice")
 	}
-	tx, err := s.db.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var id Identity
 	var partnerType string
 	var ignore [5]string
-	err = tx.QueryRow(ctx, startSQL, pgx.NamedArgs{
+	tx, err := s.db.beginRequest(ctx, startSQL, pgx.NamedArgs{
 		"slug": s.req.PartnerSlug, "username": s.req.Username,
 		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
-	}).Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles,
-		&id.UserDisabled, &id.PartnerSuspended, &id.TrainingCurrent,
-		&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4])
-	if err == pgx.ErrNoRows {
-		tx.Rollback(ctx)
+	}, func(row pgx.Row) error {
+		return row.Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles,
+			&id.UserDisabled, &id.PartnerSuspended, &id.TrainingCurrent,
+			&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4])
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner %q is not registered with this hub", s.req.PartnerSlug)
 	}
 	if err != nil {
-		tx.Rollback(ctx)
 		return nil, mapError(err, "start request transaction")
 	}
 	id.PartnerType = lindung.PartnerType(partnerType)
@@ -111,31 +109,53 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 // begin starts a transaction, waiting at most the pool's acquire timeout for a connection. The timeout
 // bounds only the wait and the BEGIN: the transaction then runs under ctx alone.
 func (db *DB) begin(ctx context.Context) (pgx.Tx, error) {
-	timeout := db.acquireTimeout
-	if timeout <= 0 {
-		timeout = DefaultAcquireTimeout
-	}
-	bctx, cancel := context.WithTimeout(ctx, timeout)
+	bctx, cancel := context.WithTimeout(ctx, db.acquireWait())
 	defer cancel()
 	tx, err := db.Pool.Begin(bctx)
-	if err != nil && ctx.Err() == nil && bctx.Err() != nil {
-		return nil, &lindung.Error{Code: lindung.EUNAVAILABLE, Err: err,
-			Message: fmt.Sprintf("the hub is busy: no database connection was free within %s; retry shortly", timeout)}
-	}
 	if err != nil {
-		return nil, mapError(err, "begin request transaction")
+		return nil, db.beginError(ctx, bctx, err)
 	}
 	return tx, nil
 }
 
+// acquireWait is the longest a transaction waits for a connection and its BEGIN.
+func (db *DB) acquireWait() time.Duration {
+	if db.acquireTimeout <= 0 {
+		return DefaultAcquireTimeout
+	}
+	return db.acquireTimeout
+}
+
+// beginError maps a failure to begin a transaction: UNAVAILABLE, saying the hub is busy, when the wait
+// bounded by bctx ran out while the request itself (ctx) had time left.
+func (db *DB) beginError(ctx, bctx context.Context, err error) error {
+	if ctx.Err() == nil && bctx.Err() != nil {
+		return &lindung.Error{Code: lindung.EUNAVAILABLE, Err: err,
+			Message: fmt.Sprintf("the hub is busy: no database connection was free within %s; retry shortly", db.acquireWait())}
+	}
+	return mapError(err, "begin request transaction")
+}
+
 // Commit commits the request's transaction; it is a no-op for a session never started.
-func (s *Session) Commit(ctx context.Context) error {
+func (s *Session) Commit(ctx context.Context) error { return s.CommitWithAccess(ctx, nil) }
+
+// CommitWithAccess writes the request's access records (RecordAccess) and commits, in one round trip: the
+// records commit with the request or not at all. With no records it only commits.
+func (s *Session) CommitWithAccess(ctx context.Context, a *lindung.RequestAccess) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx == nil {
+		if a != nil && len(a.Victims) > 0 {
+			return lindung.Errorf(lindung.EUNAVAILABLE, "request transaction not open")
+		}
 		return nil
 	}
-	err := s.tx.Commit(ctx)
+	b := &pgx.Batch{}
+	if a != nil && len(a.Victims) > 0 {
+		sql, args := accessInsert(a)
+		b.Queue(sql, args...)
+	}
+	err := s.tx.commit(ctx, b)
 	s.tx = nil
 	return mapError(err, "commit")
 }
@@ -145,13 +165,13 @@ func (s *Session) Rollback(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx != nil {
-		s.tx.Rollback(context.WithoutCancel(ctx))
+		s.tx.rollback(ctx)
 		s.tx = nil
 	}
 }
 
 // query runs fn with the transaction, one caller at a time.
-func (s *Session) query(ctx context.Context, fn func(tx pgx.Tx) error) error {
+func (s *Session) query(ctx context.Context, fn func(tx querier) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tx == nil {
@@ -194,7 +214,7 @@ func (s *Session) rowScope() string {
 
 // requireVisible is ErrNotFound unless the victim is in the request's row scope: a report about a victim
 // out of scope does not exist, exactly as the victim does not.
-func (s *Session) requireVisible(ctx context.Context, tx pgx.Tx, victimID string) error {
+func (s *Session) requireVisible(ctx context.Context, tx querier, victimID string) error {
 	var visible bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM victims v WHERE v.id = @id::uuid AND `+s.visibleVictims()+`)`,
 		s.args(pgx.NamedArgs{"id": victimID})).Scan(&visible); err != nil {

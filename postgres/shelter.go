@@ -28,7 +28,7 @@ func (s *Session) FindSheltersByIDs(ctx context.Context, ids []string) ([]*lindu
 // FindShelters returns the shelters, in one state when state is given.
 func (s *Session) FindShelters(ctx context.Context, state *string) ([]*lindung.Shelter, error) {
 	var out []*lindung.Shelter
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `SELECT `+shelterColumns+shelterFrom+`
 			WHERE $1::malaysian_state IS NULL OR s.state = $1::malaysian_state ORDER BY s.state, s.name`, state)
 		if err != nil {
@@ -42,7 +42,7 @@ func (s *Session) FindShelters(ctx context.Context, state *string) ([]*lindung.S
 
 // CreateShelter registers a place of refuge and fills in its id.
 func (s *Session) CreateShelter(ctx context.Context, sh *lindung.Shelter) error {
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO shelters (name, operator_partner_id, state, category, order_type, capacity, services)
 			VALUES ($1, $2::uuid, $3::malaysian_state, $4::shelter_category, $5::order_type, $6, $7::service_code[])
 			RETURNING id::text`,

@@ -48,7 +48,7 @@ func (s *Session) Statistics(ctx context.Context, q lindung.StatisticsQuery) ([]
 		"state":     q.State,
 	}
 	var out []lindung.StatisticsRow
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, query, args)
 		if err != nil {
 			return err

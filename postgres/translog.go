@@ -191,11 +191,6 @@ func loadRange(ctx context.Context, q querier, size uint64) (*compact.Range, err
 	return translog.Ranges.NewRange(0, size, hashes)
 }
 
-// querier is what nodeHashes needs of a transaction or a connection.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // nodeHashes reads stored node hashes, aligned to ids; a missing node is an internal error (the tree
 // state is incomplete).
 func nodeHashes(ctx context.Context, q querier, ids []compact.NodeID) ([][]byte, error) {
@@ -239,7 +234,7 @@ func (s *Session) FindAuditEntries(ctx context.Context, victimID string) ([]*lin
 		return nil, lindung.ErrNotFound
 	}
 	var out []*lindung.AuditEntry
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		if err := s.requireVisible(ctx, tx, victimID); err != nil {
 			return err
 		}
@@ -278,7 +273,7 @@ func (s *Session) FindAuditEntries(ctx context.Context, victimID string) ([]*lin
 // LatestCheckpoint returns the newest signed checkpoint, nil before the first.
 func (s *Session) LatestCheckpoint(ctx context.Context) (*lindung.AuditCheckpoint, error) {
 	var cp *lindung.AuditCheckpoint
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		c := &lindung.AuditCheckpoint{}
 		err := tx.QueryRow(ctx, `SELECT tree_size, root_hash, note, created_at FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1`).
 			Scan(&c.TreeSize, &c.RootHash, &c.Note, &c.PublishedAt)
@@ -319,7 +314,7 @@ func cutBlank(note string) (string, string, bool) {
 }
 
 // latestSize is the size of the newest checkpoint, 0 before the first: proofs go no further.
-func latestSize(ctx context.Context, tx pgx.Tx) (int64, error) {
+func latestSize(ctx context.Context, tx querier) (int64, error) {
 	var n int64
 	err := tx.QueryRow(ctx, `SELECT coalesce(max(tree_size), 0) FROM log_checkpoints`).Scan(&n)
 	return n, err
@@ -329,7 +324,7 @@ func latestSize(ctx context.Context, tx pgx.Tx) (int64, error) {
 // exceed the latest checkpoint (0 means the latest).
 func (s *Session) AuditInclusionProof(ctx context.Context, index, treeSize int64) (*lindung.AuditProof, error) {
 	var p *lindung.AuditProof
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		latest, err := latestSize(ctx, tx)
 		if err != nil {
 			return err
@@ -353,7 +348,7 @@ func (s *Session) AuditInclusionProof(ctx context.Context, index, treeSize int64
 // the tree of fromSize.
 func (s *Session) AuditConsistencyProof(ctx context.Context, fromSize, toSize int64) (*lindung.AuditProof, error) {
 	var p *lindung.AuditProof
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		latest, err := latestSize(ctx, tx)
 		if err != nil {
 			return err

@@ -245,7 +245,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 	sql := `SELECT ` + s.victimColumns() + count + ` FROM ` + from + ` ` + s.victimBitsJoin() + `
 		WHERE ` + where + keyset + ` ORDER BY v.id LIMIT @limit`
 	out := &lindung.VictimPage{}
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, sql, args)
 		if err != nil {
 			return err
@@ -278,7 +278,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 		out.TotalCount = 0
 	} else if fetched == 0 && page.Count {
 		// The page is past the end; count the matches on their own so totalCount stays right.
-		err := s.query(ctx, func(tx pgx.Tx) error {
+		err := s.query(ctx, func(tx querier) error {
 			return tx.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args).Scan(&out.TotalCount)
 		})
 		if err != nil {
@@ -291,7 +291,7 @@ func (s *Session) FindVictims(ctx context.Context, f lindung.VictimFilter, page 
 // CreateVictim registers a victim, owned by the session's partner. It fills in v's id and timestamps.
 func (s *Session) CreateVictim(ctx context.Context, v *lindung.Victim) error {
 	v.OwnerPartnerID = s.scope.PartnerID
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO victims (case_ref, owner_partner_id, legal_name, aliases,
 			date_of_birth, age_band, gender, citizenship, languages, interpreter_needed, phone,
 			trafficking_status, exploitation_types, sector, means_of_control, identified_on, medical_needs,
@@ -322,7 +322,7 @@ func (s *Session) UpdateVictim(ctx context.Context, id string, u lindung.VictimU
 		return nil, lindung.ErrNotFound
 	}
 	var n int64
-	err := s.query(ctx, func(tx pgx.Tx) error {
+	err := s.query(ctx, func(tx querier) error {
 		tag, err := tx.Exec(ctx, `UPDATE victims v SET
 			legal_name = coalesce(@legal_name, legal_name),
 			aliases = coalesce(@aliases, aliases),

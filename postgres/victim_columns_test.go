@@ -35,6 +35,18 @@ func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.T
 
 func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+func (l *statementLog) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	l.mu.Lock()
+	for _, q := range d.Batch.QueuedQueries {
+		l.sql = append(l.sql, q.SQL)
+	}
+	l.mu.Unlock()
+	return ctx
+}
+
+func (l *statementLog) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (l *statementLog) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
 // take returns the statements recorded since the last take that read the victims table as v.
 func (l *statementLog) take() []string {
 	l.mu.Lock()

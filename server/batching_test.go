@@ -20,7 +20,8 @@ const nestedVictims = `query($n: Int) { victims(first: $n) { totalCount edges { 
 } } } }`
 
 // TestRoundTripsDoNotGrowWithListSize: the number of SQL statements per request is the same for 1, 10 and
-// 100 victims, because every relation is loaded in one batch per level.
+// 100 victims, because every relation is loaded in one batch per level; and BEGIN and COMMIT share their
+// round trips with the first statement and the access records.
 func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 	h := newHub(t)
 	token := h.token("kpwkm", "protection_officer")
@@ -28,10 +29,10 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 
 	// A relation with no rows at all in a page is not queried, so the count could only fall for a page
 	// whose victims have none; the demo's first victim has every relation, which keeps the counts exact.
-	counts := map[int]int64{}
+	counts, trips := map[int]int64{}, map[int]int64{}
 	decisions := map[int]uint64{}
 	for _, n := range []int{1, 10, 100} {
-		beforeQ, beforeD := h.queries.Load(), h.Policy.Decisions()
+		beforeQ, beforeT, beforeD := h.queries.Load(), h.roundTrips.Load(), h.Policy.Decisions()
 		res := h.do(request{Token: token, Query: nestedVictims, Variables: map[string]any{"n": n}})
 		if len(res.Errors) > 0 {
 			t.Fatalf("n=%d: errors: %v", n, res.Errors)
@@ -44,11 +45,19 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 			t.Fatalf("n=%d: got %d victims", n, len(data.Victims.Edges))
 		}
 		counts[n] = h.queries.Load() - beforeQ
+		trips[n] = h.roundTrips.Load() - beforeT
 		decisions[n] = h.Policy.Decisions() - beforeD
 	}
-	t.Logf("SQL statements per request: %v; policy decisions: %v", counts, decisions)
+	t.Logf("SQL statements per request: %v, in round trips: %v; policy decisions: %v", counts, trips, decisions)
 	if counts[1] != counts[10] || counts[10] != counts[100] {
 		t.Errorf("round trips grow with list size: %v", counts)
+	}
+	// BEGIN goes with the request's first statement and COMMIT with its access records: transaction
+	// control takes no round trip of its own.
+	for n, c := range counts {
+		if trips[n] != c-2 {
+			t.Errorf("n=%d: %d statements in %d round trips, want %d", n, c, trips[n], c-2)
+		}
 	}
 	for n, d := range decisions {
 		if d != 0 {

@@ -198,11 +198,8 @@ func (s *Server) finish(ctx context.Context, op *graphql.OperationContext, req *
 	if s.cfg.UnauditedBenchmark {
 		access = nil
 	}
-	if err := sess.RecordAccess(ctx, access); err != nil {
-		sess.Rollback(ctx)
-		return s.unavailable(ctx, err)
-	}
-	if err := sess.Commit(ctx); err != nil {
+	// The records and the commit travel in one round trip; nothing is answered until both succeeded.
+	if err := sess.CommitWithAccess(ctx, access); err != nil {
 		sess.Rollback(ctx)
 		return s.unavailable(ctx, err)
 	}

@@ -34,12 +34,13 @@ var testSecret = []byte("lindung-test-secret-0123456789abcdef")
 // hub is a Lindung server running in-process on a fresh copy of the demo data, for tests that go through
 // the whole stack: HTTP, authentication, policy, GraphQL, store and PostgreSQL.
 type hub struct {
-	t       testing.TB
-	URL     string
-	DB      *postgres.DB
-	Policy  *policy.Policy
-	issuer  *auth.Issuer
-	queries atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer
+	t          testing.TB
+	URL        string
+	DB         *postgres.DB
+	Policy     *policy.Policy
+	issuer     *auth.Issuer
+	queries    atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer, pipelined ones included
+	roundTrips atomic.Int64 // exchanges with PostgreSQL: a pipeline of statements is one
 	// statements records the text of the statements sent while a test has it record.
 	statements statementRecorder
 	// Handler is the hub's handler itself, for fuzzing without a network round trip.
@@ -78,7 +79,7 @@ func newHubWith(t testing.TB, configure func(*server.Config)) *hub {
 	t.Helper()
 	h := &hub{t: t, issuer: auth.NewIssuer(testSecret)}
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: countingTracer{&h.queries, &h.statements}})
+	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: countingTracer{&h.queries, &h.roundTrips, &h.statements}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,10 +262,11 @@ func (h *hub) issue(c auth.Claims) string {
 	return tok
 }
 
-// countingTracer counts the statements sent to PostgreSQL: every round trip of a request.
+// countingTracer counts the statements sent to PostgreSQL, and the round trips they took: a statement
+// on its own is one; a pipeline (pgx.Batch) is one, whatever it holds.
 type countingTracer struct {
-	n   *atomic.Int64
-	rec *statementRecorder
+	n, trips *atomic.Int64
+	rec      *statementRecorder
 }
 
 // statementRecorder keeps the text of the statements sent between record and stop.
@@ -290,20 +292,36 @@ func (r *statementRecorder) stop() []string {
 }
 
 func (c countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.trips.Add(1)
+	c.statement(d.SQL)
+	return ctx
+}
+
+func (c countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.trips.Add(1)
+	for _, q := range d.Batch.QueuedQueries {
+		c.statement(q.SQL)
+	}
+	return ctx
+}
+
+func (c countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (c countingTracer) statement(sql string) {
 	c.n.Add(1)
 	c.rec.mu.Lock()
 	if c.rec.on {
-		c.rec.sql = append(c.rec.sql, d.SQL)
+		c.rec.sql = append(c.rec.sql, sql)
 	}
 	c.rec.mu.Unlock()
 	if debugSQL {
-		q := d.SQL
+		q := sql
 		if len(q) > 90 {
 			q = q[:90]
 		}
 		println("SQL:", strings.Join(strings.Fields(q), " "))
 	}
-	return ctx
 }
 
 func (c countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

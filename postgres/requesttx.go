@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// querier is what the store's statements run on: a request's transaction (requestTx), or a transaction
+// pgx began for the hub's own work (the sequencer, policy versions).
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// requestTx is a request's transaction on the pooled connection it holds from its start to its end.
+//
+// pgx's own transaction sends BEGIN and COMMIT in round trips of their own. A request's BEGIN travels
+// instead in one pipeline with its first statement (beginRequest), and its COMMIT in one pipeline with its
+// last, the access records (Session.CommitWithAccess): a page of victims takes three round trips, not
+// five. The statements are the same and run in the same order; only their messages share a network
+// exchange, which at a millisecond between the hub and the database saves two milliseconds a request.
+type requestTx struct {
+	*pgxpool.Conn // Exec, Query, QueryRow, SendBatch, CopyFrom
+}
+
+// beginRequest takes a connection and begins a transaction on it with first as its first statement, in
+// one round trip; scan reads first's row. Waiting for the connection, and the round trip, are bounded by
+// the pool's acquire timeout (as db.begin's BEGIN is). When first fails, or scan does, the transaction
+// is rolled back and the error returned.
+func (db *DB) beginRequest(ctx context.Context, first string, args pgx.NamedArgs, scan func(pgx.Row) error) (*requestTx, error) {
+	bctx, cancel := context.WithTimeout(ctx, db.acquireWait())
+	defer cancel()
+	conn, err := db.Pool.Acquire(bctx)
+	if err != nil {
+		return nil, db.beginError(ctx, bctx, err)
+	}
+	tx := &requestTx{conn}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(first, args)
+	br := conn.SendBatch(bctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = scan(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = db.beginError(ctx, bctx, cerr)
+	}
+	if err != nil {
+		tx.rollback(ctx)
+		return nil, err
+	}
+	return tx, nil
+}
+
+// commit sends the batch followed by COMMIT, in one round trip, and gives the connection back. A
+// statement of the batch that fails leaves the transaction aborted: PostgreSQL skips the rest of the
+// pipeline, COMMIT included, and the transaction is rolled back. The error is ErrTxCommitRollback when
+// COMMIT ran but rolled back (an earlier statement of the request had failed).
+func (tx *requestTx) commit(ctx context.Context, b *pgx.Batch) error {
+	b.Queue("COMMIT")
+	br := tx.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	var err error
+	for range b.Len() {
+		if tag, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = pgx.ErrTxCommitRollback
+	}
+	if err != nil {
+		tx.rollback(ctx)
+		return err
+	}
+	tx.Release()
+	return nil
+}
+
+// rollback abandons the transaction and gives the connection back. A connection left in a transaction
+// (the ROLLBACK failed with it) is closed by the pool rather than reused.
+func (tx *requestTx) rollback(ctx context.Context) {
+	tx.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	tx.Release()
+}
