@@ -145,15 +145,44 @@ func (t sqlTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Trace
 
 func (t sqlTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
 	span := trace.SpanFromContext(ctx)
-	if d.Err != nil {
-		state := "connection"
-		if pe, ok := d.Err.(*pgconn.PgError); ok {
-			state = pe.Code
-		}
-		span.SetAttributes(attribute.String("db.response.status_code", state))
-		span.SetStatus(codes.Error, state)
-	}
+	setStatus(span, d.Err)
 	span.End()
+}
+
+// A pipeline (pgx.Batch: a request's BEGIN with its first statement, its access records with COMMIT) is
+// a span "SQL PIPELINE" with a span per statement in it, ended as its result is read.
+func (t sqlTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	ctx, _ = t.tracer.Start(ctx, "SQL PIPELINE", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", "postgresql"), attribute.Int("db.operation.batch.size", d.Batch.Len())))
+	return ctx
+}
+
+func (t sqlTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	verb := Verb(d.SQL)
+	_, span := t.tracer.Start(ctx, "SQL "+verb, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(d.ReadStartTime),
+		trace.WithAttributes(attribute.String("db.system.name", "postgresql"), attribute.String("db.operation.name", verb)))
+	setStatus(span, d.Err)
+	span.End()
+}
+
+func (t sqlTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	span := trace.SpanFromContext(ctx)
+	setStatus(span, d.Err)
+	span.End()
+}
+
+// setStatus marks a statement's span failed with its SQLSTATE ("connection" when there is none), and
+// nothing else of the error.
+func setStatus(span trace.Span, err error) {
+	if err == nil {
+		return
+	}
+	state := "connection"
+	if pe, ok := err.(*pgconn.PgError); ok {
+		state = pe.Code
+	}
+	span.SetAttributes(attribute.String("db.response.status_code", state))
+	span.SetStatus(codes.Error, state)
 }
 
 // Verb returns the first keyword of a statement in capitals (WITH for a CTE), or "SQL" for one that starts
