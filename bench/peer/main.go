@@ -640,8 +640,12 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-// recorder keeps the statements one request runs, in order.
-type recorder struct{ stmts []recorded }
+// recorder keeps the statements one request runs, in order, and counts the round trips they took: a
+// pipeline (pgx.Batch) is one.
+type recorder struct {
+	stmts []recorded
+	trips int
+}
 
 type recorded struct {
 	sql  string
@@ -650,10 +654,22 @@ type recorded struct {
 
 func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	r.stmts = append(r.stmts, recorded{d.SQL, d.Args})
+	r.trips++
 	return ctx
 }
 
 func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *recorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	for _, q := range d.Batch.QueuedQueries {
+		r.stmts = append(r.stmts, recorded{q.SQL, q.Arguments})
+	}
+	r.trips++
+	return ctx
+}
+
+func (r *recorder) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *recorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // explainHub serves q once in this process with every statement recorded, then replays the statements in
 // one transaction through the runtime login, each under EXPLAIN (ANALYZE, BUFFERS), and rolls it back.
@@ -666,7 +682,7 @@ func explainHub(ctx context.Context, runtimeURL string, q query) ([]byte, error)
 		return nil, err
 	}
 	defer closeDB()
-	rec.stmts = nil // the startup's own queries
+	rec.stmts, rec.trips = nil, 0 // the startup's own queries
 	body, _ := json.Marshal(q.hub)
 	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 	req.Header = q.hubHeader.Clone()
@@ -690,7 +706,7 @@ func explainHub(ctx context.Context, runtimeURL string, q query) ([]byte, error)
 	fmt.Fprintf(&out, "## %s\n\n", q.name)
 	fmt.Fprintf(&out, "Recorded with a pgx query tracer while the hub served `%s` as a protection officer of `%s`, "+
 		"then replayed in order in one transaction through the runtime login (rolled back). %d statements per request, "+
-		"transaction control included.\n\n", oneLine(q.hub["query"].(string)), demo.SlugKPWKM, len(stmts))
+		"transaction control included, in %d round trips.\n\n", oneLine(q.hub["query"].(string)), demo.SlugKPWKM, len(stmts), rec.trips)
 	for i, s := range stmts {
 		fmt.Fprintf(&out, "### Statement %d\n\n```sql\n%s\n```\n\n", i+1, strings.TrimSpace(s.sql))
 		if len(s.args) > 0 {
