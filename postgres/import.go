@@ -18,7 +18,19 @@ func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
 
 // Import loads a whole data set in one transaction with COPY, as the database owner: it is used to seed
 // an empty hub, never to serve a request. progress, when not nil, is told each table as it is loaded.
+//
+// The tables are then analyzed. Until autovacuum gets to them (a minute or more), the planner would
+// otherwise plan for the empty tables they were: with 10,000 victims, a page of 100 read every visible
+// victim and sorted them, 31 ms instead of 0.7 ms.
 func (db *DB) Import(ctx context.Context, ds *lindung.Dataset, progress func(table string, rows int)) error {
+	if err := db.importRows(ctx, ds, progress); err != nil {
+		return err
+	}
+	_, err := db.Pool.Exec(ctx, `ANALYZE`)
+	return mapError(err, "analyze the imported tables")
+}
+
+func (db *DB) importRows(ctx context.Context, ds *lindung.Dataset, progress func(table string, rows int)) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		copyRows := func(table string, columns []string, n int, row func(i int) []any) error {
 			if n == 0 {

@@ -73,6 +73,15 @@ func TestImportDemo(t *testing.T) {
 	if empty, err := db.IsEmpty(ctx); err != nil || empty {
 		t.Errorf("IsEmpty after import: %v, %v", empty, err)
 	}
+	// The planner knows the tables' sizes at once (reltuples is -1 for a table never analyzed), not only
+	// once autovacuum has come by.
+	for _, tc := range importedTables {
+		var estimate float64
+		mustScan(t, db, []any{&estimate}, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, tc.table)
+		if want := tc.count(ds); estimate != float64(want) {
+			t.Errorf("%s: the planner estimates %.0f rows after the import, want %d", tc.table, estimate, want)
+		}
+	}
 	// Values survive the trip: one victim read back through the store as its owner sees it, bit sets included.
 	kp := ""
 	for _, p := range ds.Partners {

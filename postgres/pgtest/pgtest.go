@@ -216,9 +216,9 @@ func dropStaleTemplates(ctx context.Context, admin *pgx.Conn, kind string) {
 	}
 }
 
-// templateShape names how templates are built, so that a change to it (such as who owns the objects)
-// gets new templates even when the migrations did not change.
-const templateShape = "owner " + ownerRole + "\n"
+// templateShape names how templates are built, so that a change to it (such as who owns the objects, or
+// that an import analyzes the tables) gets new templates even when the migrations did not change.
+const templateShape = "owner " + ownerRole + "\nanalyzed after import\n"
 
 func migrationsHash() string {
 	h := sha256.New()
