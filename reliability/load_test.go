@@ -189,8 +189,9 @@ func TestSoak(t *testing.T) {
 // TestBackupRestore runs docs/operating.md's backup and restore steps once, onto a fresh cluster (a private instance
 // started by the test): the cluster's roles with pg_dumpall --roles-only, the database with pg_dump -Fc as
 // the owner login; then, on the new cluster, the roles, a database for the owner, and pg_restore keeping
-// owners and grants. The restored hub serves the same victims through its runtime login, which still owns
-// nothing (serve's start-up check passes), and the owner can still migrate it.
+// owners and grants, and ANALYZE. The restored hub serves the same victims through its runtime login, which
+// still owns nothing (serve's start-up check passes), the owner can still migrate it, and the planner has
+// the tables' statistics.
 func TestBackupRestore(t *testing.T) {
 	for _, p := range []string{"pg_dump", "pg_restore", "pg_dumpall", "psql"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -231,6 +232,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("pg_restore", "--exit-on-error", "--dbname", pg.url("lindung"), dump)
+	run("psql", "--dbname", pg.url("lindung"), "--command", "ANALYZE") // a dump carries no planner statistics
 
 	db := openStore(t, pg.roleURL(runtime, "lindung"), postgres.Options{}) // fails if the runtime login owns anything
 	if err := postgres.Migrate(context.Background(), pg.roleURL(owner, "lindung")); err != nil {
@@ -253,6 +255,20 @@ func TestBackupRestore(t *testing.T) {
 	srcConn.QueryRow(context.Background(), `SELECT count(*) FROM victims v JOIN partners p ON p.id = v.owner_partner_id WHERE p.slug = 'kpwkm'`).Scan(&want)
 	if d.Victims.TotalCount != want || want == 0 {
 		t.Errorf("restored hub shows %d of the officer's victims, the original %d", d.Victims.TotalCount, want)
+	}
+	// The planner's column statistics: without them it guesses how many victims a partner owns.
+	newConn, err := pgx.Connect(context.Background(), pg.url("lindung"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer newConn.Close(context.Background())
+	var analyzed bool
+	if err := newConn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stats
+		WHERE schemaname = 'public' AND tablename = 'victims' AND attname = 'owner_partner_id')`).Scan(&analyzed); err != nil {
+		t.Fatal(err)
+	}
+	if !analyzed {
+		t.Error("after the restore steps the planner has no statistics of the victims: the tables were not analyzed")
 	}
 }
 
