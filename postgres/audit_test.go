@@ -35,10 +35,9 @@ func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.T
 func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
-// TestRecordAccessIsOneStatement: a request's access records go in with one statement, one row each,
-// every field kept, and commit with the request.
-func TestRecordAccessIsOneStatement(t *testing.T) {
-	t.Parallel()
+// openCounted opens a new demo hub whose statements and round trips counter counts.
+func openCounted(t *testing.T) (*postgres.DB, *queryCounter) {
+	t.Helper()
 	counter := &queryCounter{}
 	url := pgtest.NewDemo(t)
 	db, err := postgres.Open(ctx, url, postgres.Options{Tracer: counter, MaxConns: 2})
@@ -47,6 +46,14 @@ func TestRecordAccessIsOneStatement(t *testing.T) {
 	}
 	t.Cleanup(db.Close)
 	admins.Store(db, &adminPool{url: pgtest.SuperuserURL(url)})
+	return db, counter
+}
+
+// TestRecordAccessIsOneStatement: a request's access records go in with one statement, one row each,
+// every field kept, and commit with the request.
+func TestRecordAccessIsOneStatement(t *testing.T) {
+	t.Parallel()
+	db, counter := openCounted(t)
 	f := &fixture{db: db, ds: demoDataset(), partners: map[string]*lindung.Partner{}}
 	for _, p := range f.ds.Partners {
 		f.partners[p.Slug] = p

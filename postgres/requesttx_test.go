@@ -5,7 +5,6 @@ import (
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
-	"github.com/lindung/lindung/postgres/pgtest"
 )
 
 // TestRequestTransactionControlTakesNoRoundTrip: a request's BEGIN travels with its first statement and its
@@ -13,14 +12,7 @@ import (
 // connection held, no transaction left open on a pooled connection.
 func TestRequestTransactionControlTakesNoRoundTrip(t *testing.T) {
 	t.Parallel()
-	counter := &queryCounter{}
-	url := pgtest.NewDemo(t)
-	db, err := postgres.Open(ctx, url, postgres.Options{Tracer: counter, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	admins.Store(db, &adminPool{url: pgtest.SuperuserURL(url)})
+	db, counter := openCounted(t)
 	sc := scopeCases[1] // the protection officer's partner scope
 	held := func(when string) {
 		t.Helper()
