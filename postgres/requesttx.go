@@ -30,27 +30,25 @@ type requestTx struct {
 }
 
 // beginRequest takes a connection and begins a transaction on it with first as its first statement, in
-// one round trip; scan reads first's row. Waiting for the connection, and the round trip, are bounded by
-// the pool's acquire timeout (as db.begin's BEGIN is). When first fails, or scan does, the transaction
-// is rolled back and the error returned.
+// one round trip; scan reads first's row. The pool's acquire timeout bounds the wait for the connection
+// only: once the request holds one it runs under ctx, as a request that waits on a lock must (BEGIN itself
+// never waits). When first fails, or scan does, the transaction is rolled back and the error returned.
 func (db *DB) beginRequest(ctx context.Context, first string, args pgx.NamedArgs, scan func(pgx.Row) error) (*requestTx, error) {
-	bctx, cancel := context.WithTimeout(ctx, db.acquireWait())
-	defer cancel()
-	conn, err := db.Pool.Acquire(bctx)
+	conn, err := db.acquire(ctx)
 	if err != nil {
-		return nil, db.beginError(ctx, bctx, err)
+		return nil, err
 	}
 	tx := &requestTx{conn}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(first, args)
-	br := conn.SendBatch(bctx, b)
+	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		err = scan(br.QueryRow())
 	}
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = db.beginError(ctx, bctx, cerr)
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		tx.rollback(ctx)

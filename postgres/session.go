@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lindung/lindung"
 )
@@ -118,7 +119,18 @@ func (db *DB) begin(ctx context.Context) (pgx.Tx, error) {
 	return tx, nil
 }
 
-// acquireWait is the longest a transaction waits for a connection and its BEGIN.
+// acquire takes a connection from the pool, waiting at most the pool's acquire timeout.
+func (db *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	bctx, cancel := context.WithTimeout(ctx, db.acquireWait())
+	defer cancel()
+	conn, err := db.Pool.Acquire(bctx)
+	if err != nil {
+		return nil, db.beginError(ctx, bctx, err)
+	}
+	return conn, nil
+}
+
+// acquireWait is the longest a transaction waits for a connection (and, through db.begin, its BEGIN).
 func (db *DB) acquireWait() time.Duration {
 	if db.acquireTimeout <= 0 {
 		return DefaultAcquireTimeout
