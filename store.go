@@ -59,9 +59,6 @@ type Session interface {
 	CreateShelter(ctx context.Context, s *Shelter) error
 	CreateVictim(ctx context.Context, v *Victim) error
 	UpdateVictim(ctx context.Context, id string, upd VictimUpdate) (*Victim, error)
-
-	// RecordAccess writes a request's access records in its transaction; none when it disclosed no victim.
-	RecordAccess(ctx context.Context, access *RequestAccess) error
 }
 
 // VictimUpdate holds the fields of a victim to change; nil leaves a field as it is.

@@ -11,29 +11,16 @@ import (
 	"github.com/lindung/lindung/translog"
 )
 
-// RecordAccess appends the request's access records, one per victim, in one statement. It runs in the
-// request's transaction, so the records commit with it or not at all. Each record carries its
-// transparency-log leaf hash, computed here from its canonical encoding (translog.HashAccess) with the time
-// the hub gives it: hashing needs no shared state, so requests never wait on one another for the log; the
-// background sequencer (translog.go) gives the committed records their leaf indexes.
+// accessInsert returns the statement that appends a request's access records, one per victim, and its
+// arguments; Session.CommitWithAccess sends it in one pipeline with the transaction's COMMIT, so the
+// records commit with the request or not at all. Each record carries its transparency-log leaf hash,
+// computed here from its canonical encoding (translog.HashAccess) with the time the hub gives it: hashing
+// needs no shared state, so requests never wait on one another for the log; the background sequencer
+// (translog.go) gives the committed records their leaf indexes.
 //
 // What the records share is sent once, as parameters; per victim only its id and category lists travel,
 // and the leaf hashes as one byte string cut in 32-byte pieces. A page of 100 victims used to send thirteen
 // arrays of 100 values each, and encoding them cost more than the rest of the page's store work.
-func (s *Session) RecordAccess(ctx context.Context, a *lindung.RequestAccess) error {
-	if a == nil || len(a.Victims) == 0 {
-		return nil
-	}
-	sql, args := accessInsert(a)
-	err := s.query(ctx, func(tx querier) error {
-		_, err := tx.Exec(ctx, sql, args...)
-		return err
-	})
-	return mapError(err, "record access")
-}
-
-// accessInsert returns the statement that writes a's records, and its arguments: RecordAccess runs it on
-// its own, CommitWithAccess in one pipeline with the COMMIT.
 func accessInsert(a *lindung.RequestAccess) (string, []any) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	hashes := translog.HashAccess(a, at)

@@ -192,7 +192,7 @@ func TestEmergencyAccess(t *testing.T) {
 
 	// Audit: the access record under EMERGENCY names the grant; the victim's report shows its reason.
 	if err := officerInEmergency.run(t, f.db, func(s *postgres.Session) error {
-		return s.RecordAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "emergency-read",
+		return s.CommitWithAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "emergency-read",
 			UserID: userID(t, f.db, officer.username), Username: officer.username, PartnerID: kpwkm,
 			Roles: []string{"protection_officer"}, Purpose: lindung.PurposeEmergency, PolicyVersion: "test"},
 			Victims: []lindung.VictimAccess{{VictimID: v, Disclosed: lindung.SetOf(lindung.Health)}}})

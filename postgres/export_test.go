@@ -36,6 +36,17 @@ func (s *Session) ExecForTest(ctx context.Context, sql string, args ...any) erro
 // MapError exposes mapError to the tests of the error mapping.
 var MapError = mapError
 
+// RecordAccessForTest writes a's access records in the session's transaction and leaves it open, for the
+// tests that need records not yet committed (the sequencer's, the rollback's); a request writes them
+// with CommitWithAccess.
+func (s *Session) RecordAccessForTest(ctx context.Context, a *lindung.RequestAccess) error {
+	sql, args := accessInsert(a)
+	return mapError(s.query(ctx, func(tx querier) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	}), "record access")
+}
+
 // RecordAccessBeforeLog writes access records as the hub did before the transparency log: no time from
 // the hub and no leaf hash, every column sent as an array of one value per record. It exists only as the
 // baseline of BenchmarkRecordAccess.

@@ -219,13 +219,13 @@ func TestAppRoleCannotChangeTheAudit(t *testing.T) {
 			}
 		})
 	}
-	// Through the store, too: RecordAccess with another partner's id is refused.
+	// Through the store's write, too: access records in another partner's name are refused.
 	s := session(t, f.db, ngo)
-	err := s.RecordAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "r", Username: "u",
+	err := s.CommitWithAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: "r", Username: "u",
 		PartnerID: foreign, Purpose: lindung.PurposeServiceDelivery, PolicyVersion: "t"},
 		Victims: []lindung.VictimAccess{{VictimID: visibleVictim, Disclosed: lindung.SetOf(lindung.Health)}}})
 	if lindung.CodeOf(err) != lindung.EFORBIDDEN {
-		t.Errorf("RecordAccess in another partner's name: %v, want FORBIDDEN", err)
+		t.Errorf("access records in another partner's name: %v, want FORBIDDEN", err)
 	}
 }
 

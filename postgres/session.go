@@ -151,8 +151,9 @@ func (db *DB) beginError(ctx, bctx context.Context, err error) error {
 // Commit commits the request's transaction; it is a no-op for a session never started.
 func (s *Session) Commit(ctx context.Context) error { return s.CommitWithAccess(ctx, nil) }
 
-// CommitWithAccess writes the request's access records (RecordAccess) and commits, in one round trip: the
-// records commit with the request or not at all. With no records it only commits.
+// CommitWithAccess writes the request's access records (accessInsert) and commits, in one round trip: the
+// records commit with the request or not at all. With no records it only commits. It is the one way the
+// hub writes access records.
 func (s *Session) CommitWithAccess(ctx context.Context, a *lindung.RequestAccess) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

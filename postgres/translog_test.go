@@ -24,10 +24,10 @@ func officerSession(t *testing.T, db *postgres.DB) *postgres.Session {
 	return s
 }
 
-// recordFor writes one access record of victim in s, as a request would.
+// recordFor writes one access record of victim in s, as a request would, and leaves s open.
 func recordFor(t *testing.T, s *postgres.Session, partnerID, victim, requestID string) {
 	t.Helper()
-	err := s.RecordAccess(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: requestID,
+	err := s.RecordAccessForTest(ctx, &lindung.RequestAccess{Accessor: lindung.Accessor{RequestID: requestID,
 		Username: "officer <&> \"quoted\"", PartnerID: partnerID, Roles: []string{demo.RoleProtectionOfficer},
 		Purpose: lindung.PurposeCaseManagement, PolicyVersion: "test", OperationName: "Q\nwith a newline"},
 		Victims: []lindung.VictimAccess{{VictimID: victim,

@@ -60,7 +60,7 @@ func (l Leaf) Encode() []byte {
 // HashAccess returns the leaf hashes of a request's access records as the database will store them at
 // the time at, 32 bytes per victim in a's order, without building a Leaf: each is the hash of the leaf
 // whose lists are the record's joined with commas and split again (the store sends them joined, the
-// database splits them with string_to_array) and whose UUIDs are lower case. RecordAccess calls it for
+// database splits them with string_to_array) and whose UUIDs are lower case. The store calls it for
 // every request it records; the sequencer checks each hash against the record read back. The part every
 // record of the request shares is encoded once.
 func HashAccess(a *lindung.RequestAccess, at time.Time) []byte {
