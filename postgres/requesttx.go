@@ -14,8 +14,6 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
 }
 
 // requestTx is a request's transaction on the pooled connection it holds from its start to its end.
@@ -26,7 +24,7 @@ type querier interface {
 // five. The statements are the same and run in the same order; only their messages share a network
 // exchange, which at a millisecond between the hub and the database saves two milliseconds a request.
 type requestTx struct {
-	*pgxpool.Conn // Exec, Query, QueryRow, SendBatch, CopyFrom
+	*pgxpool.Conn // Exec, Query and QueryRow for the statements, SendBatch for the pipelines
 }
 
 // beginRequest takes a connection and begins a transaction on it with first as its first statement, in
