@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +21,8 @@ import (
 func BenchmarkBatching(b *testing.B) {
 	ctx := context.Background()
 	url := pgtest.New(b)
-	var calls atomic.Int64
-	db, err := postgres.Open(ctx, url, postgres.Options{Tracer: callCounter{&calls}})
+	calls := &pgtest.Tracer{}
+	db, err := postgres.Open(ctx, url, postgres.Options{Tracer: calls})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,12 +71,12 @@ func BenchmarkBatching(b *testing.B) {
 	var loopStart, loopCalls int64
 	loop := func(b *testing.B) bool {
 		if !inLoop {
-			inLoop, loopStart = true, calls.Load()
+			inLoop, loopStart = true, calls.RoundTrips()
 		}
 		if b.Loop() {
 			return true
 		}
-		inLoop, loopCalls = false, calls.Load()-loopStart
+		inLoop, loopCalls = false, calls.RoundTrips()-loopStart
 		return false
 	}
 	variants := []struct {
@@ -137,21 +136,3 @@ func BenchmarkBatching(b *testing.B) {
 		}
 	}
 }
-
-// callCounter counts the round trips to PostgreSQL: a statement on its own, or a pipeline (pgx.Batch).
-type callCounter struct{ n *atomic.Int64 }
-
-func (c callCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c callCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c callCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c callCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c callCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}

@@ -1,10 +1,8 @@
 package postgres_test
 
 import (
-	"context"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,29 +14,10 @@ import (
 	"github.com/lindung/lindung/postgres/pgtest"
 )
 
-// queryCounter counts the statements sent to the database (n), and the round trips they took (trips): a
-// pipeline (pgx.Batch) is one, whatever it holds.
-type queryCounter struct{ n, trips atomic.Int64 }
-
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	c.trips.Add(1)
-	return ctx
-}
-func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.n.Add(int64(d.Batch.Len()))
-	c.trips.Add(1)
-	return ctx
-}
-func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 // openCounted opens a new demo hub whose statements and round trips counter counts.
-func openCounted(t *testing.T) (*postgres.DB, *queryCounter) {
+func openCounted(t *testing.T) (*postgres.DB, *pgtest.Tracer) {
 	t.Helper()
-	counter := &queryCounter{}
+	counter := &pgtest.Tracer{}
 	url := pgtest.NewDemo(t)
 	db, err := postgres.Open(ctx, url, postgres.Options{Tracer: counter, MaxConns: 2})
 	if err != nil {
@@ -92,11 +71,11 @@ func TestAccessRecordsAreOneStatement(t *testing.T) {
 	commit := func(a *lindung.RequestAccess) (statements, trips int64) {
 		t.Helper()
 		s := session(t, db, sc)
-		n, rt := counter.n.Load(), counter.trips.Load()
+		n, rt := counter.Statements(), counter.RoundTrips()
 		if err := s.CommitWithAccess(ctx, a); err != nil {
 			t.Fatal(err)
 		}
-		return counter.n.Load() - n, counter.trips.Load() - rt
+		return counter.Statements() - n, counter.RoundTrips() - rt
 	}
 	if n, rt := commit(nil); n != 1 || rt != 1 {
 		t.Errorf("no records: %d statements in %d round trips, want the COMMIT alone", n, rt)

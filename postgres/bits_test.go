@@ -15,7 +15,7 @@ import (
 // (viewer_consent_bits), probe no referral, and carry no referral bits, which its masks never read.
 func TestReferralBitsOnlyWhereUsed(t *testing.T) {
 	t.Parallel()
-	log := &statementLog{}
+	log := &pgtest.Tracer{}
 	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{MaxConns: 2, Tracer: log})
 	if err != nil {
 		t.Fatal(err)
@@ -40,9 +40,7 @@ func TestReferralBitsOnlyWhereUsed(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Rollback(ctx)
-			log.mu.Lock()
-			log.sql = nil
-			log.mu.Unlock()
+			log.Record()
 			page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 100})
 			if err != nil {
 				t.Fatal(err)
@@ -65,9 +63,7 @@ func TestReferralBitsOnlyWhereUsed(t *testing.T) {
 					referred |= r.Referred
 				}
 			}
-			log.mu.Lock()
-			statements := log.sql
-			log.mu.Unlock()
+			statements := log.Stop()
 			joined := 0
 			for _, sql := range statements {
 				if !strings.Contains(sql, "_bits(") {

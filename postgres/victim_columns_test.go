@@ -1,13 +1,9 @@
 package postgres_test
 
 import (
-	"context"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/demo"
@@ -20,44 +16,16 @@ var guardedColumnNames = []string{"legal_name", "aliases", "date_of_birth", "age
 	"languages", "interpreter_needed", "phone", "trafficking_status", "exploitation_types", "sector",
 	"means_of_control", "identified_on", "medical_needs", "counselling_notes"}
 
-// statementLog records the text of every statement sent.
-type statementLog struct {
-	mu  sync.Mutex
-	sql []string
-}
-
-func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	l.mu.Lock()
-	l.sql = append(l.sql, d.SQL)
-	l.mu.Unlock()
-	return ctx
-}
-
-func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (l *statementLog) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	l.mu.Lock()
-	for _, q := range d.Batch.QueuedQueries {
-		l.sql = append(l.sql, q.SQL)
-	}
-	l.mu.Unlock()
-	return ctx
-}
-
-func (l *statementLog) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (l *statementLog) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-// take returns the statements recorded since the last take that read the victims table as v.
-func (l *statementLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// victimReads returns the statements recorded by tr since the last call that read the victims table as v,
+// and records afresh.
+func victimReads(tr *pgtest.Tracer) []string {
 	var out []string
-	for _, s := range l.sql {
+	for _, s := range tr.Stop() {
 		if strings.Contains(s, "v.case_ref") {
 			out = append(out, s)
 		}
 	}
-	l.sql = nil
+	tr.Record()
 	return out
 }
 
@@ -65,7 +33,7 @@ func (l *statementLog) take() []string {
 // any victim, by any of the three reads (page, ids, case references), and its victims carry the same
 // ids, references and bits as with every column read; a field the store does not know reads every column.
 func TestVictimColumnsNarrowed(t *testing.T) {
-	log := &statementLog{}
+	log := &pgtest.Tracer{}
 	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{MaxConns: 2, Tracer: log})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +49,7 @@ func TestVictimColumnsNarrowed(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Rollback(ctx)
-		log.take()
+		victimReads(log)
 		page, err := s.FindVictims(ctx, lindung.VictimFilter{}, lindung.Page{First: 50})
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +68,7 @@ func TestVictimColumnsNarrowed(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := append(append(page.Victims, byID...), byRef...)
-		return all, log.take()
+		return all, victimReads(log)
 	}
 
 	wide, wideSQL := read(nil)

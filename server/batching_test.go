@@ -32,7 +32,7 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 	counts, trips := map[int]int64{}, map[int]int64{}
 	decisions := map[int]uint64{}
 	for _, n := range []int{1, 10, 100} {
-		beforeQ, beforeT, beforeD := h.queries.Load(), h.roundTrips.Load(), h.Policy.Decisions()
+		beforeQ, beforeT, beforeD := h.trace.Statements(), h.trace.RoundTrips(), h.Policy.Decisions()
 		res := h.do(request{Token: token, Query: nestedVictims, Variables: map[string]any{"n": n}})
 		if len(res.Errors) > 0 {
 			t.Fatalf("n=%d: errors: %v", n, res.Errors)
@@ -44,8 +44,8 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 		if len(data.Victims.Edges) != n {
 			t.Fatalf("n=%d: got %d victims", n, len(data.Victims.Edges))
 		}
-		counts[n] = h.queries.Load() - beforeQ
-		trips[n] = h.roundTrips.Load() - beforeT
+		counts[n] = h.trace.Statements() - beforeQ
+		trips[n] = h.trace.RoundTrips() - beforeT
 		decisions[n] = h.Policy.Decisions() - beforeD
 	}
 	t.Logf("SQL statements per request: %v, in round trips: %v; policy decisions: %v", counts, trips, decisions)

@@ -369,9 +369,9 @@ func TestEntitiesLargeBatch(t *testing.T) {
 	statements := map[int]int64{}
 	for _, n := range []int{500, 2000} {
 		label := newRequestID()
-		before := h.queries.Load()
+		before := h.trace.Statements()
 		r := h.do(request{Token: pdrm, Query: q, RequestID: label, Variables: map[string]any{"r": reps(refs[:n])}})
-		statements[n] = h.queries.Load() - before
+		statements[n] = h.trace.Statements() - before
 		if len(r.Errors) != 0 || r.Status != http.StatusOK {
 			t.Fatalf("n=%d: HTTP %d, errors %v", n, r.Status, r.Errors)
 		}

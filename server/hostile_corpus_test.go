@@ -152,9 +152,9 @@ func TestHostileCorpus(t *testing.T) {
 				tokens[c.caller+"|"+c.subject] = token
 			}
 			before := counts()
-			queries := h.queries.Load()
+			queries := h.trace.Statements()
 			status, body := h.rawRequest(c.method, token, c.purpose, c.contentType, c.body)
-			ran := h.queries.Load() - queries
+			ran := h.trace.Statements() - queries
 			if after := counts(); !equalCounts(before, after) {
 				t.Errorf("the database changed: %v -> %v", before, after)
 			}

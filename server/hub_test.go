@@ -9,10 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,15 +31,14 @@ var testSecret = []byte("lindung-test-secret-0123456789abcdef")
 // hub is a Lindung server running in-process on a fresh copy of the demo data, for tests that go through
 // the whole stack: HTTP, authentication, policy, GraphQL, store and PostgreSQL.
 type hub struct {
-	t          testing.TB
-	URL        string
-	DB         *postgres.DB
-	Policy     *policy.Policy
-	issuer     *auth.Issuer
-	queries    atomic.Int64 // statements sent to PostgreSQL, counted by a pgx tracer, pipelined ones included
-	roundTrips atomic.Int64 // exchanges with PostgreSQL: a pipeline of statements is one
-	// statements records the text of the statements sent while a test has it record.
-	statements statementRecorder
+	t      testing.TB
+	URL    string
+	DB     *postgres.DB
+	Policy *policy.Policy
+	issuer *auth.Issuer
+	// trace counts the statements sent to PostgreSQL and their round trips, and records their text while a
+	// test has it record.
+	trace pgtest.Tracer
 	// Handler is the hub's handler itself, for fuzzing without a network round trip.
 	Handler http.Handler
 	// requestIDs maps the labels tests give requests to the ids the hub assigned them.
@@ -79,7 +75,7 @@ func newHubWith(t testing.TB, configure func(*server.Config)) *hub {
 	t.Helper()
 	h := &hub{t: t, issuer: auth.NewIssuer(testSecret)}
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: countingTracer{&h.queries, &h.roundTrips, &h.statements}})
+	db, err := postgres.Open(ctx, pgtest.NewDemo(t), postgres.Options{Tracer: &h.trace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,72 +257,6 @@ func (h *hub) issue(c auth.Claims) string {
 	}
 	return tok
 }
-
-// countingTracer counts the statements sent to PostgreSQL, and the round trips they took: a statement
-// on its own is one; a pipeline (pgx.Batch) is one, whatever it holds.
-type countingTracer struct {
-	n, trips *atomic.Int64
-	rec      *statementRecorder
-}
-
-// statementRecorder keeps the text of the statements sent between record and stop.
-type statementRecorder struct {
-	mu  sync.Mutex
-	on  bool
-	sql []string
-}
-
-// record starts recording, dropping what was recorded before.
-func (r *statementRecorder) record() {
-	r.mu.Lock()
-	r.on, r.sql = true, nil
-	r.mu.Unlock()
-}
-
-// stop stops recording and returns the statements recorded.
-func (r *statementRecorder) stop() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.on = false
-	return r.sql
-}
-
-func (c countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.trips.Add(1)
-	c.statement(d.SQL)
-	return ctx
-}
-
-func (c countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.trips.Add(1)
-	for _, q := range d.Batch.QueuedQueries {
-		c.statement(q.SQL)
-	}
-	return ctx
-}
-
-func (c countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (c countingTracer) statement(sql string) {
-	c.n.Add(1)
-	c.rec.mu.Lock()
-	if c.rec.on {
-		c.rec.sql = append(c.rec.sql, sql)
-	}
-	c.rec.mu.Unlock()
-	if debugSQL {
-		q := sql
-		if len(q) > 90 {
-			q = q[:90]
-		}
-		println("SQL:", strings.Join(strings.Fields(q), " "))
-	}
-}
-
-func (c countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-var debugSQL = os.Getenv("DEBUG_SQL") != ""
 
 // requestID returns the id the hub assigned to the request labelled label.
 func (h *hub) requestID(label string) string {

@@ -33,7 +33,7 @@ func TestIntrospection(t *testing.T) {
 		{caller{demo.SlugEmployerLadang, demo.RoleEmployerHR}, 403},
 		{caller{demo.SlugNGOHarapan, demo.RoleNGOCaseworker}, 403},
 	} {
-		before := h.queries.Load()
+		before := h.trace.Statements()
 		res := h.do(request{Token: h.token(tc.who.Partner, tc.who.Role), Query: q})
 		if res.Status != tc.status {
 			t.Errorf("%s: status %d, want %d: %s", tc.who, res.Status, tc.status, res.Body)
@@ -42,7 +42,7 @@ func TestIntrospection(t *testing.T) {
 			if res.Code() != "FORBIDDEN" || !strings.Contains(res.Errors[0].Message, "introspection") {
 				t.Errorf("%s: %s, want a FORBIDDEN that names introspection", tc.who, res.Body)
 			}
-			if n := h.queries.Load() - before; n != 0 {
+			if n := h.trace.Statements() - before; n != 0 {
 				t.Errorf("%s: %d SQL statements for refused introspection", tc.who, n)
 			}
 		} else if !strings.Contains(string(res.Data), `"Victim"`) {
@@ -111,7 +111,7 @@ func TestTrustedDocuments(t *testing.T) {
 		{"officer, the hash just sent is still unknown", officer, "", sha(other), 400, "PERSISTED_QUERY_NOT_FOUND", true},
 		{"employer, the hash the officer sent is still unknown", employer, "", sha(other), 400, "PERSISTED_QUERY_NOT_FOUND", true},
 	} {
-		before := h.queries.Load()
+		before := h.trace.Statements()
 		res := send(tc.token, tc.query, tc.hash)
 		if res.Status != tc.status || res.Code() != tc.code {
 			t.Errorf("%s: %d %q, want %d %q: %s", tc.name, res.Status, res.Code(), tc.status, tc.code, res.Body)
@@ -119,7 +119,7 @@ func TestTrustedDocuments(t *testing.T) {
 		if tc.code != "" && string(res.Data) != "null" && len(res.Data) != 0 {
 			t.Errorf("%s: data in a refusal: %s", tc.name, res.Body)
 		}
-		if n := h.queries.Load() - before; tc.beforeAnySQL && n != 0 {
+		if n := h.trace.Statements() - before; tc.beforeAnySQL && n != 0 {
 			t.Errorf("%s: %d SQL statements", tc.name, n)
 		}
 	}
@@ -167,7 +167,7 @@ func TestRateLimits(t *testing.T) {
 		{police, 200}, // another partner
 	} {
 		q.Token = tc.token
-		before := h.queries.Load()
+		before := h.trace.Statements()
 		status, body, retry := h.doWithHeaders(q)
 		if status != tc.status {
 			t.Errorf("request %d: status %d, want %d: %s", i, status, tc.status, body)
@@ -179,7 +179,7 @@ func TestRateLimits(t *testing.T) {
 			if !strings.Contains(body, `"RATE_LIMITED"`) || strings.Contains(body, `"data":{`) {
 				t.Errorf("request %d: %s", i, body)
 			}
-			if n := h.queries.Load() - before; n != 0 {
+			if n := h.trace.Statements() - before; n != 0 {
 				t.Errorf("request %d: %d SQL statements for a rate-limited request", i, n)
 			}
 		}
@@ -211,12 +211,12 @@ func TestEligibilityChecksCountEachAlias(t *testing.T) {
 		{`{ ...F ...G } fragment F on Query { a: workPermitEligibility(code: "X") { eligible } } fragment G on Query { ...F }`, 429, "RATE_LIMITED"},
 		{checks(1), 200, ""},
 	} {
-		before := h.queries.Load()
+		before := h.trace.Statements()
 		res := h.do(request{Token: employer, Query: tc.query})
 		if res.Status != tc.status || res.Code() != tc.code {
 			t.Errorf("request %d: %d %q, want %d %q: %s", i, res.Status, res.Code(), tc.status, tc.code, res.Body)
 		}
-		if n := h.queries.Load() - before; tc.code != "" && n != 0 {
+		if n := h.trace.Statements() - before; tc.code != "" && n != 0 {
 			t.Errorf("request %d: %d SQL statements for a refused request", i, n)
 		}
 	}

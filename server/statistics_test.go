@@ -206,12 +206,12 @@ func TestStatisticsOneRoundTripPerPanel(t *testing.T) {
 	h := newHub(t)
 	token := h.token(demo.SlugKPWKM, demo.RoleMinistryAnalyst)
 	run := func(fields string) int64 {
-		before := h.queries.Load()
+		before := h.trace.Statements()
 		res := h.do(request{Token: token, Query: `{ statistics { ` + fields + ` } }`})
 		if len(res.Errors) > 0 {
 			t.Fatalf("%s: %s", fields, res.Body)
 		}
-		return h.queries.Load() - before
+		return h.trace.Statements() - before
 	}
 	run(`threshold`) // the first request may open a connection, whose set-up is traced too
 	base := run(`threshold`)

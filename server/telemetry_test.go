@@ -56,7 +56,7 @@ func newObservedHub(t *testing.T) (*hub, *syncBuffer, *tracetest.InMemoryExporte
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
 	h := &hub{t: t, issuer: auth.NewIssuer(testSecret)}
 	db, err := postgres.Open(context.Background(), pgtest.NewDemo(t), postgres.Options{
-		Tracer: multitracer.New(countingTracer{&h.queries, &h.roundTrips, &h.statements}, telemetry.SQLTracer(tp))})
+		Tracer: multitracer.New(&h.trace, telemetry.SQLTracer(tp))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,9 +138,9 @@ func TestOnlyCaseRefReadsNoGuardedColumn(t *testing.T) {
 		hub  *hub
 		want bool
 	}{{"narrowed", h, false}, {"every column", wide, true}} {
-		h.statements.record()
+		h.trace.Record()
 		r := c.hub.do(request{Token: tok, Query: query})
-		statements := h.statements.stop()
+		statements := h.trace.Stop()
 		if len(r.Errors) != 0 || !bytes.Contains(r.Data, []byte("caseRef")) {
 			t.Fatalf("%s: %s", c.name, r.Body)
 		}
