@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -83,9 +84,18 @@ func (tx *requestTx) commit(ctx context.Context, b *pgx.Batch) error {
 	return nil
 }
 
+// rollbackTimeout bounds a request's ROLLBACK. It runs even when the request's context has ended, so
+// that no transaction is left open, but a database that stopped answering (a network partition) must
+// not hold the request, and its HTTP handler, until the operating system gives up on the connection,
+// which takes minutes. A healthy database rolls back in well under a millisecond.
+const rollbackTimeout = 5 * time.Second
+
 // rollback abandons the transaction and gives the connection back. A connection left in a transaction
-// (the ROLLBACK failed with it) is closed by the pool rather than reused.
+// (the ROLLBACK failed with it or ran out of time) is closed by the pool rather than reused, and the
+// server rolls the transaction back when the connection closes.
 func (tx *requestTx) rollback(ctx context.Context) {
-	tx.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	tx.Exec(rctx, "ROLLBACK")
 	tx.Release()
 }
