@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"sync"
@@ -12,42 +13,54 @@ import (
 	"github.com/lindung/lindung/postgres/pgtest"
 )
 
-// TestRollbackDoesNotWaitOnASilentDatabase: when the database stops answering in the middle of a request
-// (a network partition: the connection stays open and nothing comes back), the request's ROLLBACK does
-// not hold it until the operating system gives up on the connection, which takes minutes. Rollback
-// returns within its bound, and the connection, whose ROLLBACK may still be on its way, is never handed
-// to another request: once the network is back, the next request works on a new one.
-func TestRollbackDoesNotWaitOnASilentDatabase(t *testing.T) {
+// TestSilentDatabaseDoesNotHoldARequest: when the database stops answering in the middle of a request (a
+// network partition: the connection stays open and nothing comes back), the request is not held until the
+// operating system gives up on the connection, which takes minutes. A statement returns when the request's
+// context ends; a ROLLBACK, which runs even after that, returns within its own bound. Neither connection,
+// whose messages may still be on their way, is handed to another request: once the network is back, the
+// next request works on a new one.
+func TestSilentDatabaseDoesNotHoldARequest(t *testing.T) {
 	t.Parallel()
 	proxy := newPartitionProxy(t, pgtest.NewDemo(t))
-	db, err := postgres.Open(ctx, proxy.url, postgres.Options{MaxConns: 2})
+	// Three connections: pgx takes up to 30 s to close one the database stopped answering on, and holds
+	// its place in the pool meanwhile; the third is the next request's.
+	db, err := postgres.Open(ctx, proxy.url, postgres.Options{MaxConns: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	s := session(t, db, scopeCases[1])
-	if _, err := s.QueryForTest(ctx, `SELECT 1`); err != nil {
-		t.Fatal(err)
-	}
-
+	t.Cleanup(proxy.close) // first: the pool's Close waits for the silent connections to close
+	querying, rollingBack := session(t, db, scopeCases[1]), session(t, db, scopeCases[1])
 	proxy.partitioned.Store(true)
-	done := make(chan struct{})
-	go func() {
-		s.Rollback(ctx)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		proxy.close() // so that the waiting rollback, and the test's cleanup behind it, end
-		t.Fatal("Rollback still waits on a database that stopped answering, after 20 s")
+
+	within := func(what string, limit time.Duration, fn func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() {
+			fn()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(limit):
+			proxy.close() // so that the waiting call, and the test's cleanup behind it, end
+			t.Fatalf("%s still waits on a database that stopped answering, after %s", what, limit)
+		}
 	}
+	within("a statement whose request ended", 10*time.Second, func() {
+		qctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if _, err := querying.QueryForTest(qctx, `SELECT 1`); err == nil {
+			t.Error("a statement answered on a database that stopped answering")
+		}
+	})
+	within("Rollback", 20*time.Second, func() { rollingBack.Rollback(ctx) })
 	if n := db.Pool.Stat().IdleConns(); n != 0 {
-		t.Errorf("after the rollback gave up: %d idle connections, want the silent one not pooled", n)
+		t.Errorf("after the partition: %d idle connections, want the silent ones not pooled", n)
 	}
 
 	proxy.partitioned.Store(false)
-	s = session(t, db, scopeCases[1])
+	s := session(t, db, scopeCases[1])
 	if got, err := s.QueryForTest(ctx, `SELECT 'answer'`); err != nil || len(got) != 1 || got[0] != "answer" {
 		t.Errorf("the next request once the network is back: %v, %v", got, err)
 	}
