@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -60,7 +61,8 @@ func (db *DB) NewSession(req SessionRequest) *Session {
 	return &Session{db: db, req: req, scope: req.Scope, unread: unreadColumns(req.VictimFields)}
 }
 
-// startSQL resolves the caller and sets the transaction's scope in one round trip.
+// startSQL resolves the caller and sets the transaction's scope, and how long it may sit idle
+// (idleTimeout), in one round trip.
 const startSQL = `
 SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
        u.disabled_at IS NOT NULL, p.suspended_at IS NOT NULL,
@@ -70,7 +72,9 @@ SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
        set_config('lindung.partner_type', p.type::text, true),
        set_config('lindung.user_id', coalesce(u.id::text, ''), true),
        set_config('lindung.scope', @scope, true),
-       set_config('lindung.purpose', @purpose, true)
+       set_config('lindung.purpose', @purpose, true),
+       set_config('idle_in_transaction_session_timeout',
+                  coalesce(@idle_timeout, current_setting('idle_in_transaction_session_timeout')), true)
 FROM partners p LEFT JOIN users u ON u.partner_id = p.id AND u.username = @username
 WHERE p.slug = @slug`
 
@@ -84,14 +88,15 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	}
 	var id Identity
 	var partnerType string
-	var ignore [5]string
+	var ignore [6]string
 	tx, err := s.db.beginRequest(ctx, startSQL, pgx.NamedArgs{
 		"slug": s.req.PartnerSlug, "username": s.req.Username,
 		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
+		"idle_timeout": idleTimeout(ctx),
 	}, func(row pgx.Row) error {
 		return row.Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles,
 			&id.UserDisabled, &id.PartnerSuspended, &id.TrainingCurrent,
-			&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4])
+			&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4], &ignore[5])
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, lindung.Errorf(lindung.EUNAUTHENTICATED, "the token's partner %q is not registered with this hub", s.req.PartnerSlug)
@@ -105,6 +110,22 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	s.scope.PartnerType = id.PartnerType
 	s.scope.UserID = id.UserID
 	return &id, nil
+}
+
+// idleTimeout is how long PostgreSQL lets a request's transaction sit idle between statements before it
+// ends the session: the time the request has left (ctx's deadline), and then as long as its ROLLBACK may
+// take. A live request never idles that long: its context ends first, and the hub rolls back. A
+// transaction the hub abandoned, because its host died or the network between them failed, would
+// otherwise hold its locks until the server's TCP keepalive noticed, two hours by default, and a
+// migration's ALTER waiting behind it would stop every request queued behind that. Without a deadline
+// the server's setting stands (nil).
+func idleTimeout(ctx context.Context) *string {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	ms := strconv.FormatInt(max(time.Until(deadline)+rollbackTimeout, time.Millisecond).Milliseconds(), 10)
+	return &ms
 }
 
 // begin starts a transaction, waiting at most the pool's acquire timeout for a connection. The timeout

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/postgres/pgtest"
 )
@@ -63,6 +66,67 @@ func TestSilentDatabaseDoesNotHoldARequest(t *testing.T) {
 	s := session(t, db, scopeCases[1])
 	if got, err := s.QueryForTest(ctx, `SELECT 'answer'`); err != nil || len(got) != 1 || got[0] != "answer" {
 		t.Errorf("the next request once the network is back: %v, %v", got, err)
+	}
+}
+
+// TestAbandonedTransactionEnds: a request's transaction that the hub abandons (its host dies, or the
+// network between them fails, while the transaction holds a lock) is ended by PostgreSQL once it has sat
+// idle for the time the request had left and the ROLLBACK's bound, and its locks go with it. A session
+// started without a deadline keeps the server's setting.
+func TestAbandonedTransactionEnds(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDemo(t)
+	proxy := newPartitionProxy(t, dbURL)
+	db, err := postgres.Open(ctx, proxy.url, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	t.Cleanup(proxy.close)
+
+	unbounded := session(t, db, scopeCases[1])
+	if got, err := unbounded.QueryForTest(ctx, `SELECT current_setting('idle_in_transaction_session_timeout')`); err != nil || len(got) != 1 || got[0] != "0" {
+		t.Errorf("a session without a deadline: idle_in_transaction_session_timeout %v, %v; want the server's 0", got, err)
+	}
+	unbounded.Rollback(ctx)
+
+	sc := scopeCases[1]
+	s := db.NewSession(postgres.SessionRequest{PartnerSlug: sc.slug, Username: "test@" + sc.slug,
+		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose}})
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := s.Start(rctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Rollback(ctx) })
+	got, err := s.QueryForTest(ctx, `SELECT current_setting('idle_in_transaction_session_timeout')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle, err := time.ParseDuration(got[0]); err != nil || idle <= 5*time.Second || idle > 6*time.Second {
+		t.Errorf("a request with 1 s left: idle_in_transaction_session_timeout %q, want the second and the ROLLBACK's 5 s", got[0])
+	}
+	if _, err := s.QueryForTest(ctx, `SELECT pg_advisory_xact_lock(7)::text`); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.partitioned.Store(true) // the hub's host is gone: nothing more reaches the database
+	admin, err := pgx.Connect(ctx, pgtest.SuperuserURL(dbURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var free bool
+		if err := admin.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(7)`).Scan(&free); err != nil {
+			t.Fatal(err)
+		}
+		if free {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned transaction still holds its lock after 20 s")
+		}
 	}
 }
 
