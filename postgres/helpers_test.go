@@ -172,9 +172,16 @@ func (f *fixture) allVictimIDs() []string {
 // session starts a session for sc, rolled back when the test ends.
 func session(t *testing.T, db *postgres.DB, sc scopeCase) *postgres.Session {
 	t.Helper()
+	return sessionWithin(t, ctx, db, sc)
+}
+
+// sessionWithin is session started under rctx, as a request's session is started under the request's
+// context.
+func sessionWithin(t *testing.T, rctx context.Context, db *postgres.DB, sc scopeCase) *postgres.Session {
+	t.Helper()
 	s := db.NewSession(postgres.SessionRequest{PartnerSlug: sc.slug, Username: "test@" + sc.slug,
 		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose, Legal: lindung.AllCategories}})
-	if _, err := s.Start(ctx); err != nil {
+	if _, err := s.Start(rctx); err != nil {
 		t.Fatalf("start session for %s: %v", sc.name, err)
 	}
 	t.Cleanup(func() { s.Rollback(ctx) })

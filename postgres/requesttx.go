@@ -91,8 +91,9 @@ func (tx *requestTx) commit(ctx context.Context, b *pgx.Batch) error {
 const rollbackTimeout = 5 * time.Second
 
 // rollback abandons the transaction and gives the connection back. A connection left in a transaction
-// (the ROLLBACK failed with it or ran out of time) is closed by the pool rather than reused, and the
-// server rolls the transaction back when the connection closes.
+// (the ROLLBACK failed with it or ran out of time) is closed by the pool rather than reused. The server
+// rolls the transaction back when the close reaches it or, where the network lost it, once the
+// transaction has sat idle past the bound the request set at its start (idleTimeout).
 func (tx *requestTx) rollback(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()

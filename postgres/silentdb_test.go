@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/postgres"
 	"github.com/lindung/lindung/postgres/pgtest"
 )
@@ -24,15 +21,9 @@ import (
 // next request works on a new one.
 func TestSilentDatabaseDoesNotHoldARequest(t *testing.T) {
 	t.Parallel()
-	proxy := newPartitionProxy(t, pgtest.NewDemo(t))
-	// Three connections: pgx takes up to 30 s to close one the database stopped answering on, and holds
-	// its place in the pool meanwhile; the third is the next request's.
-	db, err := postgres.Open(ctx, proxy.url, postgres.Options{MaxConns: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	t.Cleanup(proxy.close) // first: the pool's Close waits for the silent connections to close
+	// pgx takes up to 30 s to close a connection the database stopped answering on, and it holds its place
+	// in the pool meanwhile: of open's four, two are left for the next request.
+	db, proxy := openBehindProxy(t)
 	querying, rollingBack := session(t, db, scopeCases[1]), session(t, db, scopeCases[1])
 	proxy.partitioned.Store(true)
 
@@ -75,23 +66,9 @@ func TestSilentDatabaseDoesNotHoldARequest(t *testing.T) {
 // started without a deadline keeps the server's setting.
 func TestAbandonedTransactionEnds(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.NewDemo(t)
-	proxy := newPartitionProxy(t, dbURL)
-	db, err := postgres.Open(ctx, proxy.url, postgres.Options{MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	t.Cleanup(proxy.close)
-	admin, err := pgx.Connect(ctx, pgtest.SuperuserURL(dbURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	db, proxy := openBehindProxy(t)
 	var serverIdle string
-	if err := admin.QueryRow(ctx, `SELECT current_setting('idle_in_transaction_session_timeout')`).Scan(&serverIdle); err != nil {
-		t.Fatal(err)
-	}
+	mustScan(t, db, []any{&serverIdle}, `SELECT current_setting('idle_in_transaction_session_timeout')`)
 
 	unbounded := session(t, db, scopeCases[1])
 	if got, err := unbounded.QueryForTest(ctx, `SELECT current_setting('idle_in_transaction_session_timeout')`); err != nil || len(got) != 1 || got[0] != serverIdle {
@@ -99,15 +76,9 @@ func TestAbandonedTransactionEnds(t *testing.T) {
 	}
 	unbounded.Rollback(ctx)
 
-	sc := scopeCases[1]
-	s := db.NewSession(postgres.SessionRequest{PartnerSlug: sc.slug, Username: "test@" + sc.slug,
-		Scope: lindung.Scope{Rows: sc.rows, Purpose: sc.purpose}})
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := s.Start(rctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Rollback(ctx) })
+	s := sessionWithin(t, rctx, db, scopeCases[1])
 	got, err := s.QueryForTest(ctx, `SELECT current_setting('idle_in_transaction_session_timeout')`)
 	if err != nil {
 		t.Fatal(err)
@@ -122,16 +93,25 @@ func TestAbandonedTransactionEnds(t *testing.T) {
 	proxy.partitioned.Store(true) // the hub's host is gone: nothing more reaches the database
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var free bool
-		if err := admin.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(7)`).Scan(&free); err != nil {
-			t.Fatal(err)
-		}
-		if free {
+		if mustScan(t, db, []any{&free}, `SELECT pg_try_advisory_xact_lock(7)`); free {
 			break
 		}
 		if time.Now().After(deadline) {
+			proxy.close() // so that the test's cleanup, which rolls the session back, ends
 			t.Fatal("the abandoned transaction still holds its lock after 20 s")
 		}
 	}
+}
+
+// openBehindProxy opens the store (open) on a demo database through a partitionProxy; fixtures and checks
+// (mustScan) reach the database directly. The proxy closes before the pool, whose Close would otherwise
+// wait up to 15 s for pgx to give up on the connections the database stopped answering on.
+func openBehindProxy(t *testing.T) (*postgres.DB, *partitionProxy) {
+	t.Helper()
+	proxy := newPartitionProxy(t, pgtest.NewDemo(t))
+	db := open(t, proxy.url)
+	t.Cleanup(proxy.close)
+	return db, proxy
 }
 
 // partitionProxy forwards TCP between the store and PostgreSQL. While partitioned is set it reads what
@@ -178,7 +158,6 @@ func newPartitionProxy(t *testing.T, target string) *partitionProxy {
 			go p.forward(up, c)
 		}
 	}()
-	t.Cleanup(p.close)
 	return p
 }
 
