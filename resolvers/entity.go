@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/lindung/lindung"
 	"github.com/lindung/lindung/graph/model"
@@ -68,25 +67,6 @@ func resolveEntities[V any](ctx context.Context, r *Resolver, keys []string,
 	graphql.AddError(ctx, lindung.Errorf(lindung.ELIMITEXCEEDED,
 		"%d representations of one type in one _entities call; the first %d were resolved, the other %d are null (split the batch)",
 		len(keys), served, len(keys)-served))
-	return out, nil
-}
-
-// loadAligned reads keys through a loader in one batch, now, with the results aligned to keys (nil where a
-// record is missing or out of scope) and the first error returned.
-func loadAligned[V any](ctx context.Context, l *dataloader.Loader[string, V], keys []string) ([]V, error) {
-	thunks := make([]dataloader.Thunk[V], len(keys))
-	for i, k := range keys {
-		thunks[i] = l.Load(ctx, k)
-	}
-	l.Flush()
-	out := make([]V, len(keys))
-	for i, th := range thunks {
-		v, err := th()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-	}
 	return out, nil
 }
 

@@ -20,7 +20,7 @@ func (r *entityResolver) FindManyPartnerByIDs(ctx context.Context, reps []*model
 		ids[i] = rep.ID
 	}
 	return resolveEntities(ctx, r.Resolver, ids, func(ctx context.Context, ids []string) ([]*lindung.Partner, error) {
-		return loadAligned(ctx, loaders(ctx).Partner, ids)
+		return loaders(ctx).Partner.read(ctx, ids)
 	})
 }
 
@@ -34,7 +34,7 @@ func (r *entityResolver) FindManyShelterByIDs(ctx context.Context, reps []*model
 		ids[i] = rep.ID
 	}
 	return resolveEntities(ctx, r.Resolver, ids, func(ctx context.Context, ids []string) ([]*lindung.Shelter, error) {
-		shs, err := loadAligned(ctx, loaders(ctx).Shelter, ids)
+		shs, err := loaders(ctx).Shelter.read(ctx, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/graph-gophers/dataloader/v7"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/lindung/lindung"
@@ -70,21 +69,13 @@ func (p *prefetcher) allowed(f *mergedField, owners []*lindung.Owned) []string {
 	return ids
 }
 
-// fetch loads keys through l in one batch, now. Keys are queued one by one on this goroutine (LoadMany
-// would queue them from goroutines of its own, racing the flush), then the batch is flushed.
-func fetch[V any](ctx context.Context, l *dataloader.Loader[string, V], keys []string) []V {
+// fetch reads keys through l in one statement, now (loader.read). An error is not the prefetch's to
+// report: it is cached, and each field that needs the record meets it when its resolver loads.
+func fetch[V any](ctx context.Context, l *loader[V], keys []string) []V {
 	if len(keys) == 0 {
 		return nil
 	}
-	thunks := make([]dataloader.Thunk[V], len(keys))
-	for i, k := range keys {
-		thunks[i] = l.Load(ctx, k)
-	}
-	l.Flush()
-	values := make([]V, len(keys))
-	for i, th := range thunks {
-		values[i], _ = th() // errors surface again, per field, when the resolvers load
-	}
+	values, _ := l.read(ctx, keys)
 	return values
 }
 

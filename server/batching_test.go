@@ -31,8 +31,10 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 	// whose victims have none; the demo's first victim has every relation, which keeps the counts exact.
 	counts, trips := map[int]int64{}, map[int]int64{}
 	decisions := map[int]uint64{}
+	sent := map[int][]string{}
 	for _, n := range []int{1, 10, 100} {
 		beforeQ, beforeT, beforeD := h.trace.Statements(), h.trace.RoundTrips(), h.Policy.Decisions()
+		h.trace.Record()
 		res := h.do(request{Token: token, Query: nestedVictims, Variables: map[string]any{"n": n}})
 		if len(res.Errors) > 0 {
 			t.Fatalf("n=%d: errors: %v", n, res.Errors)
@@ -44,6 +46,7 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 		if len(data.Victims.Edges) != n {
 			t.Fatalf("n=%d: got %d victims", n, len(data.Victims.Edges))
 		}
+		sent[n] = h.trace.Stop()
 		counts[n] = h.trace.Statements() - beforeQ
 		trips[n] = h.trace.RoundTrips() - beforeT
 		decisions[n] = h.Policy.Decisions() - beforeD
@@ -51,6 +54,9 @@ func TestRoundTripsDoNotGrowWithListSize(t *testing.T) {
 	t.Logf("SQL statements per request: %v, in round trips: %v; policy decisions: %v", counts, trips, decisions)
 	if counts[1] != counts[10] || counts[10] != counts[100] {
 		t.Errorf("round trips grow with list size: %v", counts)
+		for _, n := range []int{1, 10, 100} {
+			t.Logf("statements for %d victims: %q", n, sent[n])
+		}
 	}
 	// BEGIN goes with the request's first statement and COMMIT with its access records: transaction
 	// control takes no round trip of its own.
