@@ -65,7 +65,8 @@ func TestMapError(t *testing.T) {
 			return err
 		}, lindung.ECONFLICT, "slug"},
 		{"foreign key violation", func() error {
-			_, err := db.Pool.Exec(ctx, `INSERT INTO users (partner_id, username, roles) VALUES (gen_random_uuid(), 'u', '{r}')`)
+			_, err := db.Pool.Exec(ctx, `INSERT INTO shelters (name, operator_partner_id, state, category, order_type, capacity)
+				VALUES ('S', gen_random_uuid(), 'JOHOR', 'WOMEN', 'IPO', 1)`)
 			return err
 		}, lindung.EINVALID, ""},
 		{"check violation", func() error {
@@ -162,45 +163,49 @@ func raise(db *postgres.DB, code string) func() error {
 func TestStoreErrors(t *testing.T) {
 	t.Parallel()
 	f := openDemo(t)
-	sc := scopeCases[1]
 	for _, tc := range []struct {
 		name string
 		run  func(s *postgres.Session) error
 		want lindung.ErrorCode
+		as   scopeCase // the protection officer's when zero
 	}{
 		{"duplicate partner slug", func(s *postgres.Session) error {
 			return s.CreatePartner(ctx, &lindung.Partner{Slug: "pdrm", Name: "Again", Type: lindung.PartnerGovernment, State: "JOHOR"})
-		}, lindung.ECONFLICT},
+		}, lindung.ECONFLICT, scopeCase{}},
 		{"unknown state", func(s *postgres.Session) error {
 			return s.CreatePartner(ctx, &lindung.Partner{Slug: "new-one", Name: "New", Type: lindung.PartnerGovernment, State: "ATLANTIS"})
-		}, lindung.EINVALID},
+		}, lindung.EINVALID, scopeCase{}},
 		{"user of an unknown partner", func(s *postgres.Session) error {
 			return s.CreateUser(ctx, &lindung.User{PartnerID: "00000000-0000-4000-8000-000000000000", Username: "x", Roles: []string{"r"}})
-		}, lindung.EINVALID},
+		}, lindung.EINVALID, operatorCase},
 		{"duplicate username", func(s *postgres.Session) error {
 			return s.CreateUser(ctx, &lindung.User{PartnerID: f.partners["pdrm"].ID, Username: f.ds.Users[0].Username, Roles: []string{"r"}})
-		}, lindung.ECONFLICT},
+		}, lindung.ECONFLICT, operatorCase},
 		{"shelter with no capacity", func(s *postgres.Session) error {
 			return s.CreateShelter(ctx, &lindung.Shelter{Name: "S", OperatorPartnerID: f.partners["kpwkm"].ID, State: "JOHOR",
 				Category: "WOMEN", OrderType: "IPO", Capacity: 0})
-		}, lindung.EINVALID},
+		}, lindung.EINVALID, scopeCase{}},
 		{"duplicate case ref", func(s *postgres.Session) error {
 			return s.CreateVictim(ctx, &lindung.Victim{CaseRef: f.ds.Victims[0].CaseRef, TraffickingStatus: "PRESUMED"})
-		}, lindung.ECONFLICT},
+		}, lindung.ECONFLICT, scopeCase{}},
 		{"malformed case ref", func(s *postgres.Session) error {
 			return s.CreateVictim(ctx, &lindung.Victim{CaseRef: "case 1", TraffickingStatus: "PRESUMED"})
-		}, lindung.EINVALID},
+		}, lindung.EINVALID, scopeCase{}},
 		{"unknown trafficking status", func(s *postgres.Session) error {
 			return s.CreateVictim(ctx, &lindung.Victim{CaseRef: "KP-2026-900001", TraffickingStatus: "MAYBE"})
-		}, lindung.EINVALID},
+		}, lindung.EINVALID, scopeCase{}},
 		{"canceled request", func(s *postgres.Session) error {
 			c, cancel := context.WithCancel(ctx)
 			cancel()
 			_, err := s.FindVictims(c, lindung.VictimFilter{}, lindung.Page{First: 5})
 			return err
-		}, lindung.EUNAVAILABLE},
+		}, lindung.EUNAVAILABLE, scopeCase{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			sc := tc.as
+			if sc.slug == "" {
+				sc = scopeCases[1]
+			}
 			s := session(t, f.db, sc)
 			err := tc.run(s)
 			if lindung.CodeOf(err) != tc.want {

@@ -133,6 +133,9 @@ var scopeCases = []scopeCase{
 	{"none employer-ladang", demo.SlugEmployerLadang, lindung.ScopeNone, lindung.PurposeEmploymentCheck},
 }
 
+// operatorCase is the hub operator's session: no victim rows, and the directory it administers.
+var operatorCase = scopeCase{"operator", demo.SlugOperator, lindung.ScopeNone, lindung.PurposeCaseManagement}
+
 // visible computes, in Go from the data set, the ids of the victims sc may see.
 func (f *fixture) visible(sc scopeCase) map[string]bool {
 	pid := f.partners[sc.slug].ID

@@ -28,21 +28,24 @@ type requestTx struct {
 	*pgxpool.Conn // Exec, Query and QueryRow for the statements, SendBatch for the pipelines
 }
 
-// beginRequest takes a connection and begins a transaction on it with first as its first statement, in
-// one round trip; scan reads first's row. The pool's acquire timeout bounds the wait for the connection
-// only: once the request holds one it runs under ctx, as a request that waits on a lock must (BEGIN itself
-// never waits). When first fails, or scan does, the transaction is rolled back and the error returned.
-func (db *DB) beginRequest(ctx context.Context, first string, args pgx.NamedArgs, scan func(pgx.Row) error) (*requestTx, error) {
+// beginRequest takes a connection and begins a transaction on it with the statements of b, in one round
+// trip; scan reads the row of b's last statement (those before it set the transaction up and return
+// nothing read). The pool's acquire timeout bounds the wait for the connection only: once the request holds
+// one it runs under ctx, as a request that waits on a lock must (BEGIN itself never waits). When a
+// statement fails, or scan does, the transaction is rolled back and the error returned.
+func (db *DB) beginRequest(ctx context.Context, b *pgx.Batch, scan func(pgx.Row) error) (*requestTx, error) {
 	conn, err := db.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	tx := &requestTx{conn}
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(first, args)
+	b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: "BEGIN"}}, b.QueuedQueries...)
 	br := conn.SendBatch(ctx, b)
-	_, err = br.Exec()
+	for range b.Len() - 1 {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = scan(br.QueryRow())
 	}

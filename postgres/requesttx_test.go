@@ -23,8 +23,8 @@ func TestRequestTransactionControlTakesNoRoundTrip(t *testing.T) {
 
 	before, trips := counter.Statements(), counter.RoundTrips()
 	s := session(t, db, sc)
-	if n, rt := counter.Statements()-before, counter.RoundTrips()-trips; n != 2 || rt != 1 {
-		t.Errorf("start: %d statements in %d round trips, want BEGIN and the start in 1", n, rt)
+	if n, rt := counter.Statements()-before, counter.RoundTrips()-trips; n != 3 || rt != 1 {
+		t.Errorf("start: %d statements in %d round trips, want BEGIN, the caller's name and the start in 1", n, rt)
 	}
 	ids, err := s.QueryForTest(ctx, `SELECT id::text FROM victims ORDER BY id LIMIT 2`)
 	if err != nil || len(ids) != 2 {

@@ -61,8 +61,12 @@ func (db *DB) NewSession(req SessionRequest) *Session {
 	return &Session{db: db, req: req, scope: req.Scope, unread: unreadColumns(req.VictimFields)}
 }
 
+// callerSQL names the caller for the start statement: row security shows a request its own user, and
+// before startSQL has read it only the token's subject says who that is (migration 022).
+const callerSQL = `SELECT set_config('lindung.username', $1, true)`
+
 // startSQL resolves the caller and sets the transaction's scope, and how long it may sit idle
-// (idleTimeout), in one round trip.
+// (idleTimeout).
 const startSQL = `
 SELECT p.id::text, p.name, p.type::text, coalesce(u.id::text, ''), u.roles,
        u.disabled_at IS NOT NULL, p.suspended_at IS NOT NULL,
@@ -89,11 +93,14 @@ func (s *Session) Start(ctx context.Context) (*Identity, error) {
 	var id Identity
 	var partnerType string
 	var ignore [6]string
-	tx, err := s.db.beginRequest(ctx, startSQL, pgx.NamedArgs{
+	b := &pgx.Batch{}
+	b.Queue(callerSQL, s.req.Username)
+	b.Queue(startSQL, pgx.NamedArgs{
 		"slug": s.req.PartnerSlug, "username": s.req.Username,
 		"scope": string(s.req.Scope.Rows), "purpose": string(s.req.Scope.Purpose),
 		"idle_timeout": idleTimeout(ctx),
-	}, func(row pgx.Row) error {
+	})
+	tx, err := s.db.beginRequest(ctx, b, func(row pgx.Row) error {
 		return row.Scan(&id.PartnerID, &id.PartnerName, &partnerType, &id.UserID, &id.UserRoles,
 			&id.UserDisabled, &id.PartnerSuspended, &id.TrainingCurrent,
 			&ignore[0], &ignore[1], &ignore[2], &ignore[3], &ignore[4], &ignore[5])

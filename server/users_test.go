@@ -39,10 +39,11 @@ func (u listedUser) line() string {
 	return fmt.Sprintf("%s %s %v %v [%s]", u.Username, u.Partner.Slug, u.Roles, u.Disabled, strings.Join(tr, "; "))
 }
 
-// dbUsers reads the same listing straight from the database, for partnerSlug ("" for all).
+// dbUsers reads the same listing straight from the database, past its row security, for partnerSlug ("" for
+// all).
 func (h *careHub) dbUsers(t *testing.T, partnerSlug string) []string {
 	t.Helper()
-	rows, err := h.DB.Pool.Query(t.Context(), `SELECT u.username || ' ' || p.slug || ' [' || array_to_string(u.roles, ' ')
+	rows, err := h.adminPool().Query(t.Context(), `SELECT u.username || ' ' || p.slug || ' [' || array_to_string(u.roles, ' ')
 		|| '] ' || (u.disabled_at IS NOT NULL)::text || ' [' || coalesce((SELECT string_agg(u.username || ' ' ||
 		c.module_version || ' ' || c.completed_on::text || ' ' || coalesce(c.expires_on::text, '-'), '; '
 		ORDER BY c.module_version) FROM training_completions c WHERE c.user_id = u.id), '') || ']'

@@ -1,0 +1,138 @@
+package postgres_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/lindung/lindung"
+	"github.com/lindung/lindung/demo"
+	"github.com/lindung/lindung/postgres"
+)
+
+// TestUsersRowSecurity is the second wall in front of the staff directory (migration 022): a query in a
+// request's transaction that forgets its scope sees the caller's own user and training alone, whatever the
+// caller's partner; the operator sees every user; nobody else registers or changes a user, even with an
+// UPDATE that forgot its WHERE clause.
+func TestUsersRowSecurity(t *testing.T) {
+	t.Parallel()
+	f := openDemo(t)
+	var allUsers []string
+	for _, u := range f.ds.Users {
+		allUsers = append(allUsers, u.Username)
+	}
+	slices.Sort(allUsers)
+	trainedUser := map[string]bool{} // user id → has a training completion
+	for _, tr := range f.ds.Trainings {
+		trainedUser[tr.UserID] = true
+	}
+	if len(allUsers) < 5 || len(trainedUser) == 0 {
+		t.Fatalf("the demo holds %d users and %d trained ones: the test would prove nothing", len(allUsers), len(trainedUser))
+	}
+
+	for _, u := range f.ds.Users {
+		var partner *lindung.Partner
+		for _, p := range f.ds.Partners {
+			if p.ID == u.PartnerID {
+				partner = p
+			}
+		}
+		s := f.db.NewSession(postgres.SessionRequest{PartnerSlug: partner.Slug, Username: u.Username,
+			Scope: lindung.Scope{Rows: lindung.ScopeNone, Purpose: lindung.PurposeCaseManagement}})
+		id, err := s.Start(ctx)
+		if err != nil {
+			t.Fatalf("start %s: %v", u.Username, err)
+		}
+		if id.UserID != u.ID {
+			t.Fatalf("%s: the start statement found user %q, want %q", u.Username, id.UserID, u.ID)
+		}
+		seen, err := s.QueryForTest(ctx, `SELECT username FROM users ORDER BY username`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		training, err := s.QueryForTest(ctx, `SELECT DISTINCT user_id::text FROM training_completions`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		updated, err := s.QueryForTest(ctx, `UPDATE users SET display_name = 'renamed' RETURNING username`)
+		if partner.Type == lindung.PartnerOperator {
+			if !slices.Equal(seen, allUsers) {
+				t.Errorf("operator %s sees users %q, want every user %q", u.Username, seen, allUsers)
+			}
+			if len(training) != len(trainedUser) {
+				t.Errorf("operator %s sees the training of %d users, want %d", u.Username, len(training), len(trainedUser))
+			}
+			if err != nil || len(updated) != len(allUsers) {
+				t.Errorf("operator %s: an UPDATE of every user changed %d rows (%v), want %d", u.Username, len(updated), err, len(allUsers))
+			}
+		} else {
+			if !slices.Equal(seen, []string{u.Username}) {
+				t.Errorf("%s (%s) sees users %q, want itself alone", u.Username, partner.Slug, seen)
+			}
+			if want := trainedUser[u.ID]; len(training) > 1 || (len(training) == 1) != want || (want && training[0] != u.ID) {
+				t.Errorf("%s sees the training of %q, want its own only (has any: %v)", u.Username, training, want)
+			}
+			if err != nil || len(updated) != 0 {
+				t.Errorf("%s: an UPDATE of every user changed %q (%v), want nothing", u.Username, updated, err)
+			}
+			if _, err := s.QueryForTest(ctx, `INSERT INTO users (partner_id, username, roles)
+				VALUES ($1::uuid, 'planted@`+partner.Slug+`', '{protection_officer}') RETURNING id::text`, u.PartnerID); err == nil {
+				t.Errorf("%s registered a user", u.Username)
+			}
+		}
+		s.Rollback(ctx)
+	}
+}
+
+// TestUsersOnGrantsStayNamed: the users named on an emergency grant are read with it by those who see the
+// grant, across partners (a reviewer of another partner sees who opened it), and by no one else.
+func TestUsersOnGrantsStayNamed(t *testing.T) {
+	t.Parallel()
+	f := openDemo(t)
+	var victim string
+	for _, l := range f.ds.CaseLinks {
+		if l.PartnerID == f.partners[demo.SlugPDRM].ID {
+			victim = l.VictimID
+			break
+		}
+	}
+	err := officer.run(t, f.db, func(s *postgres.Session) error {
+		_, err := s.OpenEmergency(ctx, lindung.EmergencyOpen{VictimID: victim, Categories: lindung.SetOf(lindung.Health),
+			Need: lindung.EmergencyReview, Roles: []string{"test"}, Reason: "the victim collapsed at the shelter and is unconscious", Minutes: 60})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		who  emergencyCaller
+		sees bool
+	}{{officer, true}, {reviewer, true}, {police, false}} {
+		var grants []*lindung.EmergencyGrant
+		var users []string
+		err := c.who.run(t, f.db, func(s *postgres.Session) (err error) {
+			if grants, err = s.FindEmergencyGrants(ctx, false, c.who == reviewer); err != nil {
+				return err
+			}
+			users, err = s.QueryForTest(ctx, `SELECT username FROM users ORDER BY username`)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.who.username, err)
+		}
+		named := slices.Contains(users, officer.username)
+		if c.sees && (len(grants) != 1 || grants[0].OpenedBy != officer.username || !named) {
+			t.Errorf("%s: grants %d, opened by %q, opener among its users: %v; want the grant with its opener named",
+				c.who.username, len(grants), openedBy(grants), named)
+		}
+		if !c.sees && (len(grants) != 0 || (named && c.who != officer)) {
+			t.Errorf("%s sees %d grants and the opener among its users (%v): want neither", c.who.username, len(grants), named)
+		}
+	}
+}
+
+func openedBy(gs []*lindung.EmergencyGrant) string {
+	if len(gs) == 0 {
+		return ""
+	}
+	return gs[0].OpenedBy
+}
