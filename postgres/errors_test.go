@@ -40,6 +40,18 @@ func TestMapError(t *testing.T) {
 	db := open(t, url)
 	var partner string
 	mustScan(t, db, []any{&partner}, `INSERT INTO partners (slug, name, type, state) VALUES ('taken', 'Taken', 'NGO', 'JOHOR') RETURNING id::text`)
+	mustExec(t, db, `INSERT INTO partners (slug, name, type, state) VALUES ('ops', 'Operator', 'OPERATOR', 'JOHOR')`)
+	// asOperator runs sql in a request transaction of the operator's partner, the only one that registers
+	// partners and shelters (migration 023), and returns pgx's raw error.
+	asOperator := func(sql string) error {
+		s := db.NewSession(postgres.SessionRequest{PartnerSlug: "ops",
+			Scope: lindung.Scope{Rows: lindung.ScopeNone, Purpose: lindung.PurposeCaseManagement}})
+		if _, err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Rollback(ctx)
+		return s.ExecForTest(ctx, sql)
+	}
 
 	closed, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -61,21 +73,17 @@ func TestMapError(t *testing.T) {
 		subject string // a word the message should hold, naming the rule
 	}{
 		{"unique violation", func() error {
-			_, err := db.Pool.Exec(ctx, `INSERT INTO partners (slug, name, type, state) VALUES ('taken', 'Again', 'NGO', 'JOHOR')`)
-			return err
+			return asOperator(`INSERT INTO partners (slug, name, type, state) VALUES ('taken', 'Again', 'NGO', 'JOHOR')`)
 		}, lindung.ECONFLICT, "slug"},
 		{"foreign key violation", func() error {
-			_, err := db.Pool.Exec(ctx, `INSERT INTO shelters (name, operator_partner_id, state, category, order_type, capacity)
+			return asOperator(`INSERT INTO shelters (name, operator_partner_id, state, category, order_type, capacity)
 				VALUES ('S', gen_random_uuid(), 'JOHOR', 'WOMEN', 'IPO', 1)`)
-			return err
 		}, lindung.EINVALID, ""},
 		{"check violation", func() error {
-			_, err := db.Pool.Exec(ctx, `INSERT INTO partners (slug, name, type, state) VALUES ('Not A Slug', 'X', 'NGO', 'JOHOR')`)
-			return err
+			return asOperator(`INSERT INTO partners (slug, name, type, state) VALUES ('Not A Slug', 'X', 'NGO', 'JOHOR')`)
 		}, lindung.EINVALID, "slug"},
 		{"not null violation", func() error {
-			_, err := db.Pool.Exec(ctx, `INSERT INTO partners (slug, type, state) VALUES ('noname', 'NGO', 'JOHOR')`)
-			return err
+			return asOperator(`INSERT INTO partners (slug, type, state) VALUES ('noname', 'NGO', 'JOHOR')`)
 		}, lindung.EINVALID, "name"},
 		{"bad enum value", func() error {
 			_, err := db.Pool.Exec(ctx, `SELECT 'MARTIAN'::partner_type`)
@@ -171,10 +179,10 @@ func TestStoreErrors(t *testing.T) {
 	}{
 		{"duplicate partner slug", func(s *postgres.Session) error {
 			return s.CreatePartner(ctx, &lindung.Partner{Slug: "pdrm", Name: "Again", Type: lindung.PartnerGovernment, State: "JOHOR"})
-		}, lindung.ECONFLICT, scopeCase{}},
+		}, lindung.ECONFLICT, operatorCase},
 		{"unknown state", func(s *postgres.Session) error {
 			return s.CreatePartner(ctx, &lindung.Partner{Slug: "new-one", Name: "New", Type: lindung.PartnerGovernment, State: "ATLANTIS"})
-		}, lindung.EINVALID, scopeCase{}},
+		}, lindung.EINVALID, operatorCase},
 		{"user of an unknown partner", func(s *postgres.Session) error {
 			return s.CreateUser(ctx, &lindung.User{PartnerID: "00000000-0000-4000-8000-000000000000", Username: "x", Roles: []string{"r"}})
 		}, lindung.EINVALID, operatorCase},
@@ -184,7 +192,7 @@ func TestStoreErrors(t *testing.T) {
 		{"shelter with no capacity", func(s *postgres.Session) error {
 			return s.CreateShelter(ctx, &lindung.Shelter{Name: "S", OperatorPartnerID: f.partners["kpwkm"].ID, State: "JOHOR",
 				Category: "WOMEN", OrderType: "IPO", Capacity: 0})
-		}, lindung.EINVALID, scopeCase{}},
+		}, lindung.EINVALID, operatorCase},
 		{"duplicate case ref", func(s *postgres.Session) error {
 			return s.CreateVictim(ctx, &lindung.Victim{CaseRef: f.ds.Victims[0].CaseRef, TraffickingStatus: "PRESUMED"})
 		}, lindung.ECONFLICT, scopeCase{}},

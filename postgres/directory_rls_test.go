@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lindung/lindung"
@@ -135,4 +136,68 @@ func openedBy(gs []*lindung.EmergencyGrant) string {
 		return ""
 	}
 	return gs[0].OpenedBy
+}
+
+// TestPartnersAndSheltersRowSecurity (migration 023): every request reads the partner directory, no
+// private-sector partner reads a shelter (a place of refuge), and only the operator registers or changes a
+// partner or registers a shelter; nobody changes a shelter, though a placement may lock one.
+func TestPartnersAndSheltersRowSecurity(t *testing.T) {
+	t.Parallel()
+	f := openDemo(t)
+	var partners, shelters int
+	mustScan(t, f.db, []any{&partners, &shelters}, `SELECT (SELECT count(*) FROM partners), (SELECT count(*) FROM shelters)`)
+	if shelters == 0 {
+		t.Fatal("the demo holds no shelter: the test would prove nothing")
+	}
+	count := func(s *postgres.Session, sql string) int {
+		t.Helper()
+		rows, err := s.QueryForTest(ctx, sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return len(rows)
+	}
+	for _, sc := range append(slices.Clone(scopeCases), operatorCase) {
+		operator := sc.slug == demo.SlugOperator
+		wantShelters := shelters
+		if sc.slug == demo.SlugEmployerLadang {
+			wantShelters = 0
+		}
+		s := session(t, f.db, sc)
+		if n := count(s, `SELECT id::text FROM partners`); n != partners {
+			t.Errorf("%s reads %d partners, want the whole directory, %d", sc.name, n, partners)
+		}
+		if n := count(s, `SELECT id::text FROM shelters`); n != wantShelters {
+			t.Errorf("%s reads %d shelters, want %d", sc.name, n, wantShelters)
+		}
+		if n := count(s, `SELECT id::text FROM shelters ORDER BY id FOR UPDATE`); n != wantShelters {
+			t.Errorf("%s locks %d shelters, want %d", sc.name, n, wantShelters)
+		}
+		wantRenamed := 0
+		if operator {
+			wantRenamed = partners
+		}
+		if n := count(s, `UPDATE partners SET name = name RETURNING slug`); n != wantRenamed {
+			t.Errorf("%s: an UPDATE of every partner changed %d rows, want %d", sc.name, n, wantRenamed)
+		}
+		s.Rollback(ctx)
+
+		for _, write := range []string{
+			`UPDATE shelters SET capacity = capacity + 1 RETURNING id::text`,
+			`INSERT INTO shelters (name, operator_partner_id, state, category, order_type, capacity)
+			 SELECT 'Planted', id, 'JOHOR', 'WOMEN', 'IPO', 1 FROM partners LIMIT 1 RETURNING id::text`,
+			`INSERT INTO partners (slug, name, type, state) VALUES ('planted', 'Planted', 'NGO', 'JOHOR') RETURNING id::text`,
+		} {
+			s := session(t, f.db, sc)
+			rows, err := s.QueryForTest(ctx, write)
+			allowed := operator && !strings.HasPrefix(write, "UPDATE shelters")
+			if allowed && (err != nil || len(rows) != 1) {
+				t.Errorf("%s: %.40s… = %d rows, %v; want it written", sc.name, write, len(rows), err)
+			}
+			if !allowed && err == nil && len(rows) > 0 {
+				t.Errorf("%s: %.40s… wrote %d rows, want none", sc.name, write, len(rows))
+			}
+			s.Rollback(ctx)
+		}
+	}
 }
