@@ -27,8 +27,12 @@ type Sequencer struct {
 	Horizon  time.Duration
 	Logger   *slog.Logger
 
-	mu    sync.Mutex // one run at a time within the replica
-	swept time.Time  // when a run of this replica last read every record (see postgres.DB.Sequence)
+	// turn lets one run at a time within the replica; a run waits for it only as long as its context
+	// allows, so that a request asking for a fresh checkpoint is never held past its deadline by a run
+	// that is slow (a large backlog at start) or stuck (a database that stopped answering).
+	turn     chan struct{}
+	turnOnce sync.Once
+	swept    time.Time // when a run of this replica last read every record (see postgres.DB.Sequence)
 }
 
 // fullSweepEvery is how often a replica's run reads every record rather than those above the floor:
@@ -80,8 +84,13 @@ func (s *Sequencer) PublishCheckpoint(ctx context.Context) error {
 
 // run is one sequencer run; it reports whether it held the lock.
 func (s *Sequencer) run(ctx context.Context) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.turnOnce.Do(func() { s.turn = make(chan struct{}, 1) })
+	select {
+	case s.turn <- struct{}{}:
+		defer func() { <-s.turn }()
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 	horizon := s.Horizon
 	if horizon <= 0 {
 		horizon = postgres.DefaultSequenceHorizon
