@@ -33,6 +33,9 @@ func (s *Session) ExecForTest(ctx context.Context, sql string, args ...any) erro
 	})
 }
 
+// RollbackTx exposes rollbackTx, which ends the hub's own transactions, to the silent-database test.
+var RollbackTx = rollbackTx
+
 // MapError exposes mapError to the tests of the error mapping.
 var MapError = mapError
 

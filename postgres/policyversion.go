@@ -18,7 +18,7 @@ func (db *DB) RecordPolicyVersion(ctx context.Context, version, model, rules str
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollbackTx(ctx, tx)
 	var gotModel, gotRules string
 	err = tx.QueryRow(ctx, `INSERT INTO policy_versions AS v (version, model, rules) VALUES ($1, $2, $3)
 		ON CONFLICT (version) DO UPDATE SET last_started_at = greatest(v.last_started_at, now()), starts = v.starts + 1

@@ -93,6 +93,15 @@ func (tx *requestTx) commit(ctx context.Context, b *pgx.Batch) error {
 // which takes minutes. A healthy database rolls back in well under a millisecond.
 const rollbackTimeout = 5 * time.Second
 
+// rollbackTx abandons a transaction pgx began for the hub's own work (the sequencer, policy versions,
+// retention, the audit's verification), bounded as a request's ROLLBACK is: it runs when ctx has ended, but
+// a database that stopped answering does not hold the sequencer's turn, or a command, for minutes.
+func rollbackTx(ctx context.Context, tx pgx.Tx) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	tx.Rollback(rctx)
+}
+
 // rollback abandons the transaction and gives the connection back. A connection left in a transaction
 // (the ROLLBACK failed with it or ran out of time) is closed by the pool rather than reused. The server
 // rolls the transaction back when the close reaches it or, where the network lost it, once the

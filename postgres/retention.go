@@ -109,7 +109,7 @@ func (db *DB) Retention(ctx context.Context, rules RetentionRules, dryRun bool) 
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollbackTx(ctx, tx)
 	if _, err := tx.Exec(ctx, `SET LOCAL row_security = off`); err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}

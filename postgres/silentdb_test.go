@@ -18,13 +18,18 @@ import (
 // operating system gives up on the connection, which takes minutes. A statement returns when the request's
 // context ends; a ROLLBACK, which runs even after that, returns within its own bound. Neither connection,
 // whose messages may still be on their way, is handed to another request: once the network is back, the
-// next request works on a new one.
+// next request works on a new one. The hub's own transactions (the sequencer's, retention's) roll back
+// within the same bound.
 func TestSilentDatabaseDoesNotHoldARequest(t *testing.T) {
 	t.Parallel()
 	// pgx takes up to 30 s to close a connection the database stopped answering on, and it holds its place
-	// in the pool meanwhile: of open's four, two are left for the next request.
+	// in the pool meanwhile: of open's four, one is left for the next request.
 	db, proxy := openBehindProxy(t)
 	querying, rollingBack := session(t, db, scopeCases[1]), session(t, db, scopeCases[1])
+	own, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	proxy.partitioned.Store(true)
 
 	within := func(what string, limit time.Duration, fn func()) {
@@ -49,6 +54,7 @@ func TestSilentDatabaseDoesNotHoldARequest(t *testing.T) {
 		}
 	})
 	within("Rollback", 20*time.Second, func() { rollingBack.Rollback(ctx) })
+	within("the hub's own transaction's rollback", 20*time.Second, func() { postgres.RollbackTx(ctx, own) })
 	if n := db.Pool.Stat().IdleConns(); n != 0 {
 		t.Errorf("after the partition: %d idle connections, want the silent ones not pooled", n)
 	}

@@ -68,7 +68,7 @@ func (db *DB) Sequence(ctx context.Context, key *translog.Key, horizon time.Dura
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollbackTx(ctx, tx)
 	var ignore string
 	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('lindung.scope', 'log', true)`,
 		logLockKey).Scan(&res.Locked, &ignore); err != nil {

@@ -37,7 +37,7 @@ func ReadLog(ctx context.Context, databaseURL string) (*LogSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollbackTx(ctx, tx)
 	snap := &LogSnapshot{Records: map[int64]translog.RecordHash{}}
 	if err := tx.QueryRow(ctx, `SELECT now(), set_config('lindung.scope', 'log', true) IS NOT NULL`).Scan(&snap.Now, new(bool)); err != nil {
 		return nil, err
