@@ -138,9 +138,10 @@ func openedBy(gs []*lindung.EmergencyGrant) string {
 	return gs[0].OpenedBy
 }
 
-// TestPartnersAndSheltersRowSecurity (migration 023): every request reads the partner directory, no
-// private-sector partner reads a shelter (a place of refuge), and only the operator registers or changes a
-// partner or registers a shelter; nobody changes a shelter, though a placement may lock one.
+// TestPartnersAndSheltersRowSecurity (migrations 023 and 024): every request reads the partner directory,
+// no private-sector partner reads a shelter (a place of refuge) or its occupancy, and only the operator
+// registers or changes a partner or registers a shelter; nobody changes a shelter, though a placement may
+// lock one.
 func TestPartnersAndSheltersRowSecurity(t *testing.T) {
 	t.Parallel()
 	f := openDemo(t)
@@ -148,6 +149,11 @@ func TestPartnersAndSheltersRowSecurity(t *testing.T) {
 	mustScan(t, f.db, []any{&partners, &shelters}, `SELECT (SELECT count(*) FROM partners), (SELECT count(*) FROM shelters)`)
 	if shelters == 0 {
 		t.Fatal("the demo holds no shelter: the test would prove nothing")
+	}
+	var occupancy int // as a database administrator, with no partner: every shelter
+	mustScan(t, f.db, []any{&occupancy}, `SELECT count(*) FROM shelter_occupancy`)
+	if occupancy != shelters {
+		t.Errorf("with no partner set, shelter_occupancy holds %d shelters, want all %d", occupancy, shelters)
 	}
 	count := func(s *postgres.Session, sql string) int {
 		t.Helper()
@@ -172,6 +178,13 @@ func TestPartnersAndSheltersRowSecurity(t *testing.T) {
 		}
 		if n := count(s, `SELECT id::text FROM shelters ORDER BY id FOR UPDATE`); n != wantShelters {
 			t.Errorf("%s locks %d shelters, want %d", sc.name, n, wantShelters)
+		}
+		// The occupancy views count as their owner, past the policy above, and refuse the same (024).
+		if n := count(s, `SELECT shelter_id::text FROM shelter_occupancy`); n != wantShelters {
+			t.Errorf("%s reads the occupancy of %d shelters, want %d", sc.name, n, wantShelters)
+		}
+		if n := count(s, `SELECT state::text FROM state_occupancy`); (n == 0) != (wantShelters == 0) {
+			t.Errorf("%s reads the occupancy of %d states, want some only if it reads shelters", sc.name, n)
 		}
 		wantRenamed := 0
 		if operator {
