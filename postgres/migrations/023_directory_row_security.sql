@@ -1,6 +1,5 @@
 -- The rest of the directory behind row security, after the users (022): partners and shelters. The caller's
--- partner type is read from the partners table as in 022: in a subquery for reads (every page that shows a
--- shelter reads one), through lindung_partner_type() for the operator's rare writes.
+-- partner type comes from caller_partner (022).
 --
 -- Partners: every request reads the partner directory (a partner's name and type: who the hub shares
 -- with, whom a referral goes to, the start statement's lookup of the caller's own). Only the operator
@@ -8,9 +7,11 @@
 ALTER TABLE partners ENABLE ROW LEVEL SECURITY;
 ALTER TABLE partners FORCE ROW LEVEL SECURITY;
 CREATE POLICY read_partners ON partners FOR SELECT USING (true);
-CREATE POLICY operator_insert ON partners FOR INSERT WITH CHECK (lindung_partner_type() = 'OPERATOR');
+CREATE POLICY operator_insert ON partners FOR INSERT
+    WITH CHECK ((SELECT type FROM caller_partner) = 'OPERATOR');
 CREATE POLICY operator_update ON partners FOR UPDATE
-    USING (lindung_partner_type() = 'OPERATOR') WITH CHECK (lindung_partner_type() = 'OPERATOR');
+    USING ((SELECT type FROM caller_partner) = 'OPERATOR')
+    WITH CHECK ((SELECT type FROM caller_partner) = 'OPERATOR');
 
 -- Shelters: a place of refuge is where victims hide from those who trafficked them. The policy gives
 -- see_shelters to every role but the employer's; the database refuses every shelter to a private-sector
@@ -21,10 +22,9 @@ CREATE POLICY operator_update ON partners FOR UPDATE
 ALTER TABLE shelters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE shelters FORCE ROW LEVEL SECURITY;
 CREATE POLICY read_shelters ON shelters FOR SELECT USING (
-    (SELECT p.type FROM partners p WHERE p.id = lindung_setting('lindung.partner_id')::uuid)
-        IN ('GOVERNMENT', 'NGO', 'OPERATOR'));
-CREATE POLICY operator_insert ON shelters FOR INSERT WITH CHECK (lindung_partner_type() = 'OPERATOR');
+    (SELECT type FROM caller_partner) IN ('GOVERNMENT', 'NGO', 'OPERATOR'));
+CREATE POLICY operator_insert ON shelters FOR INSERT
+    WITH CHECK ((SELECT type FROM caller_partner) = 'OPERATOR');
 CREATE POLICY lock_shelters ON shelters FOR UPDATE USING (
-    (SELECT p.type FROM partners p WHERE p.id = lindung_setting('lindung.partner_id')::uuid)
-        IN ('GOVERNMENT', 'NGO', 'OPERATOR'))
+    (SELECT type FROM caller_partner) IN ('GOVERNMENT', 'NGO', 'OPERATOR'))
     WITH CHECK (false);

@@ -8,13 +8,11 @@ CREATE OR REPLACE VIEW shelter_occupancy AS
     SELECT s.id AS shelter_id,
         (SELECT count(*) FROM placements p WHERE p.shelter_id = s.id AND p.to_date IS NULL)::integer AS occupancy
     FROM shelters s
-    WHERE (SELECT p.type FROM partners p WHERE p.id = lindung_setting('lindung.partner_id')::uuid)
-        IS DISTINCT FROM 'PRIVATE';
+    WHERE (SELECT type FROM caller_partner) IS DISTINCT FROM 'PRIVATE';
 
 CREATE OR REPLACE VIEW state_occupancy AS
     SELECT s.state, count(DISTINCT s.id)::integer AS shelters, sum(s.capacity)::integer AS capacity,
         coalesce(sum(o.occupancy), 0)::integer AS occupancy
     FROM shelters s LEFT JOIN shelter_occupancy o ON o.shelter_id = s.id
-    WHERE (SELECT p.type FROM partners p WHERE p.id = lindung_setting('lindung.partner_id')::uuid)
-        IS DISTINCT FROM 'PRIVATE'
+    WHERE (SELECT type FROM caller_partner) IS DISTINCT FROM 'PRIVATE'
     GROUP BY s.state;
